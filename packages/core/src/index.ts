@@ -12,3 +12,4 @@ export * from './plugin.js';
 export * from './adapter-bank.js';
 export * from './session.js';
 export * from './reference-grouped-lora.js';
+export * from './trial.js';

@@ -31,7 +31,7 @@ export function registerGroupedLora(backend: string, provider: GroupedLoraProvid
     tf.registerGradient({
       kernelName: provider.forward,
       saveAllInputs: true,
-      gradFunc: (dy, saved, attrs) => groupedLoraGradient(provider, dy as tf.Tensor2D, saved as tf.Tensor2D[], attrs),
+      gradFunc: (dy, saved, attrs) => groupedLoraGradient(dy as tf.Tensor2D, saved as tf.Tensor2D[], attrs as tf.NamedAttrMap),
     });
     withGradient.add(provider.forward);
   }
@@ -40,12 +40,12 @@ export function registerGroupedLora(backend: string, provider: GroupedLoraProvid
 
 registerGroupedLora(ANY_BACKEND, { forward: GROUPED_LORA_REFERENCE, backward: GROUPED_LORA_REFERENCE_GRAD, ensure: ensureReferenceKernels }, { priority: 0, name: 'reference' });
 
-function groupedLoraGradient(provider: GroupedLoraProvider, dy: tf.Tensor2D, saved: tf.Tensor2D[], attrs: tf.NamedAttrMap | undefined): Record<string, () => tf.Tensor> {
+function groupedLoraGradient(dy: tf.Tensor2D, saved: tf.Tensor2D[], attrs: tf.NamedAttrMap): Record<string, () => tf.Tensor> {
   const [x, , ...weights] = saved;
   const K = weights.length / 2;
   const inputs = [x, dy, ...weights] as unknown as tf.NamedTensorMap;
   // All gradients come from one backward launch; the engine asks for them one by one.
-  const [dX, ...dW] = tf.engine().runKernel(provider.backward, inputs, attrs) as tf.Tensor[];
+  const [dX, ...dW] = tf.engine().runKernel(attrs.backwardKernel as string, inputs, attrs) as tf.Tensor[];
   const grads: Record<string, () => tf.Tensor> = { 0: () => dX, 1: () => dy };
   for (let i = 0; i < K; i++) {
     grads[adapterInputName('A', i, K)] = () => dW[i];
@@ -66,7 +66,9 @@ export function groupedLora(x: tf.Tensor2D, base: tf.Tensor2D, A: readonly tf.Te
   const chosen = provider ?? tfjsKernels.resolve('groupedLora', backend).impl;
   chosen.ensure(backend);
   const inputs = [x, base, ...A, ...B] as unknown as tf.NamedTensorMap;
-  return tf.engine().runKernel(chosen.forward, inputs, planToAttrs(plan) as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+  // The backward kernel travels as an attribute, so forward and backward may come from different providers.
+  const attrs = { ...planToAttrs(plan), backwardKernel: chosen.backward };
+  return tf.engine().runKernel(chosen.forward, inputs, attrs) as tf.Tensor2D;
 }
 
 function checkShapes(x: tf.Tensor, base: tf.Tensor, A: readonly tf.Tensor[], B: readonly tf.Tensor[], plan: SegmentPlan): void {

@@ -1,0 +1,52 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { hashSeed, Rng } from '@alto/core';
+
+/** A dataset that hands out examples by index; inputs and targets have one row per example. */
+export interface DataSource {
+  readonly size: number;
+  gather(indices: Int32Array): { x: tf.Tensor; y: tf.Tensor };
+}
+
+/** A data source over in-memory tensors whose first dimension is the example. */
+export function fromTensors(x: tf.Tensor, y: tf.Tensor): DataSource {
+  if (x.shape[0] !== y.shape[0]) throw new RangeError(`x has ${x.shape[0]} examples, y has ${y.shape[0]}`);
+  if (x.shape[0] === 0) throw new RangeError('a data source needs at least one example');
+  return {
+    size: x.shape[0],
+    gather: (indices) =>
+      tf.tidy(() => {
+        const idx = tf.tensor1d(indices, 'int32');
+        return { x: tf.gather(x, idx), y: tf.gather(y, idx) };
+      }),
+  };
+}
+
+/**
+ * A trial's own pass over the data: a fresh seeded permutation every epoch, consumed in
+ * order. It depends only on the trial's seed, so the data order is the same whether the
+ * trial trains alone or beside others.
+ */
+export class DataCursor {
+  private readonly rng: Rng;
+  private order: Int32Array;
+  private pos = 0;
+  epoch = 0;
+
+  constructor(private readonly size: number, seed: number) {
+    this.rng = new Rng(hashSeed(seed, 'data-order'));
+    this.order = this.rng.permutation(size);
+  }
+
+  next(n: number): Int32Array {
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      if (this.pos === this.size) {
+        this.order = this.rng.permutation(this.size);
+        this.pos = 0;
+        this.epoch++;
+      }
+      out[i] = this.order[this.pos++];
+    }
+    return out;
+  }
+}

@@ -1,0 +1,16 @@
+export { initBackend, registerBackendLoader, DEFAULT_BACKENDS } from './backend.js';
+export { groupedLora, registerGroupedLora, tfjsKernels } from './ops/grouped-lora.js';
+export type { GroupedLoraProvider, TfjsKernels } from './ops/grouped-lora.js';
+export { GROUPED_LORA_REFERENCE, GROUPED_LORA_REFERENCE_GRAD } from './kernels/grouped-lora-reference.js';
+export { linear, withLoraScope, applyLora } from './lora-scope.js';
+export type { LoraScope, LayerBinding } from './lora-scope.js';
+export { wrapModel } from './model.js';
+export type { BaseModel, FunctionModel, LinearLayer } from './model.js';
+export { fromTensors, DataCursor } from './data.js';
+export type { DataSource } from './data.js';
+export { Trainer, perAdapterMeans } from './trainer.js';
+export type { PerExampleLoss, TaskData, TrainerOptions, TfjsSession } from './trainer.js';
+export { tune } from './tune.js';
+export type { TuneOptions, TuneTask, TuneResult, BestAdapter } from './tune.js';
+export { captureWeights, predictWithAdapter } from './adapter-weights.js';
+export { tfParamOps } from './param-ops.js';

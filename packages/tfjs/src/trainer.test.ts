@@ -1,0 +1,131 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AdapterConfig, AdapterWeights, TrialRecord } from '@alto/core';
+import { wrapModel } from './model.js';
+import { Trainer, TrainerOptions } from './trainer.js';
+import { config, mlp, perExampleCrossEntropy, relErr, source } from './test-support/fixtures.js';
+import type { TfjsSession } from './trainer.js';
+import type { DataSource } from './data.js';
+
+const FOUR: AdapterConfig[] = [
+  config({ rank: 1, alpha: 2, learningRate: 3e-2, batchSize: 3, seed: 11 }),
+  config({ rank: 4, alpha: 8, learningRate: 1e-2, batchSize: 8, seed: 12, weightDecay: 0.1 }),
+  config({ rank: 8, alpha: 4, learningRate: 5e-3, batchSize: 5, seed: 13, optimizer: { type: 'sgd', momentum: 0.9 } }),
+  config({ rank: 16, alpha: 32, learningRate: 2e-2, batchSize: 1, seed: 14, dropout: 0.2 }),
+];
+
+interface Run {
+  trials: TrialRecord[];
+  session?: TfjsSession;
+}
+
+async function train(configs: { task?: string; id: string; config: AdapterConfig }[], opts: TrainerOptions & { data?: Record<string, DataSource>; plugins?: ((t: Trainer) => void)[] } = {}): Promise<Run> {
+  const model = mlp(3);
+  const base = wrapModel(model);
+  const data = opts.data ?? { main: source(5, 96) };
+  const tasks = Object.entries(data).map(([name, train]) => ({ name, train, valid: train }));
+  const trainer = new Trainer(base, perExampleCrossEntropy, tasks, { keepAllWeights: true, evalEvery: 5, validRows: 32, ...opts });
+  opts.plugins?.forEach((p) => p(trainer));
+  for (const c of configs) trainer.enqueue(c.task ?? 'main', c.id, c.config);
+  const trials = await trainer.run();
+  base.detach();
+  model.dispose();
+  return { trials, session: trainer.session };
+}
+
+function maxWeightError(a: AdapterWeights, b: AdapterWeights): number {
+  let worst = 0;
+  expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
+  for (const layer of Object.keys(b)) {
+    worst = Math.max(worst, relErr(a[layer].A.data, b[layer].A.data), relErr(a[layer].B.data, b[layer].B.data));
+  }
+  return worst;
+}
+
+describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
+  beforeAll(async () => {
+    await tf.setBackend(backend);
+    await tf.ready();
+  });
+
+  it('4 adapters (ranks 1, 4, 8, 16; own lr, batch, optimizer) batched equal each trained alone', async () => {
+    const specs = FOUR.map((c, i) => ({ id: `t${i}`, config: c }));
+    const batched = await train(specs);
+    for (const [i, spec] of specs.entries()) {
+      const alone = await train([spec]);
+      const b = batched.trials[i];
+      const a = alone.trials[0];
+      expect(b.status).toBe('completed');
+      expect(b.steps).toBe(20);
+      expect(b.samples).toBe(20 * spec.config.batchSize);
+      const err = maxWeightError(b.weights!, a.weights!);
+      expect(err, `trial ${spec.id}`).toBeLessThanOrEqual(1e-4);
+      // and training did something: B starts at zero
+      expect(Math.max(...Object.values(b.weights!).map((w) => Math.max(...w.B.data.map(Math.abs))))).toBeGreaterThan(1e-4);
+      expect(b.trainLoss.map((p) => p.step)).toEqual(Array.from({ length: 20 }, (_, k) => k + 1));
+      expect(relErr(b.trainLoss.map((p) => p.loss), a.trainLoss.map((p) => p.loss))).toBeLessThan(1e-4);
+      expect(b.validLoss.map((p) => p.step)).toEqual([5, 10, 15, 20]);
+      expect(b.finalValLoss).not.toBeNull();
+    }
+  });
+
+  it('an adapter retired mid-run frees its tensors and leaves the others as before', async () => {
+    const specs = FOUR.map((c, i) => ({ id: `t${i}`, config: c }));
+    // tensors alive at step 10, counted from before the run started
+    let before = 0;
+    const countAt = (step: number, into: number[]) => (t: Trainer) =>
+      t.session.hooks.afterStep.tap('count', ({ step: s }) => {
+        if (s === step) into.push(tf.memory().numTensors - before);
+      });
+    const withRetire: number[] = [];
+    const retireAt5 = (t: Trainer) =>
+      t.session.hooks.shouldRetire.tap('retire-t1', (a, { step }) => (a.trialId === 't1' && step === 4 ? 'cancelled' : undefined));
+    before = tf.memory().numTensors;
+    const run = await train(specs, { plugins: [retireAt5, countAt(10, withRetire)], reportEvery: 1 });
+    const without: number[] = [];
+    before = tf.memory().numTensors;
+    const ref = await train(specs.filter((s) => s.id !== 't1'), { plugins: [countAt(10, without)], reportEvery: 1 });
+    expect(run.trials[1].status).toBe('exited');
+    expect(run.trials[1].reason).toBe('cancelled');
+    expect(run.trials[1].steps).toBe(5);
+    expect(withRetire).toHaveLength(1);
+    expect(withRetire[0]).toBe(without[0]);
+    for (const id of ['t0', 't2', 't3']) {
+      const a = run.trials.find((t) => t.id === id)!;
+      const b = ref.trials.find((t) => t.id === id)!;
+      expect(maxWeightError(a.weights!, b.weights!)).toBeLessThanOrEqual(1e-6);
+    }
+  });
+
+  it('a NaN loss retires only that adapter, with reason nan', async () => {
+    const good = source(5, 96);
+    const poisoned: DataSource = {
+      size: 40,
+      gather: (idx) => {
+        const { x, y } = good.gather(idx);
+        const bad = tf.mul(y, NaN);
+        y.dispose();
+        return { x, y: bad };
+      },
+    };
+    const specs = [
+      { id: 't0', config: FOUR[0] },
+      { task: 'poisoned', id: 'p0', config: FOUR[1] },
+      { id: 't2', config: FOUR[2] },
+    ];
+    const run = await train(specs, { data: { main: good, poisoned }, reportEvery: 2 });
+    const ref = await train(specs.filter((s) => s.task !== 'poisoned'), { data: { main: good } });
+    const p = run.trials.find((t) => t.id === 'p0')!;
+    expect(p.status).toBe('exited');
+    expect(p.reason).toBe('nan');
+    expect(p.steps).toBeLessThanOrEqual(2);
+    for (const id of ['t0', 't2']) {
+      const a = run.trials.find((t) => t.id === id)!;
+      const b = ref.trials.find((t) => t.id === id)!;
+      expect(a.status).toBe('completed');
+      expect(maxWeightError(a.weights!, b.weights!)).toBeLessThanOrEqual(1e-6);
+    }
+  });
+});
