@@ -102,20 +102,22 @@ function attributeErrors(type: 'sync' | 'async' | 'promise', fn: Function, tapNa
   };
 }
 
-type AnyHook = { taps: { name: string; fn: Function }[]; tap(name: string, fn: never): void };
+type AnyHook = { taps: { name: string; fn: Function }[] };
+type TapFn<H> = H extends { tap(options: string, fn: infer F): void } ? F : never;
+type TapPromiseFn<H> = H extends { tapPromise(options: string, fn: infer F): void } ? F : never;
 
 /**
  * Taps `fn` into `hook` and returns the detach function. tapable has no untap; removing the
  * tap from `hook.taps` and resetting the compiled call is what its own `intercept` does.
  */
-export function attach<H extends { tap: (name: string, fn: F) => void }, F>(hook: H, name: string, fn: F): () => void {
-  hook.tap(name, fn);
+export function attach<H extends { tap(options: string, fn: never): void }>(hook: H, name: string, fn: TapFn<H>): () => void {
+  (hook as unknown as { tap(name: string, fn: unknown): void }).tap(name, fn);
   return detachLast(hook as unknown as AnyHook, name);
 }
 
 /** Like `attach`, for AsyncSeries hooks with a promise-returning function. */
-export function attachPromise<H extends { tapPromise: (name: string, fn: F) => void }, F>(hook: H, name: string, fn: F): () => void {
-  hook.tapPromise(name, fn);
+export function attachPromise<H extends { tapPromise(options: string, fn: never): void }>(hook: H, name: string, fn: TapPromiseFn<H>): () => void {
+  (hook as unknown as { tapPromise(name: string, fn: unknown): void }).tapPromise(name, fn);
   return detachLast(hook as unknown as AnyHook, name);
 }
 

@@ -3,11 +3,12 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { AdapterConfigInput, resolveAdapterConfig, Rng, AdapterConfig } from '@alto/core';
 import { fromTensors, DataSource } from '../data.js';
 
-/** A small classification problem from a random teacher network, deterministic per seed. */
-export function teacherData(seed: number, n: number, dIn = 12, classes = 5): { x: tf.Tensor2D; y: tf.Tensor2D } {
+/** A small classification problem labelled by a fixed random linear teacher; inputs drawn per seed. */
+export function teacherData(seed: number, n: number, dIn = 12, classes = 5, teacherSeed = 1): { x: tf.Tensor2D; y: tf.Tensor2D } {
   const rng = new Rng(seed);
   const x = Float32Array.from({ length: n * dIn }, () => rng.uniform(-1, 1));
-  const w = Float32Array.from({ length: dIn * classes }, () => rng.uniform(-1, 1));
+  const teacher = new Rng(teacherSeed);
+  const w = Float32Array.from({ length: dIn * classes }, () => teacher.uniform(-1, 1));
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     let best = 0;
