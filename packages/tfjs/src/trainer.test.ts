@@ -100,6 +100,20 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
     }
   });
 
+  it('leaves no tensor behind: every weight, optimizer slot, loss and batch is freed', async () => {
+    const model = mlp(3);
+    const base = wrapModel(model);
+    const data = source(5, 96);
+    const before = tf.memory().numTensors;
+    const trainer = new Trainer(base, perExampleCrossEntropy, [{ name: 'main', train: data, valid: data }], { evalEvery: 3, maxConcurrent: 2 });
+    FOUR.forEach((c, i) => trainer.enqueue('main', `t${i}`, c));
+    const trials = await trainer.run();
+    expect(trials.every((t) => t.status === 'completed')).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+    base.detach();
+    model.dispose();
+  });
+
   it('a NaN loss retires only that adapter, with reason nan', async () => {
     const good = source(5, 96);
     const poisoned: DataSource = {
