@@ -27,6 +27,13 @@ export interface LossReport {
   losses: { adapter: string; loss: number; rows: number }[];
 }
 
+/** Why admission runs: at the start, or to backfill the slot of an adapter that left. */
+export interface AdmissionContext {
+  step: number;
+  /** Per-adapter batch size of the adapter that just left, when backfilling. */
+  freedBatchSize: number | null;
+}
+
 /** A kernel request: which kernel, on which backend, for which plan. */
 export interface KernelQuery {
   kernelName: string;
@@ -55,6 +62,16 @@ export function createSessionHooks<Kernel = unknown, KernelGrad = unknown>() {
     lossReported: new AsyncSeriesHook<[LossReport]>(['report'], 'lossReported'),
     /** Return a reason to retire the adapter now. */
     shouldRetire: new SyncBailHook<[AdapterInfo, StepInfo], RetireReason | undefined>(['adapter', 'step'], 'shouldRetire'),
+    /** Return true to evaluate the adapter on validation data after this step. */
+    shouldEvaluate: new SyncBailHook<[AdapterInfo, StepInfo], boolean | undefined>(['adapter', 'step'], 'shouldEvaluate'),
+    /**
+     * Return true to move the adapter out of the step with its state kept on the host, so
+     * that queued trials can run (rotation); asked again of paused adapters: anything but
+     * true lets them resume.
+     */
+    shouldPause: new SyncBailHook<[AdapterInfo, StepInfo], boolean | undefined>(['adapter', 'step'], 'shouldPause'),
+    /** Thread the admission candidates (paused then queued) in the order to try them. */
+    admissionOrder: new SyncWaterfallHook<[AdapterInfo[], AdmissionContext]>(['candidates', 'context'], 'admissionOrder'),
     error: new SyncHook<[PluginError]>(['error'], 'error'),
   };
   for (const [hookName, hook] of Object.entries(hooks)) {

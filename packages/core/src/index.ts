@@ -13,3 +13,4 @@ export * from './adapter-bank.js';
 export * from './session.js';
 export * from './reference-grouped-lora.js';
 export * from './trial.js';
+export * from './capacity.js';

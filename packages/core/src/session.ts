@@ -3,6 +3,7 @@ import { PluginError } from './errors.js';
 import { createSessionHooks, RetireReason, SessionHooks } from './hooks.js';
 import { KernelRegistry } from './kernel-registry.js';
 import type { Plugin } from './plugin.js';
+import type { TrialRecord } from './trial.js';
 
 export interface SessionState {
   step: number;
@@ -18,6 +19,8 @@ export class Session<T, Kernels extends { [name: string]: unknown } = { [name: s
   readonly bank: AdapterBank<T>;
   readonly kernels: KernelRegistry<Kernels>;
   step = 0;
+  /** Every trial of the run, queued, running, paused or finished. */
+  readonly trials: TrialRecord[] = [];
   private readonly plugins: { plugin: Plugin<any>; detach: () => void }[] = [];
 
   constructor(release: (tensor: T) => void, kernels = new KernelRegistry<Kernels>()) {

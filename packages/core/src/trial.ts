@@ -2,7 +2,7 @@ import type { AdapterConfig } from './adapter-config.js';
 import type { AdapterWeights } from './checkpoint.js';
 import type { RetireReason } from './hooks.js';
 
-export type TrialStatus = 'queued' | 'running' | 'completed' | 'exited';
+export type TrialStatus = 'queued' | 'running' | 'paused' | 'completed' | 'exited';
 
 export interface LossPoint {
   /** The trial's own step count when the loss was measured. */
@@ -28,8 +28,16 @@ export interface TrialRecord {
   bestValLoss: number | null;
   /** Validation loss of the final weights (null without validation data). */
   finalValLoss: number | null;
-  /** Final weights, kept for the trials that may still be a task's best. */
+  /**
+   * The adapter this trial hands back: with validation data its best-validation checkpoint
+   * (so an adapter stopped for overfitting keeps its best weights), else its final weights.
+   * Kept for the trials that may still be a task's best.
+   */
   weights?: AdapterWeights;
+  /** The trial's step at which `weights` were taken. */
+  weightsStep?: number;
+  /** Task metric (e.g. exact match) of `weights`, when the task defines one. */
+  metricValue?: number | null;
 }
 
 export function newTrialRecord(task: string, id: string, config: AdapterConfig, plannedSteps: number): TrialRecord {
@@ -40,12 +48,12 @@ export function newTrialRecord(task: string, id: string, config: AdapterConfig, 
 }
 
 /**
- * How good a finished trial is, lower is better: the validation loss of its final weights,
- * or without validation data the mean of its last few training losses. NaN or missing
- * values rank last.
+ * How good a finished trial is, lower is better: the validation loss of the weights it hands
+ * back (its best), or without validation data the mean of its last few training losses.
+ * NaN or missing values rank last.
  */
 export function trialScore(t: TrialRecord, tail = 5): number {
-  if (t.finalValLoss !== null) return Number.isFinite(t.finalValLoss) ? t.finalValLoss : Infinity;
+  if (t.bestValLoss !== null) return Number.isFinite(t.bestValLoss) ? t.bestValLoss : Infinity;
   const last = t.trainLoss.slice(-tail);
   if (last.length === 0) return Infinity;
   const mean = last.reduce((s, p) => s + p.loss, 0) / last.length;
@@ -57,7 +65,7 @@ export function bestTrial(trials: readonly TrialRecord[]): TrialRecord | null {
   let best: TrialRecord | null = null;
   const candidates = trials.filter((t) => t.weights && t.reason !== 'nan' && t.reason !== 'error');
   // Validation losses and training losses are not comparable: rank by validation when any has it.
-  const validated = candidates.filter((t) => t.finalValLoss !== null);
+  const validated = candidates.filter((t) => t.bestValLoss !== null);
   for (const t of validated.length > 0 ? validated : candidates) {
     if (!Number.isFinite(trialScore(t))) continue;
     if (!best || trialScore(t) < trialScore(best)) best = t;

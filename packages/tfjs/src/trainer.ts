@@ -1,15 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  AdapterBank, AdapterConfig, AdapterSlot, ConfigError, createOptimizer, describeAdapter, hashSeed, loraScale,
-  matchesTargets, newTrialRecord, plannedSteps, Rng, SegmentPlan, Session, TargetPattern, TrialRecord,
-  validateSegmentPlan, buildSegmentPlan, IssueCollector, LossReport, RetireReason, bestTrial as bestOf,
+  AdapterBank, AdapterConfig, AdapterInfo, AdapterSlot, admitWithinBudget, bestTrial, buildSegmentPlan, CapacityModel,
+  ConfigError, createOptimizer, describeAdapter, greedyAdmissionOrder, hashSeed, IssueCollector, loraScale, LossReport,
+  matchesTargets, newTrialRecord, plannedSteps, RetireReason, Rng, SegmentPlan, Session, StepInfo, TargetPattern,
+  TrialRecord, validateSegmentPlan,
 } from '@alto/core';
 import { captureWeights } from './adapter-weights.js';
 import { DataCursor, DataSource } from './data.js';
+import { HostAdapterState, hostWeights, restoreFromHost, saveToHost } from './host-state.js';
 import type { BaseModel, LinearLayer } from './model.js';
 import { LayerBinding, LoraScope, withLoraScope } from './lora-scope.js';
 import { GroupedLoraProvider, TfjsKernels, tfjsKernels } from './ops/grouped-lora.js';
 import { tfParamOps } from './param-ops.js';
+import { dropoutMask, perAdapterMeans, toPerExample } from './step-math.js';
 
 /** Loss of each example: [batch] or [batch, …] (the trailing axes are averaged). */
 export type PerExampleLoss = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
@@ -23,6 +26,12 @@ export interface TaskData {
 export interface TrainerOptions {
   /** Most adapters resident at once; the rest wait and fill freed slots. Default: all. */
   maxConcurrent?: number;
+  /** Memory the resident adapters' steps may use, as predicted by the capacity model. */
+  memoryBudgetBytes?: number;
+  /** Fraction of the budget kept free for the model's error. Default 0.1. */
+  safetyMargin?: number;
+  /** Steps over which admission ramps up (1, 2, 4… adapters) to profile the capacity model. */
+  profileSteps?: number;
   /** Evaluate each adapter every this many of its steps (0: only its final weights). */
   evalEvery?: number;
   /** Validation examples per evaluation (the first ones of the validation set). */
@@ -33,7 +42,7 @@ export interface TrainerOptions {
   reportEvery?: number;
   /** Layers that get LoRA when a configuration names none. Default: every linear layer. */
   targets?: TargetPattern[];
-  /** Keep final weights of every trial (default: only each task's best at the end). */
+  /** Keep the weights of every trial (default: only each task's best at the end). */
   keepAllWeights?: boolean;
 }
 
@@ -43,7 +52,7 @@ interface PendingLoss {
   kind: LossReport['kind'];
   step: number;
   tensor: tf.Tensor;
-  entries: { name: string; step: number; rows: number }[];
+  entries: { name: string; step: number; rows: number; snapshot?: Map<string, { A: tf.Tensor; B: tf.Tensor }> }[];
 }
 
 let variableCounter = 0;
@@ -51,44 +60,46 @@ let variableCounter = 0;
 /**
  * Trains many adapters at once over one frozen base: each step concatenates every resident
  * adapter's own micro-batch, runs one forward and one backward, and steps each adapter's
- * own optimizer. Adapters finish, exit or fail independently; queued trials fill freed slots.
+ * own optimizer. Adapters finish, pause, exit or fail independently; queued and paused trials
+ * fill freed capacity, admitted greedily within what the capacity model predicts fits.
  */
 export class Trainer {
   readonly session: TfjsSession = new Session((t: tf.Tensor) => t.dispose(), tfjsKernels);
-  readonly trials: TrialRecord[] = [];
+  readonly capacity = new CapacityModel();
   private readonly queue: TrialRecord[] = [];
+  private readonly paused = new Map<string, HostAdapterState>();
   private readonly byName = new Map<string, TrialRecord>();
   private readonly tasks = new Map<string, TaskData>();
   private readonly cursors = new Map<string, DataCursor>();
   private readonly pending: PendingLoss[] = [];
   private readonly validCache = new Map<string, { x: tf.Tensor; y: tf.Tensor; rows: number }>();
   private layers: LinearLayer[] = [];
-  private readonly opts: Required<Omit<TrainerOptions, 'targets'>> & { targets: TargetPattern[] };
+  private readonly opts: Required<TrainerOptions>;
 
   constructor(private readonly model: BaseModel, private readonly loss: PerExampleLoss, tasks: readonly TaskData[], options: TrainerOptions = {}) {
+    this.opts = validateOptions(options);
     const issues = new IssueCollector();
-    const positiveInt = (name: keyof TrainerOptions, v: unknown, allowZero = false) => {
-      if (v !== undefined && !(Number.isInteger(v) && ((v as number) > 0 || (allowZero && v === 0))) && v !== Infinity) issues.add(name, `must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${String(v)}`);
-    };
-    positiveInt('maxConcurrent', options.maxConcurrent);
-    positiveInt('evalEvery', options.evalEvery, true);
-    positiveInt('validRows', options.validRows);
-    positiveInt('evalBatchRows', options.evalBatchRows);
-    positiveInt('reportEvery', options.reportEvery);
     for (const t of tasks) {
       if (this.tasks.has(t.name)) issues.add(`tasks.${t.name}`, 'task names must be unique');
       this.tasks.set(t.name, t);
     }
     issues.throwIfAny('trainer options');
-    this.opts = {
-      maxConcurrent: options.maxConcurrent ?? Infinity, evalEvery: options.evalEvery ?? 0, validRows: options.validRows ?? 256,
-      evalBatchRows: options.evalBatchRows ?? 4096, reportEvery: options.reportEvery ?? 4, targets: options.targets ?? [],
-      keepAllWeights: options.keepAllWeights ?? false,
-    };
-    // The kernel registry answers last; a plugin tapping these hooks earlier wins.
+    const { hooks } = this.session;
+    // Defaults answer last (or, for the waterfall, first); plugins tapping normally override.
     const fromRegistry = (q: { kernelName: string; backend: string }) => tfjsKernels.resolve(q.kernelName as 'groupedLora', q.backend).impl;
-    this.session.hooks.groupedLora.tap({ name: 'alto:kernel-registry', stage: 1000 }, fromRegistry);
-    this.session.hooks.groupedLoraGrad.tap({ name: 'alto:kernel-registry', stage: 1000 }, fromRegistry);
+    hooks.groupedLora.tap({ name: 'alto:kernel-registry', stage: 1000 }, fromRegistry);
+    hooks.groupedLoraGrad.tap({ name: 'alto:kernel-registry', stage: 1000 }, fromRegistry);
+    hooks.shouldEvaluate.tap({ name: 'alto:eval-every', stage: 1000 }, (a) => this.opts.evalEvery > 0 && a.stepsDone > 0 && a.stepsDone % this.opts.evalEvery === 0);
+    hooks.admissionOrder.tap({ name: 'alto:greedy', stage: -1000 }, (candidates, { freedBatchSize }) => {
+      const paused = candidates.filter((c) => this.paused.has(c.name));
+      const queued = candidates.filter((c) => !this.paused.has(c.name));
+      const key = (c: AdapterInfo) => ({ ...c, batchSize: c.config.batchSize, rank: c.config.rank });
+      return [...greedyAdmissionOrder(paused.map(key), freedBatchSize), ...greedyAdmissionOrder(queued.map(key), freedBatchSize)];
+    });
+  }
+
+  get trials(): TrialRecord[] {
+    return this.session.trials;
   }
 
   /** Queues one configuration of a task; returns its record, updated as it trains. */
@@ -98,7 +109,7 @@ export class Trainer {
     const trial = newTrialRecord(task, id, config, plannedSteps(config, data.train.size));
     if (this.byName.has(trial.name)) throw new ConfigError([{ field: 'id', reason: `trial ${trial.name} is already queued` }]);
     this.byName.set(trial.name, trial);
-    this.trials.push(trial);
+    this.session.trials.push(trial);
     this.queue.push(trial);
     return trial;
   }
@@ -108,15 +119,29 @@ export class Trainer {
     this.discoverLayers();
     await this.session.setup();
     try {
+      let freed: number | null = null;
       for (;;) {
-        await this.admitFromQueue();
-        if (this.session.bank.size === 0) break;
-        await this.step();
+        this.admit(freed);
+        if (this.session.bank.size === 0) {
+          if (this.paused.size === 0 && this.queue.length === 0) break;
+          // Everything left is paused: settle pending reports (they may decide the cut), then
+          // resume whatever is still asked to wait rather than stall.
+          await this.flush();
+          await this.retireFromPaused({ step: this.session.step, plan: buildSegmentPlan([]) });
+          this.admit(null, true);
+          if (this.session.bank.size === 0 && this.paused.size === 0 && this.queue.length === 0) break;
+          if (this.session.bank.size === 0) throw new Error('no queued or paused adapter fits the capacity budget');
+        }
+        freed = await this.step();
       }
       await this.flush();
       if (!this.opts.keepAllWeights) this.dropNonBestWeights();
     } finally {
       for (const slot of this.session.bank.list()) this.session.retire(slot.name, 'error');
+      for (const p of this.pending.splice(0)) {
+        p.tensor.dispose();
+        p.entries.forEach((e) => e.snapshot && disposeSnapshot(e.snapshot));
+      }
       for (const { x, y } of this.validCache.values()) tf.dispose([x, y]);
       this.validCache.clear();
       await this.session.shutdown();
@@ -128,6 +153,11 @@ export class Trainer {
   targetsOf(config: AdapterConfig): LinearLayer[] {
     const targets = config.targets.length > 0 ? config.targets : this.opts.targets;
     return this.layers.filter((l) => matchesTargets(l.name, targets));
+  }
+
+  /** The linear layers of the model, as found by a forward pass of one example. */
+  get linearLayers(): readonly LinearLayer[] {
+    return this.layers;
   }
 
   private discoverLayers(): void {
@@ -149,13 +179,43 @@ export class Trainer {
     issues.throwIfAny('trials');
   }
 
-  private async admitFromQueue(): Promise<void> {
-    while (this.queue.length > 0 && this.session.bank.size < this.opts.maxConcurrent) {
-      this.admit(this.queue.shift()!);
+  /** Admits queued and resumable paused trials, greedily, within the capacity model's budget. */
+  private admit(freedBatchSize: number | null, force = false): void {
+    const { hooks } = this.session;
+    const now = { step: this.session.step, plan: buildSegmentPlan([]) };
+    const resumable = [...this.paused.values()].filter((p) => force || hooks.shouldPause.call(describeAdapter(p.slot), now) !== true);
+    const candidates = [...resumable.map((p) => describeAdapter(p.slot)), ...this.queue.map((t) => this.infoOf(t))];
+    if (candidates.length === 0) return;
+    const ordered = hooks.admissionOrder.call(candidates, { step: this.session.step, freedBatchSize });
+    const resident = this.session.bank.list();
+    const profiling = this.capacity.observed < this.opts.profileSteps;
+    const maxAdapters = profiling ? Math.min(this.opts.maxConcurrent, Math.max(resident.length, 2 ** this.capacity.observed)) : this.opts.maxConcurrent;
+    const shape = { rows: resident.reduce((n, s) => n + s.config.batchSize, 0), rankSum: resident.reduce((n, s) => n + s.config.rank, 0), adapters: resident.length };
+    const chosen = admitWithinBudget(
+      ordered.map((c) => ({ ...c, batchSize: c.config.batchSize, rank: c.config.rank })),
+      shape,
+      { maxAdapters, budgetBytes: this.opts.memoryBudgetBytes, safetyMargin: this.opts.safetyMargin },
+      this.capacity,
+    );
+    if (chosen.length === 0 && resident.length === 0 && ordered.length > 0) chosen.push({ ...ordered[0], batchSize: ordered[0].config.batchSize, rank: ordered[0].config.rank });
+    for (const c of chosen) {
+      const paused = this.paused.get(c.name);
+      if (paused) {
+        this.paused.delete(c.name);
+        this.byName.get(c.name)!.status = 'running';
+        this.session.admit(restoreFromHost(paused));
+      } else {
+        const i = this.queue.findIndex((t) => t.name === c.name);
+        if (i >= 0) this.start(this.queue.splice(i, 1)[0]);
+      }
     }
   }
 
-  private admit(trial: TrialRecord): void {
+  private infoOf(t: TrialRecord): AdapterInfo {
+    return { name: t.name, config: t.config, task: t.task, trialId: t.id, stepsDone: t.steps, samplesDone: t.samples };
+  }
+
+  private start(trial: TrialRecord): void {
     const { config } = trial;
     const layers = new Map<string, { A: tf.Tensor; B: tf.Tensor }>();
     for (const { name, dIn, dOut } of this.targetsOf(config)) {
@@ -171,19 +231,20 @@ export class Trainer {
       });
       tf.dispose([a0, b0]); // the variables hold their own reference to the data
     }
-    const optimizer = createOptimizer<tf.Tensor>(config.optimizer);
     const slot: AdapterSlot<tf.Tensor> = {
       name: trial.name, config, task: trial.task, trialId: trial.id, stepsDone: 0, samplesDone: 0, layers,
       optimizerState: { slots: [], step: 0 }, admittedAtStep: this.session.step,
     };
-    slot.optimizerState = optimizer.init(AdapterBank.params(slot), tfParamOps);
+    slot.optimizerState = createOptimizer<tf.Tensor>(config.optimizer).init(AdapterBank.params(slot), tfParamOps);
     this.cursors.set(trial.name, new DataCursor(this.tasks.get(trial.task)!.train.size, config.seed));
     trial.status = 'running';
     this.session.admit(slot);
   }
 
-  private async step(): Promise<void> {
+  /** One batched step; returns the batch size of an adapter that left, for backfill. */
+  private async step(): Promise<number | null> {
     const { session } = this;
+    const started = performance.now();
     const step = session.step;
     const slots = session.bank.list();
     const initial = buildSegmentPlan(slots.map((s) => ({ adapter: { name: s.name, rank: s.config.rank, scale: loraScale(s.config) }, rows: s.config.batchSize })));
@@ -206,16 +267,17 @@ export class Trainer {
     const training = planned.filter((_, i) => rows[i] > 0);
     const vars = training.flatMap((s) => AdapterBank.params(s) as tf.Variable[]);
     let lossVec!: tf.Tensor;
+    let peakBytes = 0;
     const { value, grads } = tf.variableGrads(() => {
-      const scope = this.scopeFor(plan, planned, provider, true);
-      const pred = withLoraScope(scope, () => this.model.forward(x));
-      lossVec = tf.keep(perAdapterMeans(this.perExample(y, pred), plan));
+      const pred = withLoraScope(this.scopeFor(plan, planned, provider, true), () => this.model.forward(x));
+      lossVec = tf.keep(perAdapterMeans(toPerExample(this.loss(y, pred), y.shape[0]), plan));
+      peakBytes = tf.memory().numBytes;
       return tf.sum(lossVec) as tf.Scalar;
     }, vars);
+    peakBytes = Math.max(peakBytes, tf.memory().numBytes);
     for (const slot of training) {
       const params = AdapterBank.params(slot);
-      const adapterInfo = describeAdapter(slot);
-      if (session.hooks.beforeOptimizerStep.call(adapterInfo, info) !== false) {
+      if (session.hooks.beforeOptimizerStep.call(describeAdapter(slot), info) !== false) {
         const g = params.map((p) => grads[(p as tf.Variable).name]);
         createOptimizer<tf.Tensor>(slot.config.optimizer).update(params, g, slot.optimizerState, slot.config, tfParamOps);
       }
@@ -235,44 +297,76 @@ export class Trainer {
     });
     session.hooks.afterStep.call(info);
     session.step += 1;
-    await this.afterStep(info);
+    this.capacity.observe({ rows: plan.totalRows, rankSum: planned.reduce((n, s) => n + s.config.rank, 0), adapters: planned.length, bytes: peakBytes, ms: performance.now() - started });
+    return this.afterStep(info);
   }
 
-  private async afterStep(info: { step: number; plan: SegmentPlan }): Promise<void> {
-    const slots = this.session.bank.list();
+  private async afterStep(info: StepInfo): Promise<number | null> {
+    const { hooks } = this.session;
     const done: AdapterSlot<tf.Tensor>[] = [];
     const evaluate: AdapterSlot<tf.Tensor>[] = [];
-    for (const slot of slots) {
+    const pause: AdapterSlot<tf.Tensor>[] = [];
+    let freed: number | null = null;
+    for (const slot of this.session.bank.list()) {
       const trial = this.byName.get(slot.name)!;
-      const reason = this.session.hooks.shouldRetire.call(describeAdapter(slot), info);
+      const adapter = describeAdapter(slot);
+      const reason = hooks.shouldRetire.call(adapter, info);
       if (reason) {
         await this.retire(slot, reason);
+        freed = slot.config.batchSize;
         continue;
       }
       const finished = slot.stepsDone >= trial.plannedSteps;
       if (finished) done.push(slot);
-      const every = this.opts.evalEvery;
-      if (finished || (every > 0 && slot.stepsDone > 0 && slot.stepsDone % every === 0)) evaluate.push(slot);
+      if (finished || hooks.shouldEvaluate.call(adapter, info) === true) evaluate.push(slot);
+      if (!finished && hooks.shouldPause.call(adapter, info) === true) pause.push(slot);
     }
     this.evaluate(evaluate);
-    for (const slot of done) await this.retire(slot, 'completed');
+    for (const slot of done) {
+      await this.retire(slot, 'completed');
+      freed = slot.config.batchSize;
+    }
+    for (const slot of pause) {
+      this.paused.set(slot.name, await saveToHost(slot));
+      this.session.retire(slot.name, 'paused');
+      this.byName.get(slot.name)!.status = 'paused';
+      freed = slot.config.batchSize;
+    }
+    await this.retireFromPaused(info);
     if (this.pending.length >= this.opts.reportEvery) await this.flush();
+    return freed;
+  }
+
+  /** Paused trials can be told to exit too (e.g. cut at the end of screening). */
+  private async retireFromPaused(info: StepInfo): Promise<void> {
+    for (const [name, state] of [...this.paused]) {
+      const reason = this.session.hooks.shouldRetire.call(describeAdapter(state.slot), info);
+      if (!reason) continue;
+      this.paused.delete(name);
+      const trial = this.byName.get(name)!;
+      if (trial.bestValLoss === null && reason !== 'nan') trial.weights = hostWeights(state);
+      this.finish(trial, reason);
+      this.session.hooks.adapterRetired.call(describeAdapter(state.slot), reason);
+    }
   }
 
   private async retire(slot: AdapterSlot<tf.Tensor>, reason: RetireReason): Promise<void> {
     const trial = this.byName.get(slot.name)!;
-    if (reason !== 'nan' && reason !== 'error') trial.weights = await captureWeights(slot);
+    // With validation data the handed-back weights are the best checkpoint (taken when its
+    // loss is read); without, they are the final weights.
+    const evaluated = this.tasks.get(slot.task)!.valid !== undefined;
+    if (!evaluated && reason !== 'nan' && reason !== 'error') {
+      trial.weights = await captureWeights(slot);
+      trial.weightsStep = slot.stepsDone;
+    }
     this.session.retire(slot.name, reason);
-    this.cursors.delete(slot.name);
-    trial.status = reason === 'completed' ? 'completed' : 'exited';
-    trial.reason = reason === 'completed' ? null : reason;
+    this.finish(trial, reason);
   }
 
-  private perExample(y: tf.Tensor, pred: tf.Tensor): tf.Tensor1D {
-    const per = this.loss(y, pred);
-    if (per.rank === 0) throw new Error('the loss function must return one value per example (shape [batch] or [batch, …]), not a scalar');
-    if (per.shape[0] !== y.shape[0]) throw new Error(`the loss function returned ${per.shape[0]} values for ${y.shape[0]} examples`);
-    return (per.rank === 1 ? per : tf.mean(per, Array.from({ length: per.rank - 1 }, (_, i) => i + 1))) as tf.Tensor1D;
+  private finish(trial: TrialRecord, reason: RetireReason): void {
+    this.cursors.delete(trial.name);
+    trial.status = reason === 'completed' ? 'completed' : 'exited';
+    trial.reason = reason === 'completed' ? null : reason;
   }
 
   private gatherBatch(plan: SegmentPlan, planned: AdapterSlot<tf.Tensor>[]): { x: tf.Tensor; y: tf.Tensor } {
@@ -304,7 +398,7 @@ export class Trainer {
   }
 
   /** Per layer: the plan restricted to the adapters that target it, and their weights. */
-  private scopeFor(plan: SegmentPlan, planned: AdapterSlot<tf.Tensor>[], provider: GroupedLoraProvider, training: boolean): LoraScope {
+  scopeFor(plan: SegmentPlan, planned: AdapterSlot<tf.Tensor>[], provider: GroupedLoraProvider, training: boolean): LoraScope {
     const cache = new Map<string, LayerBinding | null>();
     return {
       layer: (name) => {
@@ -333,9 +427,9 @@ export class Trainer {
     };
   }
 
+  /** Validation loss of each adapter, batched; each keeps a snapshot until its loss is read. */
   private evaluate(slots: AdapterSlot<tf.Tensor>[]): void {
     const withValid = slots.filter((s) => this.tasks.get(s.task)!.valid);
-    if (withValid.length === 0) return;
     let chunk: AdapterSlot<tf.Tensor>[] = [];
     let chunkRows = 0;
     const run = () => {
@@ -348,9 +442,13 @@ export class Trainer {
         const x = tf.concat(sets.map((v) => v.x), 0);
         const y = tf.concat(sets.map((v) => v.y), 0);
         const pred = withLoraScope(this.scopeFor(plan, members, provider, false), () => this.model.forward(x));
-        return perAdapterMeans(this.perExample(y, pred), plan);
+        return perAdapterMeans(toPerExample(this.loss(y, pred), y.shape[0]), plan);
       });
-      this.pending.push({ kind: 'valid', step: this.session.step - 1, tensor, entries: members.map((s, i) => ({ name: s.name, step: s.stepsDone, rows: sets[i].rows })) });
+      const entries = members.map((s, i) => ({
+        name: s.name, step: s.stepsDone, rows: sets[i].rows,
+        snapshot: new Map([...s.layers].map(([layer, { A, B }]) => [layer, { A: tf.clone(A), B: tf.clone(B) }])),
+      }));
+      this.pending.push({ kind: 'valid', step: this.session.step - 1, tensor, entries });
       chunk = [];
       chunkRows = 0;
     };
@@ -385,72 +483,82 @@ export class Trainer {
       const report: LossReport = { step: p.step, kind: p.kind, losses: [] };
       for (let i = 0; i < p.entries.length; i++) {
         const e = p.entries[i];
-        if (e.rows === 0) continue;
         const loss = values[b][i];
-        report.losses.push({ adapter: e.name, loss, rows: e.rows });
         const trial = this.byName.get(e.name)!;
+        if (e.snapshot) {
+          if (Number.isFinite(loss) && trial.reason !== 'nan' && (trial.bestValLoss === null || loss < trial.bestValLoss)) {
+            trial.weights = await snapshotToHost(e.snapshot);
+            trial.weightsStep = e.step;
+          }
+          disposeSnapshot(e.snapshot);
+        }
+        if (e.rows === 0) continue;
+        report.losses.push({ adapter: e.name, loss, rows: e.rows });
         if (p.kind === 'train') trial.trainLoss.push({ step: e.step, loss });
         else {
           trial.validLoss.push({ step: e.step, loss });
           if (Number.isFinite(loss) && (trial.bestValLoss === null || loss < trial.bestValLoss)) trial.bestValLoss = loss;
           if (e.step === trial.plannedSteps) trial.finalValLoss = loss;
         }
-        if (!Number.isFinite(loss)) await this.onNonFinite(trial);
+        if (!Number.isFinite(loss) && p.kind === 'train') await this.onNonFinite(trial);
       }
       await this.session.hooks.lossReported.promise(report);
     }
   }
 
-  /** A NaN or infinite loss stops that adapter, and only that one. */
+  /** A NaN or infinite training loss stops that adapter, and only that one. */
   private async onNonFinite(trial: TrialRecord): Promise<void> {
     const slot = this.session.bank.get(trial.name);
     if (slot) await this.retire(slot, 'nan');
-    trial.status = 'exited';
-    trial.reason = 'nan';
-    delete trial.weights;
+    const paused = this.paused.get(trial.name);
+    if (paused) {
+      this.paused.delete(trial.name);
+      this.session.hooks.adapterRetired.call(describeAdapter(paused.slot), 'nan');
+    }
+    this.finish(trial, 'nan');
   }
 
   private dropNonBestWeights(): void {
     for (const task of this.tasks.keys()) {
-      const best = bestOf(this.trials.filter((t) => t.task === task));
+      const best = bestTrial(this.trials.filter((t) => t.task === task));
       for (const t of this.trials) if (t.task === task && t !== best) delete t.weights;
     }
   }
 }
 
-
-/** Mean loss of each adapter over its own rows, as a [K] vector (0 for an adapter without rows). */
-export function perAdapterMeans(perExample: tf.Tensor1D, plan: SegmentPlan): tf.Tensor1D {
-  return tf.tidy(() => {
-    const means = plan.adapters.map((_, a) => {
-      const parts: tf.Tensor[] = [];
-      for (let s = 0; s < plan.segmentAdapter.length; s++) {
-        const len = plan.segmentOffsets[s + 1] - plan.segmentOffsets[s];
-        if (plan.segmentAdapter[s] === a && len > 0) parts.push(tf.slice(perExample, plan.segmentOffsets[s], len));
-      }
-      // Slices, not a weighted sum over all rows: a NaN in one adapter must not reach another's loss.
-      if (parts.length === 0) return tf.scalar(0);
-      return tf.mean(parts.length === 1 ? parts[0] : tf.concat(parts));
-    });
-    return tf.stack(means) as tf.Tensor1D;
-  });
+async function snapshotToHost(s: Map<string, { A: tf.Tensor; B: tf.Tensor }>) {
+  const out: Record<string, { A: { shape: number[]; data: Float32Array }; B: { shape: number[]; data: Float32Array } }> = {};
+  for (const [layer, { A, B }] of s) {
+    out[layer] = {
+      A: { shape: [...A.shape], data: Float32Array.from((await A.data()) as Float32Array) },
+      B: { shape: [...B.shape], data: Float32Array.from((await B.data()) as Float32Array) },
+    };
+  }
+  return out;
 }
 
-/** LoRA-input dropout mask, drawn per adapter from its seed, its step and the layer. */
-function dropoutMask(plan: SegmentPlan, slots: AdapterSlot<tf.Tensor>[], layer: string, rows: number, dIn: number, perExample: number): tf.Tensor2D | null {
-  if (!slots.some((s) => s.config.dropout > 0)) return null;
-  const mask = new Float32Array(rows * dIn).fill(1);
-  const seen = new Map<number, number>();
-  for (let s = 0; s < plan.segmentAdapter.length; s++) {
-    const a = plan.segmentAdapter[s];
-    if (a < 0) continue;
-    const { dropout: p, seed } = slots[a].config;
-    const k = seen.get(a) ?? 0;
-    seen.set(a, k + 1);
-    if (p === 0) continue;
-    const rng = new Rng(hashSeed(seed, 'dropout', layer, slots[a].stepsDone, k));
-    const keep = 1 / (1 - p);
-    for (let i = plan.segmentOffsets[s] * perExample * dIn; i < plan.segmentOffsets[s + 1] * perExample * dIn; i++) mask[i] = rng.next() < p ? 0 : keep;
-  }
-  return tf.tensor2d(mask, [rows, dIn]);
+function disposeSnapshot(s: Map<string, { A: tf.Tensor; B: tf.Tensor }>): void {
+  for (const { A, B } of s.values()) tf.dispose([A, B]);
+}
+
+function validateOptions(options: TrainerOptions): Required<TrainerOptions> {
+  const issues = new IssueCollector();
+  const int = (name: keyof TrainerOptions, allowZero = false) => {
+    const v = options[name];
+    if (v === undefined || v === Infinity) return;
+    if (!(Number.isInteger(v) && ((v as number) > 0 || (allowZero && v === 0)))) issues.add(name, `must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${String(v)}`);
+  };
+  (['maxConcurrent', 'validRows', 'evalBatchRows', 'reportEvery'] as const).forEach((n) => int(n));
+  (['evalEvery', 'profileSteps'] as const).forEach((n) => int(n, true));
+  const margin = options.safetyMargin;
+  if (margin !== undefined && !(margin >= 0 && margin < 1)) issues.add('safetyMargin', `must be in [0, 1), got ${margin}`);
+  const budget = options.memoryBudgetBytes;
+  if (budget !== undefined && !(budget > 0)) issues.add('memoryBudgetBytes', `must be a positive number, got ${budget}`);
+  issues.throwIfAny('trainer options');
+  return {
+    maxConcurrent: options.maxConcurrent ?? Infinity, memoryBudgetBytes: options.memoryBudgetBytes ?? Infinity,
+    safetyMargin: options.safetyMargin ?? 0.1, profileSteps: options.profileSteps ?? 3, evalEvery: options.evalEvery ?? 0,
+    validRows: options.validRows ?? 256, evalBatchRows: options.evalBatchRows ?? 4096, reportEvery: options.reportEvery ?? 4,
+    targets: options.targets ?? [], keepAllWeights: options.keepAllWeights ?? false,
+  };
 }

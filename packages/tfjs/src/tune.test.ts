@@ -52,8 +52,9 @@ describe('tune()', () => {
     const best = result.best()!;
     expect(best).not.toBeNull();
     expect(Object.keys(best.trial.weights!)).toEqual(['body']);
-    const scores = result.trials.map((t) => t.finalValLoss!);
-    expect(best.trial.finalValLoss).toBe(Math.min(...scores));
+    const scores = result.trials.map((t) => t.bestValLoss!);
+    expect(best.trial.bestValLoss).toBe(Math.min(...scores));
+    expect(best.trial.validLoss.find((p) => p.step === best.trial.weightsStep)!.loss).toBe(best.trial.bestValLoss);
     // the larger learning rate learns this task within 25 steps
     expect(best.trial.config.learningRate).toBe(3e-2);
     expect(best.trial.finalValLoss!).toBeLessThan(best.trial.validLoss[0].loss);
