@@ -24,7 +24,8 @@ export interface StepInfo {
 export interface LossReport {
   step: number;
   kind: 'train' | 'valid';
-  losses: { adapter: string; loss: number; rows: number }[];
+  /** One entry per adapter: its loss, its rows, and its own step count at the measurement. */
+  losses: { adapter: string; loss: number; rows: number; adapterStep: number }[];
 }
 
 /** Why admission runs: at the start, or to backfill the slot of an adapter that left. */

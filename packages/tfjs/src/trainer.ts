@@ -493,7 +493,7 @@ export class Trainer {
           disposeSnapshot(e.snapshot);
         }
         if (e.rows === 0) continue;
-        report.losses.push({ adapter: e.name, loss, rows: e.rows });
+        report.losses.push({ adapter: e.name, loss, rows: e.rows, adapterStep: e.step });
         if (p.kind === 'train') trial.trainLoss.push({ step: e.step, loss });
         else {
           trial.validLoss.push({ step: e.step, loss });
