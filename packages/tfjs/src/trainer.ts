@@ -121,6 +121,8 @@ export class Trainer {
     try {
       let freed: number | null = null;
       for (;;) {
+        // Paused trials may have been told to exit by the reports just read: settle that first.
+        await this.retireFromPaused({ step: this.session.step, plan: buildSegmentPlan([]) });
         this.admit(freed);
         if (this.session.bank.size === 0) {
           if (this.paused.size === 0 && this.queue.length === 0) break;
