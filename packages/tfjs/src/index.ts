@@ -13,5 +13,6 @@ export { perAdapterMeans, toPerExample } from './step-math.js';
 export type { PerExampleLoss, TaskData, TrainerOptions, TfjsSession } from './trainer.js';
 export { tune } from './tune.js';
 export type { TuneOptions, TuneTask, TuneResult, BestAdapter } from './tune.js';
-export { captureWeights, predictWithAdapter } from './adapter-weights.js';
+export { captureWeights, predictWithAdapter, hostAdapterScope } from './adapter-weights.js';
+export type { HostAdapter } from './adapter-weights.js';
 export { tfParamOps } from './param-ops.js';

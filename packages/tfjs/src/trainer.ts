@@ -1,3 +1,4 @@
+import './register-gradients.js';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   AdapterBank, AdapterConfig, AdapterInfo, AdapterSlot, admitWithinBudget, bestTrial, buildSegmentPlan, CapacityModel,
