@@ -9,6 +9,7 @@ export default defineConfig({
       '@alto/core': src('./packages/core/src/index.ts'),
       '@alto/tfjs': src('./packages/tfjs/src/index.ts'),
       '@alto/models': src('./packages/models/src/index.ts'),
+      '@alto/cli': src('./packages/cli/src/index.ts'),
       '@alto/early-exit': src('./plugins/early-exit/src/index.ts'),
     },
   },

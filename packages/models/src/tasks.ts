@@ -11,8 +11,8 @@ import type { TextExample } from './examples.js';
 export const BUILTIN_TASKS = ['add', 'reverse', 'sentiment'] as const;
 export type BuiltinTask = (typeof BUILTIN_TASKS)[number];
 
-const POSITIVE = ['good', 'great', 'happy', 'fun', 'nice', 'kind', 'warm', 'calm', 'bright', 'sweet'];
-const NEGATIVE = ['bad', 'sad', 'awful', 'cold', 'mean', 'dull', 'grim', 'harsh', 'sour', 'weak'];
+const POSITIVE = ['good', 'fun', 'nice', 'kind', 'warm', 'calm', 'glad', 'cool', 'fine', 'safe'];
+const NEGATIVE = ['bad', 'sad', 'cold', 'mean', 'dull', 'grim', 'sour', 'weak', 'ugly', 'lost'];
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 
 const word = (rng: Rng, min: number, max: number) => Array.from({ length: min + rng.int(max - min + 1) }, () => LETTERS[rng.int(26)]).join('');

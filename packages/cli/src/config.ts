@@ -1,0 +1,168 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, IssueCollector, SearchSpace } from '@alto/core';
+import { EarlyExitOptions, resolveEarlyExitOptions } from '@alto/early-exit';
+import { BUILTIN_TASKS } from '@alto/models';
+
+export type Metric = 'exact_match' | 'loss';
+
+export interface TaskConfig {
+  name: string;
+  /** "builtin:NAME", or JSONL files of {"prompt", "completion"} (paths resolved against the config file). */
+  data: { builtin: string } | { train: string; valid: string };
+  metric: Metric;
+  searchSpace: SearchSpace;
+  steps: number;
+}
+
+export interface TuneConfig {
+  /** "builtin:tiny" or the path of a saved tfjs model directory (model.json). */
+  model: string;
+  backend: string;
+  tasks: TaskConfig[];
+  /** Early-exit options, or false for none. */
+  earlyExit: Partial<EarlyExitOptions> | false;
+  /** Evaluate every this many steps of an adapter (all modes, so their checkpoints agree). */
+  evalEvery: number;
+  /** Validation examples for the loss, and for the metric. */
+  validRows: number;
+  metricRows: number;
+  /** Most adapters trained at once in one executor (the rest rotate in). */
+  maxAdapters: number;
+  /** Memory budget of the executor in MiB (0: no limit beyond maxAdapters). */
+  memoryBudgetMiB: number;
+  seed: number;
+}
+
+/** The embedded default: the built-in model and three bundled tasks, 24 configurations each. */
+export const DEFAULT_CONFIG: TuneConfig = {
+  model: 'builtin:tiny',
+  backend: 'wasm',
+  tasks: BUILTIN_TASKS.map((name) => ({
+    name,
+    data: { builtin: name },
+    metric: 'exact_match' as const,
+    searchSpace: { learningRate: [1e-3, 3e-3, 1e-2, 3e-2], rank: [2, 8], batchSize: [4, 8, 16], alpha: '2r' },
+    steps: 120,
+  })),
+  earlyExit: {},
+  evalEvery: 4,
+  validRows: 64,
+  metricRows: 100,
+  maxAdapters: 24,
+  memoryBudgetMiB: 0,
+  seed: 0,
+};
+
+const TOP_FIELDS = new Set(['model', 'backend', 'tasks', 'earlyExit', 'evalEvery', 'validRows', 'metricRows', 'maxAdapters', 'memoryBudgetMiB', 'seed']);
+const TASK_FIELDS = new Set(['name', 'data', 'metric', 'searchSpace', 'steps']);
+
+export async function readConfigFile(path: string): Promise<TuneConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError([{ field: '--config', reason: `cannot read ${path}: ${(e as Error).message}` }]);
+  }
+  let raw: unknown;
+  try {
+    raw = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError([{ field: '--config', reason: `${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(e as Error).message}` }]);
+  }
+  return validateConfig(raw, dirname(resolve(path)));
+}
+
+const positiveInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
+
+/**
+ * Checks a configuration against the schema, filling defaults from the embedded one. Every bad
+ * field is reported by its path; nothing runs until the whole configuration is valid.
+ */
+export function validateConfig(raw: unknown, baseDir = process.cwd()): TuneConfig {
+  const issues = new IssueCollector();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    issues.add('config', 'must be an object');
+    issues.throwIfAny('configuration');
+  }
+  const c = raw as Record<string, unknown>;
+  for (const k of Object.keys(c)) if (!TOP_FIELDS.has(k)) issues.add(k, `is not a configuration field (${[...TOP_FIELDS].join(', ')})`);
+  const model = c.model ?? DEFAULT_CONFIG.model;
+  if (typeof model !== 'string' || model.length === 0) issues.add('model', 'must be "builtin:tiny" or the path of a saved tfjs model');
+  else if (model.startsWith('builtin:') && model !== 'builtin:tiny') issues.add('model', `unknown built-in model "${model}" (builtin:tiny)`);
+  const backend = c.backend ?? DEFAULT_CONFIG.backend;
+  if (typeof backend !== 'string' || !['wasm', 'cpu', 'tensorflow'].includes(backend)) issues.add('backend', `must be one of wasm, cpu, tensorflow, got ${JSON.stringify(backend)}`);
+  const numbers: [keyof TuneConfig, boolean][] = [['evalEvery', false], ['validRows', false], ['metricRows', false], ['maxAdapters', false], ['memoryBudgetMiB', true], ['seed', true]];
+  const out: Record<string, unknown> = {};
+  for (const [k, zero] of numbers) {
+    const v = c[k] ?? DEFAULT_CONFIG[k];
+    if (!(Number.isInteger(v) && ((v as number) > 0 || (zero && v === 0)))) issues.add(k, `must be a ${zero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(v)}`);
+    out[k] = v;
+  }
+  let earlyExit: TuneConfig['earlyExit'] = DEFAULT_CONFIG.earlyExit;
+  if (c.earlyExit !== undefined) {
+    if (c.earlyExit === false) earlyExit = false;
+    else {
+      try {
+        resolveEarlyExitOptions(c.earlyExit as Partial<EarlyExitOptions>);
+        earlyExit = c.earlyExit as Partial<EarlyExitOptions>;
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        e.issues.forEach((i) => issues.add(i.field, i.reason));
+      }
+    }
+  }
+  const tasks: TaskConfig[] = [];
+  if (c.tasks === undefined) tasks.push(...DEFAULT_CONFIG.tasks);
+  else if (!Array.isArray(c.tasks) || c.tasks.length === 0) issues.add('tasks', 'must be a non-empty list of tasks');
+  else {
+    const names = new Set<string>();
+    c.tasks.forEach((t: unknown, i: number) => {
+      const at = `tasks[${i}]`;
+      if (t === null || typeof t !== 'object') {
+        issues.add(at, 'must be an object');
+        return;
+      }
+      const task = t as Record<string, unknown>;
+      for (const k of Object.keys(task)) if (!TASK_FIELDS.has(k)) issues.add(`${at}.${k}`, `is not a task field (${[...TASK_FIELDS].join(', ')})`);
+      const name = task.name;
+      if (typeof name !== 'string' || !/^[\w.-]+$/.test(name)) issues.add(`${at}.name`, 'must be a name of letters, digits, ".", "_" or "-"');
+      else if (names.has(name)) issues.add(`${at}.name`, `"${name}" is used twice`);
+      else names.add(name);
+      const data = parseData(task.data, `${at}.data`, baseDir, model === 'builtin:tiny', issues);
+      const metric = task.metric ?? 'exact_match';
+      if (metric !== 'exact_match' && metric !== 'loss') issues.add(`${at}.metric`, `must be "exact_match" or "loss", got ${JSON.stringify(metric)}`);
+      else if (metric === 'exact_match' && model !== 'builtin:tiny') issues.add(`${at}.metric`, 'exact_match needs the built-in text model; use "loss" with a tfjs model');
+      const steps = task.steps ?? 120;
+      if (!positiveInt(steps)) issues.add(`${at}.steps`, `must be a positive integer, got ${JSON.stringify(steps)}`);
+      const searchSpace = task.searchSpace;
+      if (searchSpace === null || typeof searchSpace !== 'object' || Array.isArray(searchSpace)) issues.add(`${at}.searchSpace`, 'must be an object (learningRate, rank, alpha, batchSize, dropout, …)');
+      tasks.push({ name: name as string, data: data!, metric: metric as Metric, searchSpace: (searchSpace ?? {}) as SearchSpace, steps: steps as number });
+    });
+  }
+  issues.throwIfAny('configuration');
+  return { ...(out as Pick<TuneConfig, 'evalEvery' | 'validRows' | 'metricRows' | 'maxAdapters' | 'memoryBudgetMiB' | 'seed'>), model: model as string, backend: backend as string, tasks, earlyExit };
+}
+
+function parseData(data: unknown, at: string, baseDir: string, builtinModel: boolean, issues: IssueCollector): TaskConfig['data'] | undefined {
+  if (typeof data === 'string') {
+    const m = /^builtin:(.+)$/.exec(data);
+    if (!m) issues.add(at, `must be "builtin:NAME" or { "train": FILE, "valid": FILE }, got ${JSON.stringify(data)}`);
+    else if (!(BUILTIN_TASKS as readonly string[]).includes(m[1])) issues.add(at, `unknown built-in data "${m[1]}" (${BUILTIN_TASKS.join(', ')})`);
+    else if (!builtinModel) issues.add(at, 'built-in data is text for the built-in model');
+    else return { builtin: m[1] };
+    return undefined;
+  }
+  if (data && typeof data === 'object' && !Array.isArray(data)) {
+    const d = data as Record<string, unknown>;
+    for (const k of ['train', 'valid'] as const) {
+      if (typeof d[k] !== 'string' || !(d[k] as string).endsWith('.jsonl')) issues.add(`${at}.${k}`, 'must be the path of a .jsonl file');
+    }
+    for (const k of Object.keys(d)) if (k !== 'train' && k !== 'valid') issues.add(`${at}.${k}`, 'is not a data field (train, valid)');
+    if (typeof d.train === 'string' && typeof d.valid === 'string') return { train: resolve(baseDir, d.train), valid: resolve(baseDir, d.valid) };
+    return undefined;
+  }
+  issues.add(at, 'is required: "builtin:NAME" or { "train": FILE, "valid": FILE }');
+  return undefined;
+}
