@@ -74,7 +74,7 @@ function chart(title: string, trials: readonly TrialRecord[], kind: 'train' | 'v
     return `<path d="${d}" fill="none" stroke="${color}" stroke-opacity="0.75" stroke-width="1.2"><title>${esc(t.id)} lr ${t.config.learningRate} rank ${t.config.rank} batch ${t.config.batchSize}</title></path>${mark}`;
   });
   const ticks = [lo, (lo + hi) / 2, hi].map((v) => `<text x="${pad.l - 4}" y="${y(Math.exp(v)) + 4}" text-anchor="end" font-size="10">${Math.exp(v).toPrecision(2)}</text>`);
-  return `<figure><svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">
+  return `<figure><svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">
 <rect x="${pad.l}" y="${pad.t}" width="${W - pad.l - pad.r}" height="${H - pad.t - pad.b}" fill="#fafafa" stroke="#ddd"/>${ticks.join('')}
 <text x="${W / 2}" y="${H - 6}" text-anchor="middle" font-size="10">step (0–${maxStep})</text>${lines.join('')}</svg><figcaption>${title} (log scale)</figcaption></figure>`;
 }

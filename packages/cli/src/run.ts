@@ -44,7 +44,8 @@ export async function runTune(config: TuneConfig, opts: RunOptions): Promise<Sum
     }
     const trialsByTask = config.tasks.map((t, i) => {
       try {
-        return expandSearchSpace(t.searchSpace, { steps: t.steps, seed: config.seed }, { type: 'grid' }, `tasks[${i}].searchSpace`);
+        // Fields a search space leaves out take these values.
+        return expandSearchSpace(t.searchSpace, { rank: 8, learningRate: 1e-3, batchSize: 8, steps: t.steps, seed: config.seed }, { type: 'grid' }, `tasks[${i}].searchSpace`);
       } catch (e) {
         if (!(e instanceof ConfigError)) throw e;
         e.issues.forEach((x) => issues.add(x.field, x.reason));

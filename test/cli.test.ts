@@ -1,0 +1,116 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { decodeSafetensors } from '@alto/core';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const alto = (args: string[]) => run(process.execPath, ['packages/cli/dist/main.js', ...args], { cwd: root, maxBuffer: 1 << 24 });
+
+async function tinyConfig(dir: string, extra: Record<string, unknown> = {}) {
+  await writeFile(join(dir, 'train.jsonl'), ['12+3=|15', '4+4=|8', '20+5=|25', '7+1=|8', '9+9=|18', '3+30=|33'].map((l) => JSON.stringify({ prompt: l.split('|')[0], completion: l.split('|')[1] })).join('\n'));
+  await writeFile(join(dir, 'valid.jsonl'), ['2+2=|4', '10+1=|11'].map((l) => JSON.stringify({ prompt: l.split('|')[0], completion: l.split('|')[1] })).join('\n'));
+  const config = {
+    tasks: [
+      { name: 'own', data: { train: 'train.jsonl', valid: 'valid.jsonl' }, searchSpace: { learningRate: [0.01, 0.03], rank: [2, 4], batchSize: [2, 3] }, steps: 12 },
+      { name: 'rev', data: 'builtin:reverse', searchSpace: { learningRate: [0.02], rank: [3], dropout: [0.1] }, steps: 12 },
+    ],
+    maxAdapters: 3, validRows: 16, metricRows: 16, evalEvery: 3, ...extra,
+  };
+  await writeFile(join(dir, 'alto.json'), JSON.stringify(config));
+  return join(dir, 'alto.json');
+}
+
+const readSummary = async (out: string) => JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
+
+describe('alto tune, end to end as a separate process', () => {
+  it('runs a tiny config with early exit and writes summary.json, report.html and the best adapters', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'alto-cli-'));
+    const { stdout } = await alto(['tune', '--config', await tinyConfig(dir), '--out', join(dir, 'out')]);
+    expect(stdout).toMatch(/admit {3}own\/t\d+/); // plain event lines when not a terminal
+    expect(stdout).toMatch(/alto run on wasm/);
+    const s = await readSummary(join(dir, 'out'));
+    expect(s).toMatchObject({ version: '0.1.0', backend: 'wasm', mode: 'alto' });
+    expect(s.earlyExit).toMatchObject({ keepRatio: 0.25 });
+    expect(s.samplesBudget).toBe(8 * 12 * 2.5 + 12 * 8);
+    expect(s.samplesTrained).toBeLessThanOrEqual(s.samplesBudget);
+    expect(s.tasks.map((t: { name: string }) => t.name)).toEqual(['own', 'rev']);
+    for (const t of s.tasks) {
+      expect(t.metric).toBe('exact_match');
+      expect(t.best).not.toBeNull();
+      for (const trial of t.trials) {
+        expect(['completed', 'exited']).toContain(trial.status);
+        expect([null, 'diverging', 'overfitting', 'underperforming', 'nan', 'error']).toContain(trial.reason);
+        expect(Object.keys(trial).sort()).toEqual(['bestValLoss', 'config', 'id', 'metricValue', 'reason', 'samples', 'status', 'steps']);
+      }
+      const best = join(dir, 'out', 'adapters', t.name, t.best.trial);
+      const cfg = JSON.parse(await readFile(join(best, 'adapter_config.json'), 'utf8'));
+      expect(cfg).toMatchObject({ peft_type: 'LORA', r: t.best.config.rank, lora_alpha: t.best.config.alpha });
+      expect(cfg.target_modules).toContain('block0/q');
+    }
+    const html = await readFile(join(dir, 'out', 'report.html'), 'utf8');
+    expect(html).toContain('<svg');
+    expect(html).toContain('ALTO tuning report');
+    expect(html).not.toMatch(/<script|https?:\/\//);
+  });
+
+  it('--sequential and --no-early-exit train the same adapters', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'alto-cli-'));
+    const config = await tinyConfig(dir);
+    await alto(['tune', '--config', config, '--out', join(dir, 'seq'), '--sequential', '--save-all']);
+    await alto(['tune', '--config', config, '--out', join(dir, 'bat'), '--no-early-exit', '--save-all']);
+    const seq = await readSummary(join(dir, 'seq'));
+    const bat = await readSummary(join(dir, 'bat'));
+    expect(seq.mode).toBe('sequential');
+    expect(bat.mode).toBe('batched');
+    expect(bat.samplesTrained).toBe(bat.samplesBudget);
+    let compared = 0;
+    for (const t of bat.tasks) {
+      for (const trial of t.trials) {
+        expect(trial.status).toBe('completed');
+        const load = async (mode: string) => decodeSafetensors(new Uint8Array(await readFile(join(dir, mode, 'adapters', t.name, trial.id, 'adapter_model.safetensors')))).tensors;
+        const [a, b] = [await load('seq'), await load('bat')];
+        for (const name of Object.keys(b)) {
+          let num = 0;
+          let den = 0;
+          b[name].data.forEach((v, i) => {
+            num = Math.max(num, Math.abs(v - a[name].data[i]));
+            den = Math.max(den, Math.abs(v));
+          });
+          expect(num / Math.max(den, 1e-30), `${t.name}/${trial.id} ${name}`).toBeLessThanOrEqual(1e-4);
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBe((8 + 1) * (2 * 6 + 1) * 2); // 9 trials × 13 layers × (A, B)
+  });
+
+  it('rejects a bad config before any work, naming every bad field, with exit code 2', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'alto-cli-'));
+    const config = await tinyConfig(dir, { backend: 'gpu', evalEvery: 0 });
+    const bad = JSON.parse(await readFile(config, 'utf8'));
+    bad.tasks[0].searchSpace.rank = [0];
+    await writeFile(config, JSON.stringify(bad));
+    const err = await alto(['tune', '--config', config, '--out', join(dir, 'o')]).catch((e) => e);
+    expect(err.code).toBe(2);
+    expect(err.stderr).toContain('backend: must be one of wasm, cpu, tensorflow');
+    expect(err.stderr).toContain('evalEvery');
+    const flag = await alto(['tune', '--bogus']).catch((e) => e);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/Unknown option '--bogus'/);
+    // a bad line in a data file is named with its file and line
+    await writeFile(join(dir, 'train.jsonl'), '{"prompt": "1+1=", "completion": "2"}\n{"prompt": "ABC", "completion": "x"}\n');
+    const good = JSON.parse(await readFile(config, 'utf8'));
+    delete good.backend;
+    delete good.evalEvery;
+    good.tasks[0].searchSpace.rank = [2];
+    await writeFile(config, JSON.stringify(good));
+    const data = await alto(['tune', '--config', config, '--out', join(dir, 'o')]).catch((e) => e);
+    expect(data.code).toBe(2);
+    expect(data.stderr).toMatch(/tasks\[0\]\.data\.train \(.*train\.jsonl:2\): uses characters outside the built-in vocabulary/);
+  });
+});
