@@ -2,7 +2,8 @@ import { attach, attachPromise, Plugin, RetireReason, Session, TrialRecord } fro
 import { Curve, newCurve, onTrainLoss, onValidLoss, ScreeningCut, screeningCut } from './detectors.js';
 import { EarlyExitOptions, resolveEarlyExitOptions } from './options.js';
 
-export interface EarlyExitPlugin extends Plugin<Session<unknown, any, any, any>> {
+// Framework-neutral: it reads losses and answers hooks, never touches tensors.
+export interface EarlyExitPlugin extends Plugin<Session<any, any, any, any>> {
   readonly options: EarlyExitOptions;
   /** The screening cut of each task, once made. */
   readonly cuts: ReadonlyMap<string, ScreeningCut>;
