@@ -249,7 +249,8 @@ export class Trainer {
     const { session } = this;
     const started = performance.now();
     const step = session.step;
-    const slots = session.bank.list();
+    // Equal batch sizes side by side: the batched kernel makes one matmul per run of them.
+    const slots = session.bank.list().sort((a, b) => b.config.batchSize - a.config.batchSize);
     const initial = buildSegmentPlan(slots.map((s) => ({ adapter: { name: s.name, rank: s.config.rank, scale: loraScale(s.config) }, rows: s.config.batchSize })));
     const plan = session.hooks.planStep.call(initial, step);
     validateSegmentPlan(plan);

@@ -1,56 +1,14 @@
-import { getKernel, KernelBackend, registerKernel, TensorInfo, NamedAttrMap, NamedTensorInfoMap, KernelFunc } from '@tensorflow/tfjs-core';
+import { getKernel, KernelBackend, registerKernel, TensorInfo, NamedTensorInfoMap, KernelFunc } from '@tensorflow/tfjs-core';
+import { Primitives } from './primitives.js';
 import { adapterInputName, GroupedLoraAttrs } from './plan-attrs.js';
 
 /**
  * The reference grouped-LoRA kernels, written as a loop over segments that calls the
- * backend's own primitive kernels (Slice, BatchMatMul, Multiply, Add, Concat). They run on
+ * backend's own primitive kernels (GatherV2, BatchMatMul, Multiply, Add, Concat). They run on
  * any backend that has those kernels and are what every faster kernel is compared with.
  */
 export const GROUPED_LORA_REFERENCE = 'AltoGroupedLoraReference';
 export const GROUPED_LORA_REFERENCE_GRAD = 'AltoGroupedLoraReferenceGrad';
-
-class Primitives {
-  private readonly owned: TensorInfo[] = [];
-  constructor(private readonly backend: KernelBackend, private readonly backendName: string) {}
-
-  private run(kernelName: string, inputs: NamedTensorInfoMap, attrs: NamedAttrMap = {}): TensorInfo {
-    const kernel = getKernel(kernelName, this.backendName);
-    if (!kernel) throw new Error(`backend "${this.backendName}" has no ${kernelName} kernel, which the reference grouped-LoRA kernel needs`);
-    const out = kernel.kernelFunc({ inputs, attrs, backend: this.backend }) as TensorInfo;
-    this.owned.push(out);
-    return out;
-  }
-  slice(x: TensorInfo, row: number, rows: number): TensorInfo {
-    return this.run('Slice', { x }, { begin: [row, 0], size: [rows, x.shape[1]] });
-  }
-  matmul(a: TensorInfo, b: TensorInfo, transposeA = false, transposeB = false): TensorInfo {
-    return this.run('BatchMatMul', { a, b }, { transposeA, transposeB });
-  }
-  scale(x: TensorInfo, s: number): TensorInfo {
-    return s === 1 ? x : this.run('Multiply', { a: x, b: this.constant(new Float32Array([s]), []) });
-  }
-  add(a: TensorInfo, b: TensorInfo): TensorInfo {
-    return this.run('Add', { a, b });
-  }
-  zeros(shape: number[]): TensorInfo {
-    return this.constant(new Float32Array(shape.reduce((p, d) => p * d, 1)), shape);
-  }
-  concatRows(parts: TensorInfo[]): TensorInfo {
-    // Every part is an intermediate of this kernel, so a single one can be the output itself.
-    if (parts.length === 1) return parts[0];
-    return this.run('Concat', parts as unknown as NamedTensorInfoMap, { axis: 0 });
-  }
-  private constant(values: Float32Array, shape: number[]): TensorInfo {
-    const info = { dataId: this.backend.write(values, shape, 'float32'), shape, dtype: 'float32' as const };
-    this.owned.push(info);
-    return info;
-  }
-  /** Frees every intermediate except the kernel's outputs. */
-  release(keep: TensorInfo[]): void {
-    const kept = new Set(keep.map((t) => t.dataId));
-    for (const t of this.owned) if (!kept.has(t.dataId)) this.backend.disposeData(t.dataId);
-  }
-}
 
 function input(inputs: NamedTensorInfoMap, name: string): TensorInfo {
   const t = inputs[name];

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ANY_BACKEND, KernelRegistry, SegmentPlan, validateSegmentPlan } from '@alto/core';
 import { ensureReferenceKernels, GROUPED_LORA_REFERENCE, GROUPED_LORA_REFERENCE_GRAD } from '../kernels/grouped-lora-reference.js';
 import { adapterInputName, planToAttrs } from '../kernels/plan-attrs.js';
+import { ensureBatchedKernels, GROUPED_LORA_BATCHED, GROUPED_LORA_BATCHED_GRAD } from '../kernels/grouped-lora-batched.js';
 
 /**
  * A grouped-LoRA implementation: a pair of tfjs kernels (forward, backward) registered
@@ -35,10 +36,15 @@ export function registerGroupedLora(backend: string, provider: GroupedLoraProvid
     });
     withGradient.add(provider.forward);
   }
-  return tfjsKernels.register('groupedLora', backend, provider, { priority: options.priority ?? 1, provider: options.name ?? provider.forward });
+  return tfjsKernels.register('groupedLora', backend, provider, { priority: options.priority ?? 10, provider: options.name ?? provider.forward });
 }
 
-registerGroupedLora(ANY_BACKEND, { forward: GROUPED_LORA_REFERENCE, backward: GROUPED_LORA_REFERENCE_GRAD, ensure: ensureReferenceKernels }, { priority: 0, name: 'reference' });
+/** The per-adapter loop: the reference every other kernel is compared with. */
+export const REFERENCE_PROVIDER: GroupedLoraProvider = { forward: GROUPED_LORA_REFERENCE, backward: GROUPED_LORA_REFERENCE_GRAD, ensure: ensureReferenceKernels };
+/** Batched matmuls over rank-padded weights: O(1) kernel calls per layer, the default. */
+export const BATCHED_PROVIDER: GroupedLoraProvider = { forward: GROUPED_LORA_BATCHED, backward: GROUPED_LORA_BATCHED_GRAD, ensure: ensureBatchedKernels };
+registerGroupedLora(ANY_BACKEND, REFERENCE_PROVIDER, { priority: 0, name: 'reference' });
+registerGroupedLora(ANY_BACKEND, BATCHED_PROVIDER, { priority: 1, name: 'batched' });
 
 function groupedLoraGradient(dy: tf.Tensor2D, saved: tf.Tensor2D[], attrs: tf.NamedAttrMap): Record<string, () => tf.Tensor> {
   const [x, , ...weights] = saved;

@@ -1,0 +1,22 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, Trainer, wrapModel } from '@alto/tfjs';
+import { loadTransformer, TINY_WEIGHTS_FILE, builtinTaskData, textDataSource, completionLoss } from '@alto/models';
+import { resolveAdapterConfig } from '@alto/core';
+await initBackend('wasm');
+const K = Number(process.argv[2] ?? 24);
+const m = await loadTransformer(TINY_WEIGHTS_FILE);
+const { train } = builtinTaskData('add');
+const src = textDataSource(train, 24);
+const base = wrapModel(m.forward);
+const trainer = new Trainer(base, completionLoss, [{ name: 'add', train: src }], { profileSteps: 0 });
+for (let i = 0; i < K; i++) trainer.enqueue('add', `t${i}`, resolveAdapterConfig({ rank: 8, learningRate: 1e-3, batchSize: 8, steps: 6, seed: i }));
+const origUpdate = null;
+let t0 = 0; const times = [];
+trainer.session.hooks.beforeStep.tap('t', () => (t0 = performance.now()));
+let tOpt = 0;
+trainer.session.hooks.beforeOptimizerStep.tap('t', () => { if (!tOpt) tOpt = performance.now(); return undefined; });
+trainer.session.hooks.afterStep.tap('t', () => { const now = performance.now(); times.push({ total: now - t0, fwdbwd: tOpt - t0, opt: now - tOpt }); tOpt = 0; });
+const prof = await tf.profile(() => trainer.run());
+const agg = {}; for (const k of prof.kernels) { const key = k.name === "BatchMatMul" ? k.name + JSON.stringify(k.inputShapes) : k.name; agg[key] = agg[key] ?? [0, 0]; agg[key][0] += k.kernelTimeMs; agg[key][1]++; }
+console.log(Object.entries(agg).sort((a, b) => b[1][0] - a[1][0]).slice(0, 14).map(([n, [t, c]]) => `${n} ${t.toFixed(0)}ms x${c}`).join(", "));
+console.log(K, times.slice(2).map((t) => `${t.total.toFixed(0)}ms (fwd+bwd ${t.fwdbwd.toFixed(0)}, opt ${t.opt.toFixed(0)})`).join(' | '));

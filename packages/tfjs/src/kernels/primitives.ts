@@ -1,0 +1,72 @@
+import { getKernel, KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+
+/**
+ * Calls a backend's own kernels from inside another kernel and keeps track of the
+ * intermediates, so that a composite kernel runs on any backend and frees what it made.
+ */
+export class Primitives {
+  private readonly owned: TensorInfo[] = [];
+  constructor(private readonly backend: KernelBackend, private readonly backendName: string) {}
+
+  run(kernelName: string, inputs: NamedTensorInfoMap, attrs: NamedAttrMap = {}): TensorInfo {
+    const kernel = getKernel(kernelName, this.backendName);
+    if (!kernel) throw new Error(`backend "${this.backendName}" has no ${kernelName} kernel, which the composite grouped-LoRA kernels need`);
+    const out = kernel.kernelFunc({ inputs, attrs, backend: this.backend }) as TensorInfo;
+    this.owned.push(out);
+    return out;
+  }
+  /**
+   * Rows [row, row + rows) of x. A gather, not Slice: the wasm backend's Slice copies the
+   * whole input for every call, which made a loop over K segments cost K times the batch.
+   */
+  slice(x: TensorInfo, row: number, rows: number): TensorInfo {
+    const indices = this.constant(Int32Array.from({ length: rows }, (_, i) => row + i), [rows], 'int32');
+    return this.run('GatherV2', { x, indices }, { axis: 0, batchDims: 0 });
+  }
+  matmul(a: TensorInfo, b: TensorInfo, transposeA = false, transposeB = false): TensorInfo {
+    return this.run('BatchMatMul', { a, b }, { transposeA, transposeB });
+  }
+  scale(x: TensorInfo, s: number): TensorInfo {
+    return s === 1 ? x : this.run('Multiply', { a: x, b: this.constant(new Float32Array([s]), []) });
+  }
+  add(a: TensorInfo, b: TensorInfo): TensorInfo {
+    return this.run('Add', { a, b });
+  }
+  zeros(shape: number[]): TensorInfo {
+    return this.constant(new Float32Array(shape.reduce((p, d) => p * d, 1)), shape);
+  }
+  concatRows(parts: TensorInfo[]): TensorInfo {
+    // Every part is an intermediate of this kernel, so a single one can be the output itself.
+    if (parts.length === 1) return parts[0];
+    return this.run('Concat', parts as unknown as NamedTensorInfoMap, { axis: 0 });
+  }
+  constant(values: Float32Array | Int32Array, shape: number[], dtype: 'float32' | 'int32' = 'float32'): TensorInfo {
+    const info = { dataId: this.backend.write(values, shape, dtype), shape, dtype };
+    this.owned.push(info);
+    return info;
+  }
+  reshape(x: TensorInfo, shape: number[]): TensorInfo {
+    return this.run('Reshape', { x }, { shape });
+  }
+  concat(parts: TensorInfo[], axis: number): TensorInfo {
+    return this.run('Concat', parts as unknown as NamedTensorInfoMap, { axis });
+  }
+  pad(x: TensorInfo, paddings: [number, number][]): TensorInfo {
+    return this.run('PadV2', { x }, { paddings, constantValue: 0 });
+  }
+  multiply(a: TensorInfo, b: TensorInfo): TensorInfo {
+    return this.run('Multiply', { a, b });
+  }
+  sliceBlock(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+    return this.run('Slice', { x }, { begin, size });
+  }
+  /**
+   * Frees every intermediate except the kernel's outputs. By reference, not by data id: a
+   * Reshape shares its input's data with one more reference, and each reference is released.
+   */
+  release(keep: TensorInfo[]): void {
+    const kept = new Set(keep);
+    for (const t of this.owned) if (!kept.has(t)) this.backend.disposeData(t.dataId);
+  }
+}
+
