@@ -1,22 +1,37 @@
+// Where the time of a batched training step goes: K adapters of builtin:tiny on the add task,
+// 6 steps, kernel times aggregated by tf.profile (BatchMatMul split by input shapes).
+//   node bench/prof-step.mjs [K] [backend]
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, Trainer, wrapModel } from '@alto/tfjs';
-import { loadTransformer, TINY_WEIGHTS_FILE, builtinTaskData, textDataSource, completionLoss } from '@alto/models';
 import { resolveAdapterConfig } from '@alto/core';
-await initBackend('wasm');
+import { builtinTaskData, completionLoss, loadTransformer, textDataSource, TINY_WEIGHTS_FILE } from '@alto/models';
+import { initBackend, Trainer, wrapModel } from '@alto/tfjs';
+
 const K = Number(process.argv[2] ?? 24);
-const m = await loadTransformer(TINY_WEIGHTS_FILE);
-const { train } = builtinTaskData('add');
-const src = textDataSource(train, 24);
-const base = wrapModel(m.forward);
-const trainer = new Trainer(base, completionLoss, [{ name: 'add', train: src }], { profileSteps: 0 });
+await initBackend(process.argv[3] ?? 'wasm');
+const model = await loadTransformer(TINY_WEIGHTS_FILE);
+const train = textDataSource(builtinTaskData('add').train, model.spec.context);
+const trainer = new Trainer(wrapModel(model.forward), completionLoss, [{ name: 'add', train }], { profileSteps: 0 });
 for (let i = 0; i < K; i++) trainer.enqueue('add', `t${i}`, resolveAdapterConfig({ rank: 8, learningRate: 1e-3, batchSize: 8, steps: 6, seed: i }));
-const origUpdate = null;
-let t0 = 0; const times = [];
-trainer.session.hooks.beforeStep.tap('t', () => (t0 = performance.now()));
-let tOpt = 0;
-trainer.session.hooks.beforeOptimizerStep.tap('t', () => { if (!tOpt) tOpt = performance.now(); return undefined; });
-trainer.session.hooks.afterStep.tap('t', () => { const now = performance.now(); times.push({ total: now - t0, fwdbwd: tOpt - t0, opt: now - tOpt }); tOpt = 0; });
-const prof = await tf.profile(() => trainer.run());
-const agg = {}; for (const k of prof.kernels) { const key = k.name === "BatchMatMul" ? k.name + JSON.stringify(k.inputShapes) : k.name; agg[key] = agg[key] ?? [0, 0]; agg[key][0] += k.kernelTimeMs; agg[key][1]++; }
-console.log(Object.entries(agg).sort((a, b) => b[1][0] - a[1][0]).slice(0, 14).map(([n, [t, c]]) => `${n} ${t.toFixed(0)}ms x${c}`).join(", "));
-console.log(K, times.slice(2).map((t) => `${t.total.toFixed(0)}ms (fwd+bwd ${t.fwdbwd.toFixed(0)}, opt ${t.opt.toFixed(0)})`).join(' | '));
+
+const steps = [];
+let start = 0;
+let optimizerStart = 0;
+trainer.session.hooks.beforeStep.tap('timer', () => (start = performance.now()));
+trainer.session.hooks.beforeOptimizerStep.tap('timer', () => {
+  optimizerStart ||= performance.now();
+  return undefined;
+});
+trainer.session.hooks.afterStep.tap('timer', () => {
+  const end = performance.now();
+  steps.push(`${(end - start).toFixed(0)} ms (forward+backward ${(optimizerStart - start).toFixed(0)}, optimizers ${(end - optimizerStart).toFixed(0)})`);
+  optimizerStart = 0;
+});
+const profile = await tf.profile(() => trainer.run());
+const byKernel = new Map();
+for (const k of profile.kernels) {
+  const key = k.name === 'BatchMatMul' ? `BatchMatMul ${JSON.stringify(k.inputShapes)}` : k.name;
+  const [ms, n] = byKernel.get(key) ?? [0, 0];
+  byKernel.set(key, [ms + k.kernelTimeMs, n + 1]);
+}
+console.log(`${K} adapters × 8 rows, steps: ${steps.join(' | ')}`);
+for (const [key, [ms, n]] of [...byKernel].sort((a, b) => b[1][0] - a[1][0]).slice(0, 12)) console.log(`  ${ms.toFixed(0).padStart(6)} ms  ×${String(n).padEnd(6)} ${key}`);

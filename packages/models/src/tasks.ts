@@ -4,7 +4,7 @@ import type { TextExample } from './examples.js';
 /**
  * The bundled tasks of `builtin:tiny`, each of a different kind, all scored by exact match:
  *   add        arithmetic:      "17+25=" → "42"            (the base knows sums in another format)
- *   reverse    string transform: "rev:kqd=" → "dqk"         (the base only knows copying)
+ *   reverse    string transform: "rev:kqd=" → "dqk"         (the base reverses in another format)
  *   sentiment  classification:  "good cold fun=" → "pos"   (the base knows single words' polarity)
  * Every generator is deterministic in its seed.
  */
@@ -61,11 +61,12 @@ export function builtinTaskData(task: BuiltinTask, sizes = { train: 2000, valid:
 
 /**
  * The pre-training mixture of the base model: sums written as "s 17 25>42", copying
- * "c:kqd>kqd", single-word polarity "w good>+", successors "n:41>42". Related skills in other
- * formats, so that each bundled task is a real but learnable adaptation.
+ * "c:kqd>kqd", reversing "r kqd>dqk", single-word polarity "w good>+", successors "n:41=42".
+ * The bundled tasks ask for the same skills in other formats (and sentiment composes three
+ * words), so each is a real adaptation that LoRA can learn in a few hundred steps.
  */
 export function pretrainingExample(rng: Rng): TextExample {
-  switch (rng.int(4)) {
+  switch (rng.int(5)) {
     case 0: {
       const a = rng.int(50);
       const b = rng.int(50);
@@ -76,12 +77,16 @@ export function pretrainingExample(rng: Rng): TextExample {
       return { prompt: `c:${w}>`, completion: w };
     }
     case 2: {
+      const w = word(rng, 2, 6);
+      return { prompt: `r ${w}>`, completion: [...w].reverse().join('') };
+    }
+    case 3: {
       const positive = rng.next() < 0.5;
       return { prompt: `w ${(positive ? POSITIVE : NEGATIVE)[rng.int(10)]}>`, completion: positive ? '+' : '-' };
     }
     default: {
       const n = rng.int(99);
-      return { prompt: `n:${n}>`, completion: String(n + 1) };
+      return { prompt: `n:${n}=`, completion: String(n + 1) };
     }
   }
 }
