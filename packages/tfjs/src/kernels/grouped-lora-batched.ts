@@ -1,6 +1,6 @@
-import { getKernel, KernelBackend, KernelFunc, NamedTensorInfoMap, registerKernel, TensorInfo } from '@tensorflow/tfjs-core';
+import { KernelBackend, KernelFunc, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { adapterInputName, GroupedLoraAttrs } from './plan-attrs.js';
-import { Primitives } from './primitives.js';
+import { kernelInput, Primitives, registerOnce } from './primitives.js';
 
 /**
  * Grouped LoRA as batched matmuls from the backend's primitive kernels. Consecutive segments
@@ -44,22 +44,17 @@ export function runsOf(a: GroupedLoraAttrs): Run[] {
   return runs;
 }
 
-function input(inputs: NamedTensorInfoMap, name: string): TensorInfo {
-  const t = inputs[name];
-  if (!t) throw new Error(`grouped-LoRA kernel: input ${name} is missing`);
-  return t;
-}
 
 /** The run's weights stacked as [K, d_in, r] and [K, r, d_out], r the run's largest rank. */
 function stack(p: Primitives, inputs: NamedTensorInfoMap, a: GroupedLoraAttrs, run: Run, dIn: number, dOut: number) {
   const K = a.ranks.length;
   const r = Math.max(...run.adapters.map((k) => a.ranks[k]));
   const As = run.adapters.map((k) => {
-    const A = input(inputs, adapterInputName('A', k, K));
+    const A = kernelInput(inputs, adapterInputName('A', k, K));
     return a.ranks[k] === r ? A : p.pad(A, [[0, 0], [0, r - a.ranks[k]]]);
   });
   const Bs = run.adapters.map((k) => {
-    const B = input(inputs, adapterInputName('B', k, K));
+    const B = kernelInput(inputs, adapterInputName('B', k, K));
     return a.ranks[k] === r ? B : p.pad(B, [[0, r - a.ranks[k]], [0, 0]]);
   });
   const n = run.adapters.length;
@@ -80,8 +75,8 @@ function block(p: Primitives, x: TensorInfo, run: Run): TensorInfo {
 
 const forward: (backendName: string) => KernelFunc = (backendName) => ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as GroupedLoraAttrs;
-  const x = input(inputs, '0');
-  const base = input(inputs, '1');
+  const x = kernelInput(inputs, '0');
+  const base = kernelInput(inputs, '1');
   const dIn = x.shape[1];
   const dOut = base.shape[1];
   const p = new Primitives(backend as KernelBackend, backendName);
@@ -99,8 +94,8 @@ const forward: (backendName: string) => KernelFunc = (backendName) => ({ inputs,
 
 const backward: (backendName: string) => KernelFunc = (backendName) => ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as GroupedLoraAttrs;
-  const x = input(inputs, '0');
-  const dy = input(inputs, '1');
+  const x = kernelInput(inputs, '0');
+  const dy = kernelInput(inputs, '1');
   const dIn = x.shape[1];
   const dOut = dy.shape[1];
   const K = a.ranks.length;
@@ -126,17 +121,11 @@ const backward: (backendName: string) => KernelFunc = (backendName) => ({ inputs
     return p.reshape(p.matmul(dS, w.A, false, true), [run.rows, dIn]);
   });
   const dX = dxParts.length === 0 ? p.zeros([0, dIn]) : dxParts.length === 1 ? dxParts[0] : p.concat(dxParts, 0);
-  for (let k = 0; k < K; k++) {
-    dA[k] ??= p.zeros([dIn, a.ranks[k]]);
-    dB[k] ??= p.zeros([a.ranks[k], dOut]);
-  }
-  const outputs = [dX, ...(dA as TensorInfo[]), ...(dB as TensorInfo[])];
-  p.release(outputs);
-  return outputs;
+  return p.gradients(dX, dA, dB, a.ranks, dIn, dOut);
 };
 
 /** Registers the batched kernels for a backend (once). */
 export function ensureBatchedKernels(backendName: string): void {
-  if (!getKernel(GROUPED_LORA_BATCHED, backendName)) registerKernel({ kernelName: GROUPED_LORA_BATCHED, backendName, kernelFunc: forward(backendName) });
-  if (!getKernel(GROUPED_LORA_BATCHED_GRAD, backendName)) registerKernel({ kernelName: GROUPED_LORA_BATCHED_GRAD, backendName, kernelFunc: backward(backendName) });
+  registerOnce(GROUPED_LORA_BATCHED, backendName, forward(backendName));
+  registerOnce(GROUPED_LORA_BATCHED_GRAD, backendName, backward(backendName));
 }

@@ -1,5 +1,5 @@
-import { getKernel, KernelBackend, registerKernel, TensorInfo, NamedTensorInfoMap, KernelFunc } from '@tensorflow/tfjs-core';
-import { Primitives } from './primitives.js';
+import { KernelBackend, KernelFunc, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { kernelInput, Primitives, registerOnce } from './primitives.js';
 import { adapterInputName, GroupedLoraAttrs } from './plan-attrs.js';
 
 /**
@@ -10,11 +10,6 @@ import { adapterInputName, GroupedLoraAttrs } from './plan-attrs.js';
 export const GROUPED_LORA_REFERENCE = 'AltoGroupedLoraReference';
 export const GROUPED_LORA_REFERENCE_GRAD = 'AltoGroupedLoraReferenceGrad';
 
-function input(inputs: NamedTensorInfoMap, name: string): TensorInfo {
-  const t = inputs[name];
-  if (!t) throw new Error(`grouped-LoRA kernel: input ${name} is missing`);
-  return t;
-}
 
 function segments(attrs: GroupedLoraAttrs): { adapter: number; row: number; rows: number }[] {
   const out = [];
@@ -27,14 +22,14 @@ function segments(attrs: GroupedLoraAttrs): { adapter: number; row: number; rows
 /** Y = base + per segment s_a·(X_s·A_a)·B_a; rows of no adapter (−1) keep the base value. */
 const forward: (backendName: string) => KernelFunc = (backendName) => ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as GroupedLoraAttrs;
-  const x = input(inputs, '0');
-  const base = input(inputs, '1');
+  const x = kernelInput(inputs, '0');
+  const base = kernelInput(inputs, '1');
   const p = new Primitives(backend as KernelBackend, backendName);
   const parts = segments(a).map(({ adapter, row, rows }) => {
     const baseRows = p.slice(base, row, rows);
     if (adapter < 0) return baseRows;
-    const S = p.matmul(p.slice(x, row, rows), input(inputs, adapterInputName('A', adapter, a.ranks.length)));
-    const delta = p.matmul(S, input(inputs, adapterInputName('B', adapter, a.ranks.length)));
+    const S = p.matmul(p.slice(x, row, rows), kernelInput(inputs, adapterInputName('A', adapter, a.ranks.length)));
+    const delta = p.matmul(S, kernelInput(inputs, adapterInputName('B', adapter, a.ranks.length)));
     return p.add(baseRows, p.scale(delta, a.scales[adapter]));
   });
   const y = parts.length === 0 ? p.zeros([0, base.shape[1]]) : p.concatRows(parts);
@@ -48,8 +43,8 @@ const forward: (backendName: string) => KernelFunc = (backendName) => ({ inputs,
  */
 const backward: (backendName: string) => KernelFunc = (backendName) => ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as GroupedLoraAttrs;
-  const x = input(inputs, '0');
-  const dy = input(inputs, '1');
+  const x = kernelInput(inputs, '0');
+  const dy = kernelInput(inputs, '1');
   const K = a.ranks.length;
   const dIn = x.shape[1];
   const dOut = dy.shape[1];
@@ -58,8 +53,8 @@ const backward: (backendName: string) => KernelFunc = (backendName) => ({ inputs
   const dB: (TensorInfo | null)[] = new Array(K).fill(null);
   const dxParts = segments(a).map(({ adapter, row, rows }) => {
     if (adapter < 0) return p.zeros([rows, dIn]);
-    const A = input(inputs, adapterInputName('A', adapter, a.ranks.length));
-    const B = input(inputs, adapterInputName('B', adapter, a.ranks.length));
+    const A = kernelInput(inputs, adapterInputName('A', adapter, a.ranks.length));
+    const B = kernelInput(inputs, adapterInputName('B', adapter, a.ranks.length));
     const s = a.scales[adapter];
     const xs = p.slice(x, row, rows);
     const dys = p.slice(dy, row, rows);
@@ -72,21 +67,11 @@ const backward: (backendName: string) => KernelFunc = (backendName) => ({ inputs
     return p.matmul(dS, A, false, true);
   });
   const dX = dxParts.length === 0 ? p.zeros([0, dIn]) : p.concatRows(dxParts);
-  for (let i = 0; i < K; i++) {
-    dA[i] ??= p.zeros([dIn, a.ranks[i]]);
-    dB[i] ??= p.zeros([a.ranks[i], dOut]);
-  }
-  const outputs = [dX, ...(dA as TensorInfo[]), ...(dB as TensorInfo[])];
-  p.release(outputs);
-  return outputs;
+  return p.gradients(dX, dA, dB, a.ranks, dIn, dOut);
 };
 
 /** Registers the reference kernels for a backend (once). */
 export function ensureReferenceKernels(backendName: string): void {
-  if (!getKernel(GROUPED_LORA_REFERENCE, backendName)) {
-    registerKernel({ kernelName: GROUPED_LORA_REFERENCE, backendName, kernelFunc: forward(backendName) });
-  }
-  if (!getKernel(GROUPED_LORA_REFERENCE_GRAD, backendName)) {
-    registerKernel({ kernelName: GROUPED_LORA_REFERENCE_GRAD, backendName, kernelFunc: backward(backendName) });
-  }
+  registerOnce(GROUPED_LORA_REFERENCE, backendName, forward(backendName));
+  registerOnce(GROUPED_LORA_REFERENCE_GRAD, backendName, backward(backendName));
 }

@@ -1,4 +1,4 @@
-import { getKernel, KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { getKernel, KernelBackend, KernelFunc, NamedAttrMap, NamedTensorInfoMap, registerKernel, TensorInfo } from '@tensorflow/tfjs-core';
 
 /**
  * Calls a backend's own kernels from inside another kernel and keeps track of the
@@ -68,5 +68,26 @@ export class Primitives {
     const kept = new Set(keep);
     for (const t of this.owned) if (!kept.has(t)) this.backend.disposeData(t.dataId);
   }
+
+  /**
+   * The backward kernels' outputs [dX, dA…, dB…]: adapters that got no rows get zero
+   * gradients; every other intermediate is released.
+   */
+  gradients(dX: TensorInfo, dA: (TensorInfo | null)[], dB: (TensorInfo | null)[], ranks: readonly number[], dIn: number, dOut: number): TensorInfo[] {
+    const outputs = [dX, ...dA.map((g, k) => g ?? this.zeros([dIn, ranks[k]])), ...dB.map((g, k) => g ?? this.zeros([ranks[k], dOut]))];
+    this.release(outputs);
+    return outputs;
+  }
 }
 
+/** A kernel input that must be there. */
+export function kernelInput(inputs: NamedTensorInfoMap, name: string): TensorInfo {
+  const t = inputs[name];
+  if (!t) throw new Error(`grouped-LoRA kernel: input ${name} is missing`);
+  return t;
+}
+
+/** Registers a kernel for a backend unless one is registered under that name already. */
+export function registerOnce(kernelName: string, backendName: string, kernelFunc: KernelFunc): void {
+  if (!getKernel(kernelName, backendName)) registerKernel({ kernelName, backendName, kernelFunc });
+}

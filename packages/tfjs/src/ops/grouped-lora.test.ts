@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildSegmentPlan, hostGroupedLoraBackward, hostGroupedLoraForward, Rng, SegmentPlan } from '@alto/core';
+import { relErr } from '../test-support/fixtures.js';
 import { BATCHED_PROVIDER, groupedLora, GroupedLoraProvider, REFERENCE_PROVIDER } from './grouped-lora.js';
 
 /** Fresh random inputs for a plan with zero-length segments and ranks that are not multiples of 8. */
@@ -24,15 +25,6 @@ function problem(seed: number, dIn: number, dOut: number, ranks: number[], rows:
   };
 }
 
-function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < expected.length; i++) {
-    num = Math.max(num, Math.abs(actual[i] - expected[i]));
-    den = Math.max(den, Math.abs(expected[i]));
-  }
-  return num / Math.max(den, 1e-30);
-}
 
 const CASES: [string, string, GroupedLoraProvider][] = [];
 for (const backend of ['cpu', 'wasm']) for (const [name, p] of [['reference', REFERENCE_PROVIDER], ['batched', BATCHED_PROVIDER]] as const) CASES.push([backend, name, p]);
