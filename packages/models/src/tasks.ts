@@ -3,8 +3,8 @@ import type { TextExample } from './examples.js';
 
 /**
  * The bundled tasks of `builtin:tiny`, each of a different kind, all scored by exact match:
- *   add        arithmetic:      "17+25=" → "42"            (the base knows sums in another format)
- *   reverse    string transform: "rev:kqd=" → "dqk"         (the base reverses in another format)
+ *   add        arithmetic:      "a:17+5=" → "22"           (the base knows sums in another format)
+ *   reverse    string transform: "v:kqd=" → "dqk"           (the base reverses in another format)
  *   sentiment  classification:  "good cold fun=" → "pos"   (the base knows single words' polarity)
  * Every generator is deterministic in its seed.
  */
@@ -20,13 +20,13 @@ const word = (rng: Rng, min: number, max: number) => Array.from({ length: min + 
 function taskExample(task: BuiltinTask, rng: Rng): TextExample {
   switch (task) {
     case 'add': {
-      const a = rng.int(50);
-      const b = rng.int(50);
-      return { prompt: `${a}+${b}=`, completion: String(a + b) };
+      const a = rng.int(20);
+      const b = rng.int(20);
+      return { prompt: `a:${a}+${b}=`, completion: String(a + b) };
     }
     case 'reverse': {
       const w = word(rng, 3, 5);
-      return { prompt: `rev:${w}=`, completion: [...w].reverse().join('') };
+      return { prompt: `v:${w}=`, completion: [...w].reverse().join('') };
     }
     case 'sentiment': {
       const words = Array.from({ length: 3 }, () => (rng.next() < 0.5 ? POSITIVE : NEGATIVE)[rng.int(10)]);
@@ -60,7 +60,7 @@ export function builtinTaskData(task: BuiltinTask, sizes = { train: 2000, valid:
 }
 
 /**
- * The pre-training mixture of the base model: sums written as "s 17 25>42", copying
+ * The pre-training mixture of the base model: sums written as "s 17 5>22", copying
  * "c:kqd>kqd", reversing "r kqd>dqk", single-word polarity "w good>+", successors "n:41=42".
  * The bundled tasks ask for the same skills in other formats (and sentiment composes three
  * words), so each is a real adaptation that LoRA can learn in a few hundred steps.
@@ -68,8 +68,8 @@ export function builtinTaskData(task: BuiltinTask, sizes = { train: 2000, valid:
 export function pretrainingExample(rng: Rng): TextExample {
   switch (rng.int(5)) {
     case 0: {
-      const a = rng.int(50);
-      const b = rng.int(50);
+      const a = rng.int(20);
+      const b = rng.int(20);
       return { prompt: `s ${a} ${b}>`, completion: String(a + b) };
     }
     case 1: {
