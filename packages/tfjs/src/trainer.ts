@@ -2,59 +2,24 @@ import './register-gradients.js';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   AdapterBank, AdapterConfig, AdapterInfo, AdapterSlot, admitWithinBudget, bestTrial, buildSegmentPlan, CapacityModel,
-  ConfigError, createOptimizer, describeAdapter, greedyAdmissionOrder, hashSeed, IssueCollector, loraScale, LossReport,
-  matchesTargets, newTrialRecord, plannedSteps, RetireReason, Rng, SegmentPlan, Session, StepInfo, TargetPattern,
-  TrialRecord, validateSegmentPlan,
+  ConfigError, createOptimizer, describeAdapter, greedyAdmissionOrder, hashSeed, IssueCollector, loraScale,
+  matchesTargets, newTrialRecord, plannedSteps, RetireReason, Rng, SegmentPlan, Session, StepInfo, TrialRecord,
+  validateSegmentPlan,
 } from '@alto/core';
 import { captureWeights } from './adapter-weights.js';
-import { DataCursor, DataSource } from './data.js';
+import { DataCursor } from './data.js';
+import { Evaluator } from './evaluator.js';
 import { HostAdapterState, hostWeights, restoreFromHost, saveToHost } from './host-state.js';
+import { LossLedger } from './loss-ledger.js';
 import type { BaseModel, LinearLayer } from './model.js';
-import { LayerBinding, LoraScope, withLoraScope } from './lora-scope.js';
-import { GroupedLoraProvider, TfjsKernels, tfjsKernels } from './ops/grouped-lora.js';
+import { withLoraScope } from './lora-scope.js';
+import { tfjsKernels } from './ops/grouped-lora.js';
 import { tfParamOps } from './param-ops.js';
-import { dropoutMask, perAdapterMeans, toPerExample } from './step-math.js';
+import { kernelFor, scopeFor } from './step-scope.js';
+import { perAdapterMeans, toPerExample } from './step-math.js';
+import { PerExampleLoss, TaskData, TfjsSession, TrainerOptions, validateOptions } from './trainer-options.js';
 
-/** Loss of each example: [batch] or [batch, …] (the trailing axes are averaged). */
-export type PerExampleLoss = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
-
-export interface TaskData {
-  name: string;
-  train: DataSource;
-  valid?: DataSource;
-}
-
-export interface TrainerOptions {
-  /** Most adapters resident at once; the rest wait and fill freed slots. Default: all. */
-  maxConcurrent?: number;
-  /** Memory the resident adapters' steps may use, as predicted by the capacity model. */
-  memoryBudgetBytes?: number;
-  /** Fraction of the budget kept free for the model's error. Default 0.1. */
-  safetyMargin?: number;
-  /** Steps over which admission ramps up (1, 2, 4… adapters) to profile the capacity model. */
-  profileSteps?: number;
-  /** Evaluate each adapter every this many of its steps (0: only its final weights). */
-  evalEvery?: number;
-  /** Validation examples per evaluation (the first ones of the validation set). */
-  validRows?: number;
-  /** Most rows of one evaluation forward pass. */
-  evalBatchRows?: number;
-  /** Read losses from the device every this many steps, not in every step. */
-  reportEvery?: number;
-  /** Layers that get LoRA when a configuration names none. Default: every linear layer. */
-  targets?: TargetPattern[];
-  /** Keep the weights of every trial (default: only each task's best at the end). */
-  keepAllWeights?: boolean;
-}
-
-export type TfjsSession = Session<tf.Tensor, TfjsKernels, GroupedLoraProvider, GroupedLoraProvider>;
-
-interface PendingLoss {
-  kind: LossReport['kind'];
-  step: number;
-  tensor: tf.Tensor;
-  entries: { name: string; step: number; rows: number; snapshot?: Map<string, { A: tf.Tensor; B: tf.Tensor }> }[];
-}
+export type { PerExampleLoss, TaskData, TfjsSession, TrainerOptions } from './trainer-options.js';
 
 let variableCounter = 0;
 
@@ -72,13 +37,14 @@ export class Trainer {
   private readonly byName = new Map<string, TrialRecord>();
   private readonly tasks = new Map<string, TaskData>();
   private readonly cursors = new Map<string, DataCursor>();
-  private readonly pending: PendingLoss[] = [];
-  private readonly validCache = new Map<string, { x: tf.Tensor; y: tf.Tensor; rows: number }>();
+  private readonly ledger = new LossLedger();
+  private readonly evaluator: Evaluator;
   private layers: LinearLayer[] = [];
   private readonly opts: Required<TrainerOptions>;
 
   constructor(private readonly model: BaseModel, private readonly loss: PerExampleLoss, tasks: readonly TaskData[], options: TrainerOptions = {}) {
     this.opts = validateOptions(options);
+    this.evaluator = new Evaluator(this.session, this.tasks, model, loss, this.opts);
     const issues = new IssueCollector();
     for (const t of tasks) {
       if (this.tasks.has(t.name)) issues.add(`tasks.${t.name}`, 'task names must be unique');
@@ -141,12 +107,8 @@ export class Trainer {
       if (!this.opts.keepAllWeights) this.dropNonBestWeights();
     } finally {
       for (const slot of this.session.bank.list()) this.session.retire(slot.name, 'error');
-      for (const p of this.pending.splice(0)) {
-        p.tensor.dispose();
-        p.entries.forEach((e) => e.snapshot && disposeSnapshot(e.snapshot));
-      }
-      for (const { x, y } of this.validCache.values()) tf.dispose([x, y]);
-      this.validCache.clear();
+      this.ledger.dispose();
+      this.evaluator.dispose();
       await this.session.shutdown();
     }
     return this.trials;
@@ -267,13 +229,13 @@ export class Trainer {
       if (a >= 0) rows[a] += plan.segmentOffsets[s + 1] - plan.segmentOffsets[s];
     }
     const { x, y } = this.gatherBatch(plan, planned);
-    const provider = this.kernelFor(plan);
+    const provider = kernelFor(this.session, plan);
     const training = planned.filter((_, i) => rows[i] > 0);
     const vars = training.flatMap((s) => AdapterBank.params(s) as tf.Variable[]);
     let lossVec!: tf.Tensor;
     let peakBytes = 0;
     const { value, grads } = tf.variableGrads(() => {
-      const pred = withLoraScope(this.scopeFor(plan, planned, provider, true), () => this.model.forward(x));
+      const pred = withLoraScope(scopeFor(plan, planned, provider, true), () => this.model.forward(x));
       lossVec = tf.keep(perAdapterMeans(toPerExample(this.loss(y, pred), y.shape[0]), plan));
       peakBytes = tf.memory().numBytes;
       return tf.sum(lossVec) as tf.Scalar;
@@ -287,7 +249,7 @@ export class Trainer {
       }
     }
     tf.dispose([value, x, y, ...Object.values(grads)]);
-    this.pending.push({
+    this.ledger.push({
       kind: 'train', step, tensor: lossVec,
       entries: planned.map((s, i) => ({ name: s.name, step: s.stepsDone + (rows[i] > 0 ? 1 : 0), rows: rows[i] })),
     });
@@ -325,7 +287,7 @@ export class Trainer {
       if (finished || hooks.shouldEvaluate.call(adapter, info) === true) evaluate.push(slot);
       if (!finished && hooks.shouldPause.call(adapter, info) === true) pause.push(slot);
     }
-    this.evaluate(evaluate);
+    this.ledger.push(...this.evaluator.evaluate(evaluate, info.step));
     for (const slot of done) {
       await this.retire(slot, 'completed');
       freed = slot.config.batchSize;
@@ -337,7 +299,7 @@ export class Trainer {
       freed = slot.config.batchSize;
     }
     await this.retireFromPaused(info);
-    if (this.pending.length >= this.opts.reportEvery) await this.flush();
+    if (this.ledger.size >= this.opts.reportEvery) await this.flush();
     return freed;
   }
 
@@ -392,122 +354,9 @@ export class Trainer {
     });
   }
 
-  private kernelFor(plan: SegmentPlan): GroupedLoraProvider {
-    const backend = tf.getBackend();
-    const forward = this.session.hooks.groupedLora.call({ kernelName: 'groupedLora', backend, plan });
-    const backward = this.session.hooks.groupedLoraGrad.call({ kernelName: 'groupedLora', backend, plan });
-    if (!forward || !backward) throw new Error(`no grouped-LoRA kernel for backend ${backend}`);
-    if (forward === backward) return forward;
-    return { forward: forward.forward, backward: backward.backward, ensure: (b) => (forward.ensure(b), backward.ensure(b)) };
-  }
-
-  /** Per layer: the plan restricted to the adapters that target it, and their weights. */
-  scopeFor(plan: SegmentPlan, planned: AdapterSlot<tf.Tensor>[], provider: GroupedLoraProvider, training: boolean): LoraScope {
-    const cache = new Map<string, LayerBinding | null>();
-    return {
-      layer: (name) => {
-        if (cache.has(name)) return cache.get(name)!;
-        const members = planned.map((s, i) => (s.layers.has(name) ? i : -1)).filter((i) => i >= 0);
-        let binding: LayerBinding | null = null;
-        if (members.length > 0) {
-          const remap = new Int32Array(planned.length).fill(-1);
-          members.forEach((m, k) => (remap[m] = k));
-          const layerPlan: SegmentPlan = {
-            ...plan,
-            segmentAdapter: plan.segmentAdapter.map((a) => (a < 0 ? -1 : remap[a])),
-            adapters: members.map((m) => plan.adapters[m]),
-          };
-          const slots = members.map((m) => planned[m]);
-          binding = {
-            plan: layerPlan, provider,
-            A: slots.map((s) => s.layers.get(name)!.A as tf.Tensor2D),
-            B: slots.map((s) => s.layers.get(name)!.B as tf.Tensor2D),
-            dropoutMask: training ? (rows, dIn, perExample) => dropoutMask(layerPlan, slots, name, rows, dIn, perExample) : undefined,
-          };
-        }
-        cache.set(name, binding);
-        return binding;
-      },
-    };
-  }
-
-  /** Validation loss of each adapter, batched; each keeps a snapshot until its loss is read. */
-  private evaluate(slots: AdapterSlot<tf.Tensor>[]): void {
-    const withValid = slots.filter((s) => this.tasks.get(s.task)!.valid);
-    let chunk: AdapterSlot<tf.Tensor>[] = [];
-    let chunkRows = 0;
-    const run = () => {
-      if (chunk.length === 0) return;
-      const members = chunk;
-      const sets = members.map((s) => this.validSet(s.task));
-      const plan = buildSegmentPlan(members.map((s, i) => ({ adapter: { name: s.name, rank: s.config.rank, scale: loraScale(s.config) }, rows: sets[i].rows })));
-      const provider = this.kernelFor(plan);
-      const tensor = tf.tidy(() => {
-        const x = tf.concat(sets.map((v) => v.x), 0);
-        const y = tf.concat(sets.map((v) => v.y), 0);
-        const pred = withLoraScope(this.scopeFor(plan, members, provider, false), () => this.model.forward(x));
-        return perAdapterMeans(toPerExample(this.loss(y, pred), y.shape[0]), plan);
-      });
-      const entries = members.map((s, i) => ({
-        name: s.name, step: s.stepsDone, rows: sets[i].rows,
-        snapshot: new Map([...s.layers].map(([layer, { A, B }]) => [layer, { A: tf.clone(A), B: tf.clone(B) }])),
-      }));
-      this.pending.push({ kind: 'valid', step: this.session.step - 1, tensor, entries });
-      chunk = [];
-      chunkRows = 0;
-    };
-    for (const slot of withValid) {
-      const rows = this.validSet(slot.task).rows;
-      if (chunk.length > 0 && chunkRows + rows > this.opts.evalBatchRows) run();
-      chunk.push(slot);
-      chunkRows += rows;
-    }
-    run();
-  }
-
-  private validSet(task: string): { x: tf.Tensor; y: tf.Tensor; rows: number } {
-    let v = this.validCache.get(task);
-    if (!v) {
-      const source = this.tasks.get(task)!.valid!;
-      const rows = Math.min(source.size, this.opts.validRows);
-      const { x, y } = source.gather(Int32Array.from({ length: rows }, (_, i) => i));
-      v = { x, y, rows };
-      this.validCache.set(task, v);
-    }
-    return v;
-  }
-
   /** Reads the queued losses from the device, records them and tells the plugins. */
   async flush(): Promise<void> {
-    const batch = this.pending.splice(0);
-    const values = await Promise.all(batch.map((p) => p.tensor.data()));
-    batch.forEach((p) => p.tensor.dispose());
-    for (let b = 0; b < batch.length; b++) {
-      const p = batch[b];
-      const report: LossReport = { step: p.step, kind: p.kind, losses: [] };
-      for (let i = 0; i < p.entries.length; i++) {
-        const e = p.entries[i];
-        const loss = values[b][i];
-        const trial = this.byName.get(e.name)!;
-        if (e.snapshot) {
-          if (Number.isFinite(loss) && trial.reason !== 'nan' && (trial.bestValLoss === null || loss < trial.bestValLoss)) {
-            trial.weights = await snapshotToHost(e.snapshot);
-            trial.weightsStep = e.step;
-          }
-          disposeSnapshot(e.snapshot);
-        }
-        if (e.rows === 0) continue;
-        report.losses.push({ adapter: e.name, loss, rows: e.rows, adapterStep: e.step });
-        if (p.kind === 'train') trial.trainLoss.push({ step: e.step, loss });
-        else {
-          trial.validLoss.push({ step: e.step, loss });
-          if (Number.isFinite(loss) && (trial.bestValLoss === null || loss < trial.bestValLoss)) trial.bestValLoss = loss;
-          if (e.step === trial.plannedSteps) trial.finalValLoss = loss;
-        }
-        if (!Number.isFinite(loss) && p.kind === 'train') await this.onNonFinite(trial);
-      }
-      await this.session.hooks.lossReported.promise(report);
-    }
+    await this.ledger.flush(this.session, this.byName, (t) => this.onNonFinite(t));
   }
 
   /** A NaN or infinite training loss stops that adapter, and only that one. */
@@ -530,39 +379,3 @@ export class Trainer {
   }
 }
 
-async function snapshotToHost(s: Map<string, { A: tf.Tensor; B: tf.Tensor }>) {
-  const out: Record<string, { A: { shape: number[]; data: Float32Array }; B: { shape: number[]; data: Float32Array } }> = {};
-  for (const [layer, { A, B }] of s) {
-    out[layer] = {
-      A: { shape: [...A.shape], data: Float32Array.from((await A.data()) as Float32Array) },
-      B: { shape: [...B.shape], data: Float32Array.from((await B.data()) as Float32Array) },
-    };
-  }
-  return out;
-}
-
-function disposeSnapshot(s: Map<string, { A: tf.Tensor; B: tf.Tensor }>): void {
-  for (const { A, B } of s.values()) tf.dispose([A, B]);
-}
-
-function validateOptions(options: TrainerOptions): Required<TrainerOptions> {
-  const issues = new IssueCollector();
-  const int = (name: keyof TrainerOptions, allowZero = false) => {
-    const v = options[name];
-    if (v === undefined || v === Infinity) return;
-    if (!(Number.isInteger(v) && ((v as number) > 0 || (allowZero && v === 0)))) issues.add(name, `must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${String(v)}`);
-  };
-  (['maxConcurrent', 'validRows', 'evalBatchRows', 'reportEvery'] as const).forEach((n) => int(n));
-  (['evalEvery', 'profileSteps'] as const).forEach((n) => int(n, true));
-  const margin = options.safetyMargin;
-  if (margin !== undefined && !(margin >= 0 && margin < 1)) issues.add('safetyMargin', `must be in [0, 1), got ${margin}`);
-  const budget = options.memoryBudgetBytes;
-  if (budget !== undefined && !(budget > 0)) issues.add('memoryBudgetBytes', `must be a positive number, got ${budget}`);
-  issues.throwIfAny('trainer options');
-  return {
-    maxConcurrent: options.maxConcurrent ?? Infinity, memoryBudgetBytes: options.memoryBudgetBytes ?? Infinity,
-    safetyMargin: options.safetyMargin ?? 0.1, profileSteps: options.profileSteps ?? 3, evalEvery: options.evalEvery ?? 0,
-    validRows: options.validRows ?? 256, evalBatchRows: options.evalBatchRows ?? 4096, reportEvery: options.reportEvery ?? 4,
-    targets: options.targets ?? [], keepAllWeights: options.keepAllWeights ?? false,
-  };
-}

@@ -1,0 +1,91 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { AdapterWeights, LossReport, TrialRecord } from '@alto/core';
+import type { TfjsSession } from './trainer-options.js';
+
+export type WeightSnapshot = Map<string, { A: tf.Tensor; B: tf.Tensor }>;
+
+/** Losses of one step or evaluation, still on the device. */
+export interface PendingLoss {
+  kind: LossReport['kind'];
+  step: number;
+  /** One loss per entry, [K]. */
+  tensor: tf.Tensor;
+  /** Per adapter: its own step then, its rows, and for evaluations a copy of its weights. */
+  entries: { name: string; step: number; rows: number; snapshot?: WeightSnapshot }[];
+}
+
+/**
+ * Losses queued on the device and read back in batches, never inside a step. Reading them
+ * records each trial's history, keeps the best-validation weights, reports to plugins
+ * (`lossReported`) and flags non-finite training losses.
+ */
+export class LossLedger {
+  private readonly pending: PendingLoss[] = [];
+
+  push(...items: PendingLoss[]): void {
+    this.pending.push(...items);
+  }
+
+  get size(): number {
+    return this.pending.length;
+  }
+
+  async flush(session: TfjsSession, trials: ReadonlyMap<string, TrialRecord>, onNonFinite: (trial: TrialRecord) => Promise<void>): Promise<void> {
+    const batch = this.pending.splice(0);
+    const values = await Promise.all(batch.map((p) => p.tensor.data()));
+    batch.forEach((p) => p.tensor.dispose());
+    for (let b = 0; b < batch.length; b++) {
+      const p = batch[b];
+      const report: LossReport = { step: p.step, kind: p.kind, losses: [] };
+      for (let i = 0; i < p.entries.length; i++) {
+        const e = p.entries[i];
+        const loss = values[b][i];
+        const trial = trials.get(e.name)!;
+        if (e.snapshot) {
+          if (Number.isFinite(loss) && trial.reason !== 'nan' && (trial.bestValLoss === null || loss < trial.bestValLoss)) {
+            trial.weights = await snapshotToHost(e.snapshot);
+            trial.weightsStep = e.step;
+          }
+          disposeSnapshot(e.snapshot);
+        }
+        if (e.rows === 0) continue;
+        report.losses.push({ adapter: e.name, loss, rows: e.rows, adapterStep: e.step });
+        if (p.kind === 'train') trial.trainLoss.push({ step: e.step, loss });
+        else {
+          trial.validLoss.push({ step: e.step, loss });
+          if (Number.isFinite(loss) && (trial.bestValLoss === null || loss < trial.bestValLoss)) trial.bestValLoss = loss;
+          if (e.step === trial.plannedSteps) trial.finalValLoss = loss;
+        }
+        if (!Number.isFinite(loss) && p.kind === 'train') await onNonFinite(trial);
+      }
+      await session.hooks.lossReported.promise(report);
+    }
+  }
+
+  /** Frees whatever is still queued (after an error). */
+  dispose(): void {
+    for (const p of this.pending.splice(0)) {
+      p.tensor.dispose();
+      p.entries.forEach((e) => e.snapshot && disposeSnapshot(e.snapshot));
+    }
+  }
+}
+
+export function snapshotWeights(layers: ReadonlyMap<string, { A: tf.Tensor; B: tf.Tensor }>): WeightSnapshot {
+  return new Map([...layers].map(([layer, { A, B }]) => [layer, { A: tf.clone(A), B: tf.clone(B) }]));
+}
+
+async function snapshotToHost(s: WeightSnapshot): Promise<AdapterWeights> {
+  const out: AdapterWeights = {};
+  for (const [layer, { A, B }] of s) {
+    out[layer] = {
+      A: { shape: [...A.shape], data: Float32Array.from((await A.data()) as Float32Array) },
+      B: { shape: [...B.shape], data: Float32Array.from((await B.data()) as Float32Array) },
+    };
+  }
+  return out;
+}
+
+function disposeSnapshot(s: WeightSnapshot): void {
+  for (const { A, B } of s.values()) tf.dispose([A, B]);
+}

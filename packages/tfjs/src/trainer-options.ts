@@ -1,0 +1,60 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { IssueCollector, Session, TargetPattern } from '@alto/core';
+import type { DataSource } from './data.js';
+import type { GroupedLoraProvider, TfjsKernels } from './ops/grouped-lora.js';
+
+/** Loss of each example: [batch] or [batch, …] (the trailing axes are averaged). */
+export type PerExampleLoss = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
+
+export interface TaskData {
+  name: string;
+  train: DataSource;
+  valid?: DataSource;
+}
+
+export interface TrainerOptions {
+  /** Most adapters resident at once; the rest wait and fill freed slots. Default: all. */
+  maxConcurrent?: number;
+  /** Memory the resident adapters' steps may use, as predicted by the capacity model. */
+  memoryBudgetBytes?: number;
+  /** Fraction of the budget kept free for the model's error. Default 0.1. */
+  safetyMargin?: number;
+  /** Steps over which admission ramps up (1, 2, 4… adapters) to profile the capacity model. */
+  profileSteps?: number;
+  /** Evaluate each adapter every this many of its steps (0: only its final weights). */
+  evalEvery?: number;
+  /** Validation examples per evaluation (the first ones of the validation set). */
+  validRows?: number;
+  /** Most rows of one evaluation forward pass. */
+  evalBatchRows?: number;
+  /** Read losses from the device every this many steps, not in every step. */
+  reportEvery?: number;
+  /** Layers that get LoRA when a configuration names none. Default: every linear layer. */
+  targets?: TargetPattern[];
+  /** Keep the weights of every trial (default: only each task's best at the end). */
+  keepAllWeights?: boolean;
+}
+
+export type TfjsSession = Session<tf.Tensor, TfjsKernels, GroupedLoraProvider, GroupedLoraProvider>;
+
+export function validateOptions(options: TrainerOptions): Required<TrainerOptions> {
+  const issues = new IssueCollector();
+  const int = (name: keyof TrainerOptions, allowZero = false) => {
+    const v = options[name];
+    if (v === undefined || v === Infinity) return;
+    if (!(Number.isInteger(v) && ((v as number) > 0 || (allowZero && v === 0)))) issues.add(name, `must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${String(v)}`);
+  };
+  (['maxConcurrent', 'validRows', 'evalBatchRows', 'reportEvery'] as const).forEach((n) => int(n));
+  (['evalEvery', 'profileSteps'] as const).forEach((n) => int(n, true));
+  const margin = options.safetyMargin;
+  if (margin !== undefined && !(margin >= 0 && margin < 1)) issues.add('safetyMargin', `must be in [0, 1), got ${margin}`);
+  const budget = options.memoryBudgetBytes;
+  if (budget !== undefined && !(budget > 0)) issues.add('memoryBudgetBytes', `must be a positive number, got ${budget}`);
+  issues.throwIfAny('trainer options');
+  return {
+    maxConcurrent: options.maxConcurrent ?? Infinity, memoryBudgetBytes: options.memoryBudgetBytes ?? Infinity,
+    safetyMargin: options.safetyMargin ?? 0.1, profileSteps: options.profileSteps ?? 3, evalEvery: options.evalEvery ?? 0,
+    validRows: options.validRows ?? 256, evalBatchRows: options.evalBatchRows ?? 4096, reportEvery: options.reportEvery ?? 4,
+    targets: options.targets ?? [], keepAllWeights: options.keepAllWeights ?? false,
+  };
+}
