@@ -41,6 +41,14 @@ describe('early-exit detectors on synthetic curves', () => {
     });
   }
 
+  it('a validation set harder from the start is not overfitting while its loss still falls (paper mode exits)', () => {
+    const exitDefault = simulate(decaying, (s) => decaying(s) * 1.3, DEFAULTS);
+    const exitPaper = simulate(decaying, (s) => decaying(s) * 1.3, PAPER_DEFAULTS);
+    expect(exitPaper?.reason).toBe('overfitting');
+    expect(exitPaper!.step).toBeLessThan(20);
+    expect(exitDefault).toBeNull();
+  });
+
   it('noisy but fine: ±5 % noise and a single ×4 spike anywhere never kill a trial', () => {
     for (let spikeAt = 4; spikeAt <= 200; spikeAt += 4) {
       const rng = new Rng(spikeAt);

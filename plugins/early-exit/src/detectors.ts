@@ -40,7 +40,8 @@ export function onTrainLoss(c: Curve, loss: number, opts: EarlyExitOptions): voi
 /**
  * Records a validation point and runs the any-time detectors. Divergence: the slopes of the
  * last w EMA-train and validation points are both ≥ τ_slope, p times in a row. Overfitting:
- * the relative gap (val − ema) / ema exceeds τ_gap, p times in a row.
+ * the relative gap (val − ema) / ema exceeds τ_gap (and, with `overfitNeedsStall`, the
+ * validation loss has stopped falling), p times in a row.
  */
 export function onValidLoss(c: Curve, step: number, loss: number, opts: EarlyExitOptions): RetireReason | null {
   if (!Number.isFinite(loss) || c.ema === null) return null;
@@ -54,7 +55,8 @@ export function onValidLoss(c: Curve, step: number, loss: number, opts: EarlyExi
   const valThreshold = Math.max(opts.slopeThreshold, opts.slopeNoiseSigmas * slopeNoise(val, opts.window));
   c.divergeHits = sVal !== null && sTrain !== null && sVal >= valThreshold && sTrain >= opts.slopeThreshold ? c.divergeHits + 1 : 0;
   const latest = val[val.length - 1];
-  c.overfitHits = (latest - c.ema) / c.ema > opts.gapThreshold ? c.overfitHits + 1 : 0;
+  const stalled = !opts.overfitNeedsStall || (sVal !== null && sVal >= 0);
+  c.overfitHits = (latest - c.ema) / c.ema > opts.gapThreshold && stalled ? c.overfitHits + 1 : 0;
   if (c.divergeHits >= opts.patience) return 'diverging';
   if (c.overfitHits >= opts.patience) return 'overfitting';
   return null;

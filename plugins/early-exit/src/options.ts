@@ -30,6 +30,12 @@ export interface EarlyExitOptions {
    * of its own noise, so that a noisy plateau is not read as a rising curve (0: off).
    */
   slopeNoiseSigmas: number;
+  /**
+   * An overfitting hit also needs the validation loss to have stopped improving (its slope over
+   * the window ≥ 0): a gap that is there from the start, with validation still falling, is a
+   * harder validation set, not overfitting.
+   */
+  overfitNeedsStall: boolean;
   /** Keep trials within this relative band above the cut (a floor on the noise band). */
   cutBand: number;
   /** …or within this many estimated noise standard deviations of the cut, if wider. */
@@ -52,6 +58,7 @@ export const PAPER_DEFAULTS: EarlyExitOptions = {
   keepRatio: 0.25,
   spikeFilter: false,
   slopeNoiseSigmas: 0,
+  overfitNeedsStall: false,
   cutBand: 0,
   cutNoiseSigmas: 0,
   rankCautionBand: 0,
@@ -62,6 +69,7 @@ export const DEFAULTS: EarlyExitOptions = {
   ...PAPER_DEFAULTS,
   spikeFilter: true,
   slopeNoiseSigmas: 2,
+  overfitNeedsStall: true,
   cutBand: 0.01,
   cutNoiseSigmas: 1,
   rankCautionBand: 0.02,
@@ -78,6 +86,7 @@ const RANGES: Record<keyof EarlyExitOptions, { min: number; max: number; int?: b
   keepRatio: { min: 0, max: 1, minOpen: true },
   spikeFilter: { min: 0, max: 1, bool: true },
   slopeNoiseSigmas: { min: 0, max: Infinity },
+  overfitNeedsStall: { min: 0, max: 1, bool: true },
   cutBand: { min: 0, max: Infinity },
   cutNoiseSigmas: { min: 0, max: Infinity },
   rankCautionBand: { min: 0, max: Infinity },
