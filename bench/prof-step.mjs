@@ -11,7 +11,8 @@ await initBackend(process.argv[3] ?? 'wasm');
 const model = await loadTransformer(TINY_WEIGHTS_FILE);
 const train = textDataSource(builtinTaskData('add').train, model.spec.context);
 const trainer = new Trainer(wrapModel(model.forward), completionLoss, [{ name: 'add', train }], { profileSteps: 0 });
-for (let i = 0; i < K; i++) trainer.enqueue('add', `t${i}`, resolveAdapterConfig({ rank: 8, learningRate: 1e-3, batchSize: 8, steps: 6, seed: i }));
+const batch = Number(process.argv[4] ?? 8);
+for (let i = 0; i < K; i++) trainer.enqueue('add', `t${i}`, resolveAdapterConfig({ rank: 8, learningRate: 1e-3, batchSize: batch, steps: 6, seed: i }));
 
 const steps = [];
 let start = 0;
@@ -33,5 +34,5 @@ for (const k of profile.kernels) {
   const [ms, n] = byKernel.get(key) ?? [0, 0];
   byKernel.set(key, [ms + k.kernelTimeMs, n + 1]);
 }
-console.log(`${K} adapters × 8 rows, steps: ${steps.join(' | ')}`);
+console.log(`${K} adapters × ${batch} rows, steps: ${steps.join(' | ')}`);
 for (const [key, [ms, n]] of [...byKernel].sort((a, b) => b[1][0] - a[1][0]).slice(0, 12)) console.log(`  ${ms.toFixed(0).padStart(6)} ms  ×${String(n).padEnd(6)} ${key}`);

@@ -88,13 +88,27 @@ describe('screening cut', () => {
   it('late bloomer: a trial within the noise band of the cut survives by default, not in the paper mode', () => {
     const entries = [1.0, 0.8, 1.3, 0.9, 0.905, 1.5, 1.2, 1.4].map((s, i) => entry(`t${i}`, s, 8, 1e-4 * (i + 1)));
     expect(screeningCut(entries, PAPER_DEFAULTS).keep).toEqual(['t1', 't3']);
-    expect(screeningCut(entries, DEFAULTS).keep).toEqual(['t1', 't3', 't4']);
+    expect(screeningCut(entries, { ...DEFAULTS, deferRank: false }).keep).toEqual(['t1', 't3', 't4']);
   });
 
   it('rank caution: the other-rank sibling of a survivor is kept when close to it', () => {
     const entries = [entry('r8', 0.8, 8), entry('r64', 0.83, 64), entry('a', 1.0, 8, 2e-3), entry('b', 1.1, 8, 3e-3), entry('c', 1.2, 8, 4e-3), entry('d', 1.3, 8, 5e-3), entry('e', 0.82, 8, 6e-3), entry('f', 1.4, 8, 7e-3)];
     expect(screeningCut(entries, PAPER_DEFAULTS).keep).toEqual(['r8', 'e']);
-    expect(screeningCut(entries, { ...DEFAULTS, cutBand: 0, cutNoiseSigmas: 0, rankCautionBand: 0.05 }).keep).toEqual(['r8', 'e', 'r64']);
+    expect(screeningCut(entries, { ...DEFAULTS, cutBand: 0, cutNoiseSigmas: 0, rankCautionBand: 0.05, deferRank: false }).keep).toEqual(['r8', 'e', 'r64']);
+  });
+
+  it('deferRank: ranks are not judged at the cut; groups over rank survive whole, scored by their best', () => {
+    // 4 settings (lr) × 2 ranks; the rank-2 member of lr 3e-3 starts slowly but belongs to the best group
+    const entries = [
+      entry('a8', 0.80, 8, 1e-3), entry('a2', 0.95, 2, 1e-3),
+      entry('b8', 0.70, 8, 3e-3), entry('b2', 1.60, 2, 3e-3),
+      entry('c8', 1.20, 8, 1e-2), entry('c2', 1.10, 2, 1e-2),
+      entry('d8', 1.40, 8, 3e-2), entry('d2', 1.50, 2, 3e-2),
+    ];
+    const opts = { ...DEFAULTS, cutBand: 0, cutNoiseSigmas: 0 };
+    expect(screeningCut(entries, { ...opts, deferRank: false, rankCautionBand: 0 }).keep).toEqual(['b8', 'a8']);
+    // ⌈25 % × 4 groups⌉ = 1 group: as many trials as the plain cut keeps, but rank 2 of the best setting survives
+    expect(screeningCut(entries, opts).keep).toEqual(['b8', 'b2']);
   });
 });
 

@@ -94,9 +94,11 @@ export interface ScreeningCut {
  * validation loss. Beyond the paper: also keep whatever lies within a noise band above the
  * k-th score (the band is the larger of `cutBand` and `cutNoiseSigmas` × the median relative
  * noise of the curves), and keep a trial whose sibling of another rank survived by a
- * margin smaller than `rankCautionBand`.
+ * margin smaller than `rankCautionBand`; or, with `deferRank`, cut whole groups of
+ * configurations that differ only in rank, each scored by its best member.
  */
 export function screeningCut(entries: readonly ScreeningEntry[], opts: EarlyExitOptions): ScreeningCut {
+  if (opts.deferRank) return groupedCut(entries, opts);
   const sorted = [...entries].sort((a, b) => a.score - b.score);
   const k = Math.max(1, Math.ceil(opts.keepRatio * sorted.length));
   const kth = sorted[Math.min(k, sorted.length) - 1].score;
@@ -114,6 +116,28 @@ export function screeningCut(entries: readonly ScreeningEntry[], opts: EarlyExit
     }
   }
   return { keep: sorted.filter((e) => keep.has(e.name)).map((e) => e.name), cut: sorted.filter((e) => !keep.has(e.name)).map((e) => e.name), kth, threshold, band };
+}
+
+/** The cut over groups of configurations that differ only in rank (`deferRank`). */
+function groupedCut(entries: readonly ScreeningEntry[], opts: EarlyExitOptions): ScreeningCut {
+  const groups = new Map<string, ScreeningEntry[]>();
+  for (const e of entries) {
+    const key = JSON.stringify({ ...e.config, rank: 0, alpha: e.config.alpha / e.config.rank, seed: e.config.seed, targets: e.config.targets.map(String) });
+    groups.set(key, [...(groups.get(key) ?? []), e]);
+  }
+  const scored = [...groups.values()].map((members) => ({
+    members,
+    name: members[0].name,
+    config: members[0].config,
+    score: Math.min(...members.map((m) => m.score)),
+    curve: members.reduce((best, m) => (m.score < best.score ? m : best)).curve,
+  }));
+  const cut = screeningCut(scored, { ...opts, deferRank: false, rankCautionBand: 0 });
+  const keptGroups = new Set(cut.keep);
+  const keep = scored.filter((g) => keptGroups.has(g.name)).flatMap((g) => g.members);
+  const sorted = [...entries].sort((a, b) => a.score - b.score);
+  const kept = new Set(keep.map((e) => e.name));
+  return { ...cut, keep: sorted.filter((e) => kept.has(e.name)).map((e) => e.name), cut: sorted.filter((e) => !kept.has(e.name)).map((e) => e.name) };
 }
 
 function sameExceptRank(a: AdapterConfig, b: AdapterConfig): boolean {

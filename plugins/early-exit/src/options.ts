@@ -45,6 +45,13 @@ export interface EarlyExitOptions {
    * another rank is within this relative band of it (0 turns it off).
    */
   rankCautionBand: number;
+  /**
+   * Judge only the other settings at the cut: configurations that differ only in rank form a
+   * group scored by its best member, the top ⌈ratio × groups⌉ groups survive whole, and rank
+   * is left to the later detectors. Keeps as many trials as the plain cut when each setting
+   * comes in every rank.
+   */
+  deferRank: boolean;
 }
 
 export const PAPER_DEFAULTS: EarlyExitOptions = {
@@ -62,6 +69,7 @@ export const PAPER_DEFAULTS: EarlyExitOptions = {
   cutBand: 0,
   cutNoiseSigmas: 0,
   rankCautionBand: 0,
+  deferRank: false,
 };
 
 /** The paper's thresholds plus this project's robustness options, on. */
@@ -73,6 +81,7 @@ export const DEFAULTS: EarlyExitOptions = {
   cutBand: 0.01,
   cutNoiseSigmas: 1,
   rankCautionBand: 0.02,
+  deferRank: true,
 };
 
 const RANGES: Record<keyof EarlyExitOptions, { min: number; max: number; int?: boolean; minOpen?: boolean; bool?: boolean }> = {
@@ -90,6 +99,7 @@ const RANGES: Record<keyof EarlyExitOptions, { min: number; max: number; int?: b
   cutBand: { min: 0, max: Infinity },
   cutNoiseSigmas: { min: 0, max: Infinity },
   rankCautionBand: { min: 0, max: Infinity },
+  deferRank: { min: 0, max: 1, bool: true },
 };
 
 /** Completes and validates options; every bad field is reported by name. */
