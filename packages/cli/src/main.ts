@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@alto/core';
+import { BackendUnavailableError } from '@alto/tfjs';
 import { DEFAULT_CONFIG, readConfigFile } from './config.js';
 import { runTune } from './run.js';
 
@@ -65,6 +66,10 @@ async function main(argv: string[]): Promise<number> {
     if (e instanceof ConfigError) {
       console.error(`alto tune: ${e.message}`);
       return 2;
+    }
+    if (e instanceof BackendUnavailableError) {
+      console.error(`alto tune: ${e.message}`);
+      return 1;
     }
     console.error(`alto tune: ${(e as Error).stack ?? e}`);
     return 1;

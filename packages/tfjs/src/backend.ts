@@ -25,6 +25,14 @@ const loaders: Record<string, () => Promise<unknown>> = {
   },
 };
 
+/** No backend of the requested ones could start; the message says why, for each. */
+export class BackendUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackendUnavailableError';
+  }
+}
+
 /** Registers an extra backend loader (e.g. the native CUDA backend) under a name. */
 export function registerBackendLoader(name: string, load: () => Promise<unknown>): void {
   loaders[name] = load;
@@ -49,5 +57,5 @@ export async function initBackend(preferred: string | readonly string[] = DEFAUL
       failures.push(`  - ${name}: ${(e as Error).message}`);
     }
   }
-  throw new Error(`no tfjs backend could start:\n${failures.join('\n')}`);
+  throw new BackendUnavailableError(`no tfjs backend could start:\n${failures.join('\n')}`);
 }
