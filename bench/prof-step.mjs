@@ -1,6 +1,6 @@
 // Where the time of a batched training step goes: K adapters of builtin:tiny on the add task,
 // 6 steps, kernel times aggregated by tf.profile (BatchMatMul split by input shapes).
-//   node bench/prof-step.mjs [K] [backend]
+//   node bench/prof-step.mjs [K] [backend] [rows per adapter | mix]
 import * as tf from '@tensorflow/tfjs-core';
 import { resolveAdapterConfig } from '@alto/core';
 import { builtinTaskData, completionLoss, loadTransformer, textDataSource, TINY_WEIGHTS_FILE } from '@alto/models';
@@ -11,8 +11,10 @@ await initBackend(process.argv[3] ?? 'wasm');
 const model = await loadTransformer(TINY_WEIGHTS_FILE);
 const train = textDataSource(builtinTaskData('add').train, model.spec.context);
 const trainer = new Trainer(wrapModel(model.forward), completionLoss, [{ name: 'add', train }], { profileSteps: 0 });
-const batch = Number(process.argv[4] ?? 8);
-for (let i = 0; i < K; i++) trainer.enqueue('add', `t${i}`, resolveAdapterConfig({ rank: 8, learningRate: 1e-3, batchSize: batch, steps: 6, seed: i }));
+// a number, or "mix" for batch sizes 4, 8 and 16 in turn
+const batchArg = process.argv[4] ?? '8';
+const batchOf = (i) => (batchArg === 'mix' ? [4, 8, 16][i % 3] : Number(batchArg));
+for (let i = 0; i < K; i++) trainer.enqueue('add', `t${i}`, resolveAdapterConfig({ rank: 8, learningRate: 1e-3, batchSize: batchOf(i), steps: 6, seed: i }));
 
 const steps = [];
 let start = 0;
@@ -34,5 +36,5 @@ for (const k of profile.kernels) {
   const [ms, n] = byKernel.get(key) ?? [0, 0];
   byKernel.set(key, [ms + k.kernelTimeMs, n + 1]);
 }
-console.log(`${K} adapters × ${batch} rows, steps: ${steps.join(' | ')}`);
+console.log(`${K} adapters × ${batchArg} rows, steps: ${steps.join(' | ')}`);
 for (const [key, [ms, n]] of [...byKernel].sort((a, b) => b[1][0] - a[1][0]).slice(0, 12)) console.log(`  ${ms.toFixed(0).padStart(6)} ms  ×${String(n).padEnd(6)} ${key}`);

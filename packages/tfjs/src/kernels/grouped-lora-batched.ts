@@ -69,7 +69,7 @@ function stack(p: Primitives, inputs: NamedTensorInfoMap, a: GroupedLoraAttrs, r
 /** The run's rows of x as a [K_run, L, d] block (a view when the run covers all of x). */
 function block(p: Primitives, x: TensorInfo, run: Run): TensorInfo {
   const d = x.shape[1];
-  const rows = run.rows === x.shape[0] ? x : p.sliceBlock(x, [run.row, 0], [run.rows, d]);
+  const rows = run.rows === x.shape[0] ? x : p.rows(x, run.row, run.rows);
   return p.reshape(rows, [run.adapters.length, run.L, d]);
 }
 

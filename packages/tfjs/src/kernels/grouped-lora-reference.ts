@@ -4,7 +4,7 @@ import { adapterInputName, GroupedLoraAttrs } from './plan-attrs.js';
 
 /**
  * The reference grouped-LoRA kernels, written as a loop over segments that calls the
- * backend's own primitive kernels (GatherV2, BatchMatMul, Multiply, Add, Concat). They run on
+ * backend's own primitive kernels (row slices, 2-D BatchMatMul, Multiply, Add, Concat). They run on
  * any backend that has those kernels and are what every faster kernel is compared with.
  */
 export const GROUPED_LORA_REFERENCE = 'AltoGroupedLoraReference';
@@ -26,9 +26,9 @@ const forward: (backendName: string) => KernelFunc = (backendName) => ({ inputs,
   const base = kernelInput(inputs, '1');
   const p = new Primitives(backend as KernelBackend, backendName);
   const parts = segments(a).map(({ adapter, row, rows }) => {
-    const baseRows = p.slice(base, row, rows);
+    const baseRows = p.rows(base, row, rows);
     if (adapter < 0) return baseRows;
-    const S = p.matmul(p.slice(x, row, rows), kernelInput(inputs, adapterInputName('A', adapter, a.ranks.length)));
+    const S = p.matmul(p.rows(x, row, rows), kernelInput(inputs, adapterInputName('A', adapter, a.ranks.length)));
     const delta = p.matmul(S, kernelInput(inputs, adapterInputName('B', adapter, a.ranks.length)));
     return p.add(baseRows, p.scale(delta, a.scales[adapter]));
   });
@@ -56,15 +56,18 @@ const backward: (backendName: string) => KernelFunc = (backendName) => ({ inputs
     const A = kernelInput(inputs, adapterInputName('A', adapter, a.ranks.length));
     const B = kernelInput(inputs, adapterInputName('B', adapter, a.ranks.length));
     const s = a.scales[adapter];
-    const xs = p.slice(x, row, rows);
-    const dys = p.slice(dy, row, rows);
+    const xs = p.rows(x, row, rows);
+    const dys = p.rows(dy, row, rows);
+    // Transposes are explicit and applied to the small operands: a transposed operand in
+    // BatchMatMul costs several times a plain one on tfjs-wasm.
     const S = p.matmul(xs, A);
-    const dS = p.scale(p.matmul(dys, B, false, true), s);
-    const gA = p.matmul(xs, dS, true, false);
-    const gB = p.scale(p.matmul(S, dys, true, false), s);
+    const dS = p.scale(p.matmul(dys, p.transpose(B)), s);
+    const dSt = p.transpose(dS);
+    const gA = p.transpose(p.matmul(dSt, xs)); // Xᵀ·dS = (dSᵀ·X)ᵀ
+    const gB = p.scale(p.matmul(p.transpose(S), dys), s);
     dA[adapter] = dA[adapter] ? p.add(dA[adapter]!, gA) : gA;
     dB[adapter] = dB[adapter] ? p.add(dB[adapter]!, gB) : gB;
-    return p.matmul(dS, A, false, true);
+    return p.matmul(dS, p.transpose(A));
   });
   const dX = dxParts.length === 0 ? p.zeros([0, dIn]) : p.concatRows(dxParts);
   return p.gradients(dX, dA, dB, a.ranks, dIn, dOut);

@@ -1,3 +1,4 @@
+import { hasRowSlice, ROW_SLICE } from './row-slice.js';
 import { getKernel, KernelBackend, KernelFunc, NamedAttrMap, NamedTensorInfoMap, registerKernel, TensorInfo } from '@tensorflow/tfjs-core';
 
 /**
@@ -14,14 +15,6 @@ export class Primitives {
     const out = kernel.kernelFunc({ inputs, attrs, backend: this.backend }) as TensorInfo;
     this.owned.push(out);
     return out;
-  }
-  /**
-   * Rows [row, row + rows) of x. A gather, not Slice: the wasm backend's Slice copies the
-   * whole input for every call, which made a loop over K segments cost K times the batch.
-   */
-  slice(x: TensorInfo, row: number, rows: number): TensorInfo {
-    const indices = this.constant(Int32Array.from({ length: rows }, (_, i) => row + i), [rows], 'int32');
-    return this.run('GatherV2', { x, indices }, { axis: 0, batchDims: 0 });
   }
   matmul(a: TensorInfo, b: TensorInfo, transposeA = false, transposeB = false): TensorInfo {
     return this.run('BatchMatMul', { a, b }, { transposeA, transposeB });
@@ -45,6 +38,9 @@ export class Primitives {
     this.owned.push(info);
     return info;
   }
+  transpose(x: TensorInfo): TensorInfo {
+    return this.run('Transpose', { x }, { perm: [1, 0] });
+  }
   reshape(x: TensorInfo, shape: number[]): TensorInfo {
     return this.run('Reshape', { x }, { shape });
   }
@@ -56,6 +52,11 @@ export class Primitives {
   }
   multiply(a: TensorInfo, b: TensorInfo): TensorInfo {
     return this.run('Multiply', { a, b });
+  }
+  /** Rows [row, row + rows) of a 2-D float32 x, copying only those rows where the backend allows. */
+  rows(x: TensorInfo, row: number, rows: number): TensorInfo {
+    if (x.dtype === 'float32' && hasRowSlice(this.backendName)) return this.run(ROW_SLICE, { x }, { row, rows });
+    return this.sliceBlock(x, [row, 0], [rows, x.shape[1]]);
   }
   sliceBlock(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
     return this.run('Slice', { x }, { begin, size });

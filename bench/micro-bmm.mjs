@@ -1,0 +1,14 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '@alto/tfjs';
+await initBackend('wasm');
+const n = 8, L = 384, d = 64, r = 8;
+const X = tf.randomNormal([n, L, d]); const A = tf.randomNormal([n, d, r]);
+const X2 = Array.from({ length: n }, () => tf.randomNormal([L, d])); const A2 = Array.from({ length: n }, () => tf.randomNormal([d, r]));
+const time = (f, reps = 50) => { f(); const t0 = performance.now(); for (let i = 0; i < reps; i++) f(); return ((performance.now() - t0) / reps).toFixed(3); };
+console.log('bmm [8,384,64]x[8,64,8]', time(() => tf.matMul(X, A).dispose()), 'ms');
+console.log('8 x 2D [384,64]x[64,8]', time(() => X2.forEach((x, i) => tf.matMul(x, A2[i]).dispose())), 'ms');
+const S = tf.matMul(X, A); const S2 = X2.map((x, i) => tf.matMul(x, A2[i])); const B = tf.randomNormal([n, r, d]); const B2 = Array.from({ length: n }, () => tf.randomNormal([r, d]));
+console.log('bmm [8,384,8]x[8,8,64]', time(() => tf.matMul(S, B).dispose()), 'ms');
+console.log('8 x 2D [384,8]x[8,64]', time(() => S2.forEach((s, i) => tf.matMul(s, B2[i]).dispose())), 'ms');
+console.log('bmm dA [8,384,64]^T x [8,384,8]', time(() => tf.matMul(X, S, true, false).dispose()), 'ms');
+console.log('8 x 2D dA', time(() => X2.forEach((x, i) => tf.matMul(x, S2[i], true, false).dispose())), 'ms');
