@@ -1,4 +1,4 @@
-import { KernelBackend, KernelFunc, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { kernelInput, Primitives, registerOnce } from './primitives.js';
 import { adapterInputName, GroupedLoraAttrs } from './plan-attrs.js';
 
