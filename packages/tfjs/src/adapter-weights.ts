@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { AdapterBank, AdapterConfig, AdapterSlot, AdapterWeights, buildSegmentPlan, loraScale } from '@alto/core';
+import { AdapterConfig, AdapterSlot, AdapterWeights, buildSegmentPlan, loraScale } from '@alto/core';
 import type { BaseModel } from './model.js';
 import { LayerBinding, LoraScope, withLoraScope } from './lora-scope.js';
 
@@ -15,10 +15,6 @@ export async function captureWeights(slot: AdapterSlot<tf.Tensor>): Promise<Adap
   }
   return out;
 }
-
-/** Sum of the elements of all tensors of the adapters, for memory accounting in tests. */
-export const adapterParamCount = (bank: AdapterBank<tf.Tensor>): number =>
-  bank.list().reduce((n, s) => n + AdapterBank.params(s).reduce((m, t) => m + t.size, 0), 0);
 
 export interface HostAdapter {
   weights: AdapterWeights;
