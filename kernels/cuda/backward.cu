@@ -1,0 +1,70 @@
+// The backward: dS (row-reduce over dY), dX (expand over dS), dA and dB (one weight-gradient
+// launch, z picks which). Three launches, whatever the number of adapters and segments.
+#include <algorithm>
+#include <cuda_runtime.h>
+
+#include "kernels.cuh"
+
+using namespace alto::cuda;
+
+namespace {
+
+// Rows per weight-gradient block: long enough that few blocks add into the same gradient
+// element, short enough that the grid still fills the GPU.
+int32_t grad_chunk_rows(const alto_segments* seg, int32_t col_tiles, int32_t rank_tiles) {
+  int device = 0, sms = 132;
+  if (cudaGetDevice(&device) == cudaSuccess) cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  const int64_t target_blocks = 4LL * sms;
+  const int64_t per_chunk_blocks = 2LL * col_tiles * rank_tiles;
+  int64_t rows = (static_cast<int64_t>(seg->total_rows) * per_chunk_blocks + target_blocks - 1) / target_blocks;
+  rows = std::max<int64_t>(256, std::min<int64_t>(4096, rows));
+  return static_cast<int32_t>((rows + kGradK - 1) / kGradK * kGradK);
+}
+
+template <typename E>
+alto_status launch_backward(const alto_segments* seg, const void* X, int32_t d_in, const void* dY, int32_t d_out,
+                            const void* const* A, const void* const* B, const float* S, const void* dx_base, void* dX,
+                            float* const* dA, float* const* dB, float* dS, cudaStream_t stream) {
+  const auto* x = static_cast<const E*>(X);
+  const auto* dy = static_cast<const E*>(dY);
+  const auto* a = reinterpret_cast<const E* const*>(A);
+  const auto* b = reinterpret_cast<const E* const*>(B);
+  const dim3 reduce_grid(static_cast<unsigned>(tile_bound(seg, kReduceRows)), (seg->max_rank + kReduceCols - 1) / kReduceCols);
+  row_reduce_kernel<E, true, true><<<reduce_grid, 128, 0, stream>>>(*seg, dy, d_out, b, dS);
+  ALTO_CUDA_TRY(cudaGetLastError());
+
+  const dim3 expand_grid(static_cast<unsigned>(tile_bound(seg, kExpandRows)), (d_in + kExpandCols - 1) / kExpandCols);
+  expand_kernel<E, true, false><<<expand_grid, 128, 0, stream>>>(*seg, dS, a, d_in, static_cast<const E*>(dx_base), static_cast<E*>(dX));
+  ALTO_CUDA_TRY(cudaGetLastError());
+
+  const int32_t col_tiles = (std::max(d_in, d_out) + kGradCols - 1) / kGradCols;
+  const int32_t rank_tiles = (seg->max_rank + kGradRank - 1) / kGradRank;
+  const int32_t chunk = grad_chunk_rows(seg, col_tiles, rank_tiles);
+  const dim3 grad_grid(static_cast<unsigned>(tile_bound(seg, chunk)), col_tiles * rank_tiles, 2);
+  weight_grad_kernel<E><<<grad_grid, 128, 0, stream>>>(*seg, chunk, col_tiles, x, d_in, dy, d_out, S, dS, dA, dB);
+  ALTO_CUDA_TRY(cudaGetLastError());
+  return ALTO_OK;
+}
+
+}  // namespace
+
+extern "C" size_t alto_cuda_backward_workspace(const alto_segments* seg) {
+  if (check_segments(seg) != ALTO_OK) return 0;
+  return static_cast<size_t>(seg->total_rows) * seg->max_rank * sizeof(float);
+}
+
+extern "C" alto_status alto_cuda_backward(const alto_segments* seg, alto_dtype dtype, const void* X, int32_t d_in, const void* dY,
+                                          int32_t d_out, const void* const* A, const void* const* B, const float* S,
+                                          const void* dx_base, void* dX, float* const* dA, float* const* dB, void* workspace,
+                                          size_t workspace_bytes, void* stream) {
+  if (alto_status st = check_segments(seg); st != ALTO_OK) return st;
+  if (d_in < 1 || d_out < 1 || (seg->num_adapters > 0 && (!A || !B || !dA || !dB))) return ALTO_ERR_INVALID_ARGUMENT;
+  if (seg->total_rows == 0) return ALTO_OK;
+  if (!X || !dY || !S || !dX) return ALTO_ERR_INVALID_ARGUMENT;
+  if (!workspace || workspace_bytes < alto_cuda_backward_workspace(seg)) return ALTO_ERR_WORKSPACE_TOO_SMALL;
+  const auto s = static_cast<cudaStream_t>(stream);
+  auto* dS = static_cast<float*>(workspace);
+  if (dtype == ALTO_F32) return launch_backward<float>(seg, X, d_in, dY, d_out, A, B, S, dx_base, dX, dA, dB, dS, s);
+  if (dtype == ALTO_BF16) return launch_backward<bf16>(seg, X, d_in, dY, d_out, A, B, S, dx_base, dX, dA, dB, dS, s);
+  return ALTO_ERR_UNSUPPORTED;
+}
