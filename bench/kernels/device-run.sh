@@ -17,5 +17,5 @@ memcheck=$?
 tail -2 "$OUT/memcheck.log"
 [ "${SKIP_BENCH:-0}" = 1 ] && { echo "check=$check memcheck=$memcheck"; exit $((check + memcheck)); }
 /tmp/alto-build/alto_cuda_bench "$OUT/cuda_bench.json" 2>&1 | tee "$OUT/bench.log"
-PYTHONUNBUFFERED=1 python3 bench/kernels/torch_peers.py "$OUT/torch_peers.json" 2>&1 | tee "$OUT/torch.log"
+[ "${SKIP_TORCH:-0}" = 1 ] || PYTHONUNBUFFERED=1 python3 bench/kernels/torch_peers.py "$OUT/torch_peers.json" 2>&1 | tee "$OUT/torch.log"
 echo "check=$check memcheck=$memcheck"

@@ -30,19 +30,18 @@ alto_status launch_backward(const alto_segments* seg, const void* X, int32_t d_i
   const auto* a = reinterpret_cast<const E* const*>(A);
   const auto* b = reinterpret_cast<const E* const*>(B);
   const dim3 reduce_grid(static_cast<unsigned>(tile_bound(seg, kReduceRows)), (seg->max_rank + kReduceCols - 1) / kReduceCols);
-  row_reduce_kernel<E, true, true><<<reduce_grid, 128, 0, stream>>>(*seg, dy, d_out, b, dS);
-  ALTO_CUDA_TRY(cudaGetLastError());
+  ALTO_CUDA_TRY(launch(row_reduce_kernel<E, true>, reduce_grid, reduce_smem_bytes<E, true>(), stream, *seg, dy, d_out, b, dS));
 
   const dim3 expand_grid(static_cast<unsigned>(tile_bound(seg, kExpandRows)), (d_in + kExpandCols - 1) / kExpandCols);
-  expand_kernel<E, true, false><<<expand_grid, 128, 0, stream>>>(*seg, dS, a, d_in, static_cast<const E*>(dx_base), static_cast<E*>(dX));
-  ALTO_CUDA_TRY(cudaGetLastError());
+  ALTO_CUDA_TRY(launch(expand_kernel<E, true>, expand_grid, expand_smem_bytes<E, true>(), stream, *seg, static_cast<const float*>(dS), a, d_in,
+                       static_cast<const E*>(dx_base), static_cast<E*>(dX)));
 
   const int32_t col_tiles = (std::max(d_in, d_out) + kGradCols - 1) / kGradCols;
   const int32_t rank_tiles = (seg->max_rank + kGradRank - 1) / kGradRank;
   const int32_t chunk = grad_chunk_rows(seg, col_tiles, rank_tiles);
   const dim3 grad_grid(static_cast<unsigned>(tile_bound(seg, chunk)), col_tiles * rank_tiles, 2);
-  weight_grad_kernel<E><<<grad_grid, 128, 0, stream>>>(*seg, chunk, col_tiles, x, d_in, dy, d_out, S, dS, dA, dB);
-  ALTO_CUDA_TRY(cudaGetLastError());
+  ALTO_CUDA_TRY(launch(weight_grad_kernel<E>, grad_grid, grad_smem_bytes<E>(), stream, *seg, chunk, col_tiles, x, d_in, dy, d_out, S,
+                       static_cast<const float*>(dS), dA, dB));
   return ALTO_OK;
 }
 

@@ -10,18 +10,18 @@ namespace {
 template <typename E>
 alto_status launch_shrink(const alto_segments* seg, const void* X, int32_t d_in, const void* const* A, float* S, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(tile_bound(seg, kReduceRows)), (seg->max_rank + kReduceCols - 1) / kReduceCols);
-  row_reduce_kernel<E, false, false><<<grid, 128, 0, stream>>>(*seg, static_cast<const E*>(X), d_in,
-                                                                reinterpret_cast<const E* const*>(A), S);
-  return cudaGetLastError() == cudaSuccess ? ALTO_OK : ALTO_ERR_CUDA;
+  const cudaError_t e = launch(row_reduce_kernel<E, false>, grid, reduce_smem_bytes<E, false>(), stream, *seg, static_cast<const E*>(X),
+                               d_in, reinterpret_cast<const E* const*>(A), S);
+  return e == cudaSuccess ? ALTO_OK : ALTO_ERR_CUDA;
 }
 
 template <typename E>
 alto_status launch_expand(const alto_segments* seg, const float* S, const void* const* B, int32_t d_out, const void* base, void* Y,
                           cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(tile_bound(seg, kExpandRows)), (d_out + kExpandCols - 1) / kExpandCols);
-  expand_kernel<E, false, true><<<grid, 128, 0, stream>>>(*seg, S, reinterpret_cast<const E* const*>(B), d_out,
-                                                          static_cast<const E*>(base), static_cast<E*>(Y));
-  return cudaGetLastError() == cudaSuccess ? ALTO_OK : ALTO_ERR_CUDA;
+  const cudaError_t e = launch(expand_kernel<E, false>, grid, expand_smem_bytes<E, false>(), stream, *seg, S,
+                               reinterpret_cast<const E* const*>(B), d_out, static_cast<const E*>(base), static_cast<E*>(Y));
+  return e == cudaSuccess ? ALTO_OK : ALTO_ERR_CUDA;
 }
 
 }  // namespace

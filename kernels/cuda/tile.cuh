@@ -1,9 +1,10 @@
 // Block-level building blocks shared by the CUDA kernels:
 //   - segment tiles: which rows of which segment a block owns (a warp-wide scan of the
-//     segment lengths, so no host-built tile list and no compile-time sizes),
-//   - tile loaders with tail handling (zeros outside the matrix; 16-byte loads when aligned),
-//   - a block GEMM over shared-memory tiles: tensor cores (WMMA, bf16 in, fp32 accumulate) for
-//     bf16 storage, plain fp32 FMAs for fp32 (exact fp32, no TF32).
+//     segment lengths: no host-built tile list, no compile-time sizes),
+//   - tile copies with tail handling: cp.async 16-byte copies (zero-filled past the edge)
+//     when rows are 16-byte aligned, element copies otherwise,
+//   - a block GEMM over shared-memory tiles, 8 warps: tensor cores (WMMA, bf16 in, fp32
+//     accumulate) for bf16 storage, plain fp32 FMAs for fp32 (exact fp32, no TF32).
 #pragma once
 #include <cuda_bf16.h>
 #include <mma.h>
@@ -15,6 +16,7 @@
 namespace alto::cuda {
 
 using bf16 = __nv_bfloat16;
+constexpr int kThreads = 256;
 
 template <typename E> __device__ __forceinline__ float to_float(E v);
 template <> __device__ __forceinline__ float to_float<float>(float v) { return v; }
@@ -23,9 +25,8 @@ template <typename E> __device__ __forceinline__ E from_float(float v);
 template <> __device__ __forceinline__ float from_float<float>(float v) { return v; }
 template <> __device__ __forceinline__ bf16 from_float<bf16>(float v) { return __float2bfloat16_rn(v); }
 
-// The rows a block works on: `rows` consecutive rows from `row0`, all in segment `seg`.
+// The rows a block works on: `rows` consecutive rows from `row0`, all in one segment.
 struct SegmentTile {
-  int32_t seg;
   int32_t row0;
   int32_t rows;
   int32_t adapter;  // -1: no LoRA on these rows
@@ -56,14 +57,12 @@ __device__ inline bool find_segment_tile(const alto_segments& s, int32_t tile, i
     if (tile < before + total) {
       const unsigned hit = __ballot_sync(0xffffffffu, before + inclusive > tile);
       const int src = __ffs(hit) - 1;
-      const int32_t seg = g0 + src;
       const int32_t first = before + __shfl_sync(0xffffffffu, inclusive - count, src);
       const int32_t seg_start = __shfl_sync(0xffffffffu, start, src);
       const int32_t seg_len = __shfl_sync(0xffffffffu, len, src);
-      out.seg = seg;
       out.row0 = seg_start + (tile - first) * tile_rows;
       out.rows = min(tile_rows, seg_start + seg_len - out.row0);
-      out.adapter = s.seg_adapter[seg];
+      out.adapter = s.seg_adapter[g0 + src];
       return true;
     }
     before += total;
@@ -71,73 +70,104 @@ __device__ inline bool find_segment_tile(const alto_segments& s, int32_t tile, i
   return false;
 }
 
-// dst[r][c] = src[r·ld + c] for r < R, c < C (row-major tile), zero outside rows_valid ×
-// cols_valid. 16-byte loads where the source allows them.
-template <typename Src, typename E, int R, int C, int LDS>
-__device__ __forceinline__ void load_tile(E* dst, const Src* src, int64_t ld, int rows_valid, int cols_valid) {
-  constexpr int kVec = 16 / sizeof(Src);
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int src_bytes) {
+  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem), "r"(src_bytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+// True when every row start of a row-major matrix (base, row stride ld) is 16-byte aligned.
+template <typename E>
+__device__ __forceinline__ bool rows_aligned(const E* base, int64_t ld) {
+  return (reinterpret_cast<uintptr_t>(base) & 15) == 0 && (ld * sizeof(E)) % 16 == 0;
+}
+
+// dst[r·LDS + c] = src[r·ld + c] for r < R, c < C; zeros outside rows_valid × cols_valid.
+// aligned: cp.async copies (the caller commits and waits); otherwise element loads.
+template <typename E, int R, int C, int LDS>
+__device__ __forceinline__ void copy_tile(E* dst, const E* src, int64_t ld, int rows_valid, int cols_valid, bool aligned) {
+  constexpr int kVec = 16 / sizeof(E);
+  static_assert(C % kVec == 0, "tile width must hold whole 16-byte vectors");
   constexpr int kChunks = R * C / kVec;
-  static_assert(C % kVec == 0, "tile width must hold whole vectors");
-  for (int i = threadIdx.x; i < kChunks; i += blockDim.x) {
-    const int r = i / (C / kVec), c = (i % (C / kVec)) * kVec;
-    E* d = dst + r * LDS + c;
-    const Src* p = src + r * ld + c;
-    if (r < rows_valid && c + kVec <= cols_valid && (reinterpret_cast<uintptr_t>(p) & 15) == 0) {
-      const uint4 v = *reinterpret_cast<const uint4*>(p);
-      const Src* e = reinterpret_cast<const Src*>(&v);
+  if (aligned) {
 #pragma unroll
-      for (int k = 0; k < kVec; ++k) d[k] = from_float<E>(to_float<Src>(e[k]));
-    } else {
-#pragma unroll
-      for (int k = 0; k < kVec; ++k) {
-        d[k] = (r < rows_valid && c + k < cols_valid) ? from_float<E>(to_float<Src>(p[k])) : from_float<E>(0.0f);
-      }
+    for (int i = threadIdx.x; i < kChunks; i += kThreads) {
+      const int r = i / (C / kVec), c = (i % (C / kVec)) * kVec;
+      const int valid = r < rows_valid ? max(0, min(kVec, cols_valid - c)) : 0;
+      cp_async16(dst + r * LDS + c, valid > 0 ? src + r * ld + c : src, valid * static_cast<int>(sizeof(E)));
+    }
+  } else {
+    for (int i = threadIdx.x; i < R * C; i += kThreads) {
+      const int r = i / C, c = i % C;
+      dst[r * LDS + c] = (r < rows_valid && c < cols_valid) ? src[r * ld + c] : from_float<E>(0.0f);
     }
   }
 }
 
-// dst[r][c] = src[c·ld + r] for r < R, c < C: a transposed tile of a small operand.
-// Consecutive threads read consecutive source elements.
-template <typename Src, typename E, int R, int C, int LDS>
-__device__ __forceinline__ void load_tile_transposed(E* dst, const Src* src, int64_t ld, int rows_valid, int cols_valid) {
-  for (int i = threadIdx.x; i < R * C; i += blockDim.x) {
-    const int r = i % R, c = i / R;
-    dst[r * LDS + c] = (r < rows_valid && c < cols_valid) ? from_float<E>(to_float<Src>(src[c * ld + r])) : from_float<E>(0.0f);
+// Like copy_tile, from fp32 into the storage type E, through registers.
+template <typename E, int R, int C, int LDS>
+__device__ __forceinline__ void convert_tile(E* dst, const float* src, int64_t ld, int rows_valid, int cols_valid) {
+  const bool aligned = rows_aligned(src, ld);
+  for (int i = threadIdx.x; i < R * C / 4; i += kThreads) {
+    const int r = i / (C / 4), c = (i % (C / 4)) * 4;
+    float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    if (r < rows_valid) {
+      const float* p = src + r * ld + c;
+      if (aligned && c + 4 <= cols_valid) {
+        const float4 q = *reinterpret_cast<const float4*>(p);
+        v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
+      } else {
+#pragma unroll
+        for (int k = 0; k < 4; ++k) v[k] = c + k < cols_valid ? p[k] : 0.0f;
+      }
+    }
+#pragma unroll
+    for (int k = 0; k < 4; ++k) dst[r * LDS + c + k] = from_float<E>(v[k]);
   }
 }
 
-// C[BM][BN] (fp32, shared) = Σ over K tiles of As[BM][BK] · Bs[BK][BN], 4 warps.
-// bf16: WMMA 16×16×16 fragments, a 2×2 grid of warps. fp32: each thread a TM×TN micro-tile.
-template <typename E, int BM, int BN, int BK>
+// Shared-memory layout of one GEMM operand tile: `kCol` = stored column-major (the
+// reduction index k runs fastest), rows × cols as the product sees them.
+template <typename E, int Rows, int Cols, bool kCol>
+struct TileLayout {
+  static constexpr int kPad = std::is_same<E, bf16>::value ? 8 : 4;
+  static constexpr int kOuter = kCol ? Cols : Rows;
+  static constexpr int kLd = (kCol ? Rows : Cols) + kPad;
+  static constexpr int kElems = kOuter * kLd;
+  __device__ static E at(const E* t, int r, int c) { return kCol ? t[c * kLd + r] : t[r * kLd + c]; }
+};
+
+// acc[BM][BN] += Σ_k a(m, k)·b(k, n) for one K tile in shared memory, 8 warps.
+// bf16: WMMA 16×16×16 fragments, WARPS_M × WARPS_N warps. fp32: a TM×4 micro-tile per thread.
+template <typename E, int BM, int BN, int BK, int WARPS_M, bool kACol, bool kBCol>
 struct BlockGemm {
-  static constexpr int kThreads = 128;
-  static constexpr int LDA = BK + (std::is_same<E, bf16>::value ? 8 : 4);
-  static constexpr int LDB = BN + (std::is_same<E, bf16>::value ? 8 : 4);
-  static constexpr int LDC = BN + 4;
-  static constexpr int WM = BM / 2, WN = BN / 2;  // one warp's share
+  static constexpr bool kTensor = std::is_same<E, bf16>::value;
+  static constexpr int WARPS_N = 8 / WARPS_M;
+  static constexpr int WM = BM / WARPS_M, WN = BN / WARPS_N;
   static constexpr int FM = WM / 16, FN = WN / 16;
+  static_assert(FM * 16 == WM && FN * 16 == WN, "warp tiles must be whole fragments");
   static constexpr int TN = 4, TM = BM * BN / kThreads / TN;
   static constexpr int TX = BN / TN, TY = BM / TM;
   static_assert(TX * TY == kThreads, "fp32 micro-tiles must cover the block tile");
+  using LayoutA = TileLayout<E, BM, BK, kACol>;
+  using LayoutB = TileLayout<E, BK, BN, kBCol>;
+  static constexpr int LDC = BN + 4;
 
-  struct Operands {
-    E a[BM * LDA];
-    E b[BK * LDB];
-  };
-  union Shared {
-    Operands op;
-    float c[BM * LDC];
-  };
-
-  using FragA = nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, 16, bf16, nvcuda::wmma::row_major>;
-  using FragB = nvcuda::wmma::fragment<nvcuda::wmma::matrix_b, 16, 16, 16, bf16, nvcuda::wmma::row_major>;
+  using RowOrCol = nvcuda::wmma::row_major;
+  using LA = typename std::conditional<kACol, nvcuda::wmma::col_major, nvcuda::wmma::row_major>::type;
+  using LB = typename std::conditional<kBCol, nvcuda::wmma::col_major, nvcuda::wmma::row_major>::type;
+  using FragA = nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, 16, bf16, LA>;
+  using FragB = nvcuda::wmma::fragment<nvcuda::wmma::matrix_b, 16, 16, 16, bf16, LB>;
   using FragC = nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 16, float>;
-
-  typename std::conditional<std::is_same<E, bf16>::value, FragC[FM][FN], float[TM][TN]>::type acc;
+  typename std::conditional<kTensor, FragC[FM][FN], float[TM][TN]>::type acc;
 
   __device__ void zero() {
-    if constexpr (std::is_same<E, bf16>::value) {
+    if constexpr (kTensor) {
+#pragma unroll
       for (int i = 0; i < FM; ++i)
+#pragma unroll
         for (int j = 0; j < FN; ++j) nvcuda::wmma::fill_fragment(acc[i][j], 0.0f);
     } else {
 #pragma unroll
@@ -147,19 +177,24 @@ struct BlockGemm {
     }
   }
 
-  // acc += As · Bs for the tile in shared memory.
-  __device__ void step(const Operands& s) {
-    if constexpr (std::is_same<E, bf16>::value) {
+  __device__ void step(const E* a, const E* b) {
+    if constexpr (kTensor) {
       const int warp = threadIdx.x >> 5;
-      const int wm = (warp >> 1) * WM, wn = (warp & 1) * WN;
+      const int wm = (warp / WARPS_N) * WM, wn = (warp % WARPS_N) * WN;
 #pragma unroll
       for (int k = 0; k < BK; k += 16) {
         FragA fa[FM];
         FragB fb[FN];
 #pragma unroll
-        for (int i = 0; i < FM; ++i) nvcuda::wmma::load_matrix_sync(fa[i], s.a + (wm + i * 16) * LDA + k, LDA);
+        for (int i = 0; i < FM; ++i) {
+          const int m = wm + i * 16;
+          nvcuda::wmma::load_matrix_sync(fa[i], kACol ? a + k * LayoutA::kLd + m : a + m * LayoutA::kLd + k, LayoutA::kLd);
+        }
 #pragma unroll
-        for (int j = 0; j < FN; ++j) nvcuda::wmma::load_matrix_sync(fb[j], s.b + k * LDB + wn + j * 16, LDB);
+        for (int j = 0; j < FN; ++j) {
+          const int n = wn + j * 16;
+          nvcuda::wmma::load_matrix_sync(fb[j], kBCol ? b + n * LayoutB::kLd + k : b + k * LayoutB::kLd + n, LayoutB::kLd);
+        }
 #pragma unroll
         for (int i = 0; i < FM; ++i)
 #pragma unroll
@@ -171,9 +206,9 @@ struct BlockGemm {
       for (int k = 0; k < BK; ++k) {
         float av[TM], bv[TN];
 #pragma unroll
-        for (int i = 0; i < TM; ++i) av[i] = to_float<E>(s.a[(ty + i * TY) * LDA + k]);
+        for (int i = 0; i < TM; ++i) av[i] = to_float<E>(LayoutA::at(a, ty + i * TY, k));
 #pragma unroll
-        for (int j = 0; j < TN; ++j) bv[j] = to_float<E>(s.b[k * LDB + tx + j * TX]);
+        for (int j = 0; j < TN; ++j) bv[j] = to_float<E>(LayoutB::at(b, k, tx + j * TX));
 #pragma unroll
         for (int i = 0; i < TM; ++i)
 #pragma unroll
@@ -182,12 +217,14 @@ struct BlockGemm {
     }
   }
 
-  // Writes the accumulators to shared C[BM][LDC]; the caller syncs before and after.
+  // Writes the accumulators to shared c[BM][LDC]; the caller syncs before and after.
   __device__ void store(float* c) {
-    if constexpr (std::is_same<E, bf16>::value) {
+    if constexpr (kTensor) {
       const int warp = threadIdx.x >> 5;
-      const int wm = (warp >> 1) * WM, wn = (warp & 1) * WN;
+      const int wm = (warp / WARPS_N) * WM, wn = (warp % WARPS_N) * WN;
+#pragma unroll
       for (int i = 0; i < FM; ++i)
+#pragma unroll
         for (int j = 0; j < FN; ++j)
           nvcuda::wmma::store_matrix_sync(c + (wm + i * 16) * LDC + wn + j * 16, acc[i][j], LDC, nvcuda::wmma::mem_row_major);
     } else {
@@ -200,8 +237,8 @@ struct BlockGemm {
   }
 };
 
-#define ALTO_CUDA_TRY(expr)                         \
-  do {                                              \
+#define ALTO_CUDA_TRY(expr)                          \
+  do {                                               \
     if ((expr) != cudaSuccess) return ALTO_ERR_CUDA; \
   } while (0)
 
