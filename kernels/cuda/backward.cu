@@ -12,9 +12,7 @@ namespace {
 // Rows per weight-gradient block: long enough that few blocks add into the same gradient
 // element, short enough that the grid still fills the GPU.
 int32_t grad_chunk_rows(const alto_segments* seg, int32_t col_tiles, int32_t rank_tiles) {
-  int device = 0, sms = 132;
-  if (cudaGetDevice(&device) == cudaSuccess) cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-  const int64_t target_blocks = 4LL * sms;
+  const int64_t target_blocks = 4LL * current_device().sms;
   const int64_t per_chunk_blocks = 2LL * col_tiles * rank_tiles;
   int64_t rows = (static_cast<int64_t>(seg->total_rows) * per_chunk_blocks + target_blocks - 1) / target_blocks;
   rows = std::max<int64_t>(256, std::min<int64_t>(4096, rows));
@@ -29,7 +27,8 @@ alto_status launch_backward(const alto_segments* seg, const void* X, int32_t d_i
   const auto* dy = static_cast<const E*>(dY);
   const auto* a = reinterpret_cast<const E* const*>(A);
   const auto* b = reinterpret_cast<const E* const*>(B);
-  const dim3 reduce_grid(static_cast<unsigned>(tile_bound(seg, kReduceRows)), (seg->max_rank + kReduceCols - 1) / kReduceCols);
+  const dim3 reduce_grid(static_cast<unsigned>(tile_bound(seg, kReduceRows)), (seg->max_rank + kReduceCols - 1) / kReduceCols,
+                         reduce_splits(seg, d_out, reduce_k<E>()));
   ALTO_CUDA_TRY(launch(row_reduce_kernel<E, true>, reduce_grid, reduce_smem_bytes<E, true>(), stream, *seg, dy, d_out, b, dS));
 
   const dim3 expand_grid(static_cast<unsigned>(tile_bound(seg, kExpandRows)), (d_in + kExpandCols - 1) / kExpandCols);

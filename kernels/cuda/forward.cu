@@ -9,7 +9,8 @@ namespace {
 
 template <typename E>
 alto_status launch_shrink(const alto_segments* seg, const void* X, int32_t d_in, const void* const* A, float* S, cudaStream_t stream) {
-  const dim3 grid(static_cast<unsigned>(tile_bound(seg, kReduceRows)), (seg->max_rank + kReduceCols - 1) / kReduceCols);
+  const dim3 grid(static_cast<unsigned>(tile_bound(seg, kReduceRows)), (seg->max_rank + kReduceCols - 1) / kReduceCols,
+                  reduce_splits(seg, d_in, reduce_k<E>()));
   const cudaError_t e = launch(row_reduce_kernel<E, false>, grid, reduce_smem_bytes<E, false>(), stream, *seg, static_cast<const E*>(X),
                                d_in, reinterpret_cast<const E* const*>(A), S);
   return e == cudaSuccess ? ALTO_OK : ALTO_ERR_CUDA;

@@ -1,5 +1,7 @@
 // The three kernel shapes behind every primitive (launched from forward.cu and backward.cu).
 #pragma once
+#include <cooperative_groups.h>
+
 #include "tile.cuh"
 
 namespace alto::cuda {
@@ -19,7 +21,7 @@ template <typename E, bool kTransposedW>
 using ReduceGemm = BlockGemm<E, kReduceRows, kReduceCols, reduce_k<E>(), 4, false, kTransposedW>;
 
 template <typename E, bool kTransposedW>
-constexpr size_t reduce_smem_bytes() {
+__host__ __device__ constexpr size_t reduce_smem_bytes() {
   using G = ReduceGemm<E, kTransposedW>;
   const size_t stages = kStages * (G::LayoutA::kElems + G::LayoutB::kElems) * sizeof(E);
   const size_t c = kReduceRows * G::LDC * sizeof(float);
@@ -38,10 +40,13 @@ __global__ void __launch_bounds__(kThreads, 3) row_reduce_kernel(alto_segments s
   const int32_t n0 = blockIdx.y * kReduceCols;
   const int32_t r = t.adapter >= 0 ? seg.ranks[t.adapter] : 0;
   const int32_t n_end = min(ld, n0 + kReduceCols);
+  // grid.z splits d; the blocks of one (rows, ranks) tile form a cluster and add their
+  // partial sums through distributed shared memory (Hopper), so out is written once.
+  const int nsplit = gridDim.z, split = blockIdx.z;
   if (n0 >= r) {  // nothing to compute: zero this block's share of out
     for (int i = threadIdx.x; i < t.rows * kReduceCols; i += kThreads) {
       const int row = i / kReduceCols, n = n0 + i % kReduceCols;
-      if (n < n_end) out[static_cast<int64_t>(t.row0 + row) * ld + n] = 0.0f;
+      if (n < n_end && row % nsplit == split) out[static_cast<int64_t>(t.row0 + row) * ld + n] = 0.0f;
     }
     return;
   }
@@ -49,12 +54,13 @@ __global__ void __launch_bounds__(kThreads, 3) row_reduce_kernel(alto_segments s
   const E* x = big + static_cast<int64_t>(t.row0) * d;
   const bool x_aligned = rows_aligned(big, d);
   const bool w_aligned = kTransposedW ? rows_aligned(w, d) : rows_aligned(w, r);
-  const int nk = (d + BK - 1) / BK;
+  const int nk_all = (d + BK - 1) / BK, per_split = (nk_all + nsplit - 1) / nsplit;
+  const int kt0 = split * per_split, nk = max(0, min(per_split, nk_all - kt0));
   auto load = [&](int kt) {
     if (kt < nk) {
       E* a = stage_mem + (kt % kStages) * (G::LayoutA::kElems + G::LayoutB::kElems);
       E* b = a + G::LayoutA::kElems;
-      const int32_t k0 = kt * BK;
+      const int32_t k0 = (kt0 + kt) * BK;
       copy_tile<E, kReduceRows, BK, G::LayoutA::kLd>(a, x + k0, d, t.rows, d - k0, x_aligned);
       if constexpr (kTransposedW) {
         copy_tile<E, kReduceCols, BK, G::LayoutB::kLd>(b, w + static_cast<int64_t>(n0) * d + k0, d, r - n0, d - k0, w_aligned);
@@ -78,8 +84,25 @@ __global__ void __launch_bounds__(kThreads, 3) row_reduce_kernel(alto_segments s
   __syncthreads();
   float* c = reinterpret_cast<float*>(smem_raw);
   gemm.store(c);
-  __syncthreads();
   const float scale = kTransposedW ? seg.scales[t.adapter] : 1.0f;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  if (nsplit > 1) {
+    cooperative_groups::cluster_group cluster = cooperative_groups::this_cluster();
+    cluster.sync();
+    const float* parts[8];
+    for (int q = 0; q < nsplit; ++q) parts[q] = cluster.map_shared_rank(c, q);
+    for (int i = threadIdx.x; i < t.rows * kReduceCols; i += kThreads) {
+      const int row = i / kReduceCols, col = i % kReduceCols, n = n0 + col;
+      if (n >= n_end || row % nsplit != split) continue;
+      float v = 0.0f;
+      for (int q = 0; q < nsplit; ++q) v += parts[q][row * G::LDC + col];
+      out[static_cast<int64_t>(t.row0 + row) * ld + n] = n < r ? scale * v : 0.0f;
+    }
+    cluster.sync();  // keep this block's partial sums alive until every reader is done
+    return;
+  }
+#endif
+  __syncthreads();
   for (int i = threadIdx.x; i < t.rows * kReduceCols; i += kThreads) {
     const int row = i / kReduceCols, col = i % kReduceCols, n = n0 + col;
     if (n < n_end) out[static_cast<int64_t>(t.row0 + row) * ld + n] = n < r ? scale * c[row * G::LDC + col] : 0.0f;
@@ -96,16 +119,16 @@ template <typename E, bool kTransposedW>
 using ExpandGemm = BlockGemm<E, kExpandRows, kExpandCols, kExpandK, 2, false, kTransposedW>;
 
 template <typename E, bool kTransposedW>
-constexpr size_t expand_smem_bytes() {
+__host__ __device__ constexpr size_t expand_smem_bytes() {
   using G = ExpandGemm<E, kTransposedW>;
   const size_t ops = (G::LayoutA::kElems + G::LayoutB::kElems) * sizeof(E);
   const size_t c = kExpandRows * G::LDC * sizeof(float);
-  return ops > c ? ops : c;
+  return (ops > c ? ops : c) + kExpandRows * kExpandCols * sizeof(E);
 }
 
 template <typename E, bool kTransposedW>
 __global__ void __launch_bounds__(kThreads, 3) expand_kernel(alto_segments seg, const float* small, const E* const* W, int32_t d,
-                                                          const E* base, E* out) {
+                                                             const E* base, E* out) {
   using G = ExpandGemm<E, kTransposedW>;
   constexpr int kVec = 16 / sizeof(E);
   constexpr int kVecsPerRow = kExpandCols / kVec;
@@ -119,9 +142,13 @@ __global__ void __launch_bounds__(kThreads, 3) expand_kernel(alto_segments seg, 
   const int32_t cols = min(kExpandCols, d - n0);
   const int64_t tile0 = static_cast<int64_t>(t.row0) * d + n0;
   const bool vec = rows_aligned(out, d) && (base == nullptr || rows_aligned(base, d));
+  float* c_tile = reinterpret_cast<float*>(smem_raw);
+  E* base_tile = reinterpret_cast<E*>(smem_raw + expand_smem_bytes<E, kTransposedW>() - kExpandRows * kExpandCols * sizeof(E));
+  // The base tile starts its trip from memory first, so that it overlaps the small product.
+  if (vec && base) copy_tile<E, kExpandRows, kExpandCols, kExpandCols>(base_tile, base + tile0, d, t.rows, cols, true);
+  cp_async_commit();
 
   const bool lora = t.adapter >= 0;
-  float* c_tile = reinterpret_cast<float*>(smem_raw);
   if (lora) {
     E* a = reinterpret_cast<E*>(smem_raw);
     E* b = a + G::LayoutA::kElems;
@@ -144,25 +171,17 @@ __global__ void __launch_bounds__(kThreads, 3) expand_kernel(alto_segments seg, 
       __syncthreads();
     }
     gemm.store(c_tile);
-    __syncthreads();
   }
+  cp_async_wait<0>();
+  __syncthreads();
   const float scale = lora && !kTransposedW ? seg.scales[t.adapter] : 1.0f;
-  // Every load of the block's base tile is issued before the first use (whole 16-byte
-  // vectors; the ragged edge is read element by element below).
-  uint4 pre[kVecsPerThread];
-#pragma unroll
-  for (int v = 0; v < kVecsPerThread; ++v) {
-    const int i = threadIdx.x + v * kThreads, row = i / kVecsPerRow, c = (i % kVecsPerRow) * kVec;
-    pre[v] = make_uint4(0, 0, 0, 0);
-    if (vec && base && row < t.rows && c + kVec <= cols) pre[v] = *reinterpret_cast<const uint4*>(base + tile0 + static_cast<int64_t>(row) * d + c);
-  }
 #pragma unroll
   for (int v = 0; v < kVecsPerThread; ++v) {
     const int i = threadIdx.x + v * kThreads, row = i / kVecsPerRow, c = (i % kVecsPerRow) * kVec;
     if (row >= t.rows || c >= cols) continue;
     const int64_t at = tile0 + static_cast<int64_t>(row) * d + c;
     if (vec && c + kVec <= cols) {
-      uint4 o = pre[v];
+      uint4 o = base ? *reinterpret_cast<const uint4*>(base_tile + row * kExpandCols + c) : make_uint4(0, 0, 0, 0);
       E* e = reinterpret_cast<E*>(&o);
 #pragma unroll
       for (int k = 0; k < kVec; ++k) {
@@ -192,7 +211,7 @@ template <typename E>
 using GradGemm = BlockGemm<E, kGradRank, kGradCols, kGradK, 2, true, false>;
 
 template <typename E>
-constexpr size_t grad_smem_bytes() {
+__host__ __device__ constexpr size_t grad_smem_bytes() {
   using G = GradGemm<E>;
   const size_t stages = kStages * (G::LayoutA::kElems + G::LayoutB::kElems) * sizeof(E);
   const size_t c = kGradRank * G::LDC * sizeof(float);
@@ -258,15 +277,37 @@ __global__ void __launch_bounds__(kThreads, 3) weight_grad_kernel(alto_segments 
   }
 }
 
-// Launches with `bytes` of dynamic shared memory, raising the kernel's limit when needed.
+// Launches with `bytes` of dynamic shared memory, raising the kernel's limit when needed;
+// grid.z > 1 launches clusters of (1, 1, grid.z) blocks.
 template <typename Kernel, typename... Args>
 cudaError_t launch(Kernel kernel, dim3 grid, size_t bytes, cudaStream_t stream, Args... args) {
   if (bytes > 48 * 1024) {
     const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
     if (e != cudaSuccess) return e;
   }
-  kernel<<<grid, kThreads, bytes, stream>>>(args...);
-  return cudaGetLastError();
+  cudaLaunchConfig_t config = {};
+  config.gridDim = grid;
+  config.blockDim = dim3(kThreads);
+  config.dynamicSmemBytes = bytes;
+  config.stream = stream;
+  cudaLaunchAttribute cluster;
+  cluster.id = cudaLaunchAttributeClusterDimension;
+  cluster.val.clusterDim.x = 1;
+  cluster.val.clusterDim.y = 1;
+  cluster.val.clusterDim.z = grid.z;
+  config.attrs = &cluster;
+  config.numAttrs = grid.z > 1 ? 1 : 0;
+  return cudaLaunchKernelEx(&config, kernel, args...);
 }
+
+// Multiprocessors and compute capability of the current device.
+struct DeviceInfo {
+  int sms = 132, major = 9;
+};
+DeviceInfo current_device();
+
+// How many blocks split d in a row-reduce launch: enough blocks to fill the GPU when the
+// batch is short, at most 8 (a portable cluster), and only where clusters exist (sm_90+).
+int reduce_splits(const alto_segments* seg, int32_t d, int32_t bk);
 
 }  // namespace alto::cuda
