@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -120,6 +121,8 @@ double copy_bandwidth_gbps(cudaStream_t stream) {
   return 2.0 * bytes / (ms * 1e-3) / 1e9;  // read + write
 }
 
+bool g_profile = false;  // --profile: run ours a few times on one shape (for ncu), no timing
+
 struct Result {
   std::string dtype;
   Shape shape;
@@ -221,6 +224,14 @@ Result run_shape(const Shape& sh, alto_dtype dtype, alto::bench::Cublas& blas, c
     }
   };
 
+  if (g_profile) {
+    for (int i = 0; i < 3; ++i) {
+      ours_forward();
+      ours_backward();
+    }
+    CHECK_CUDA(cudaStreamSynchronize(stream));
+    return Result{};
+  }
   // Same function: one pass of each from the same inputs.
   Result res{dtype == ALTO_F32 ? "fp32" : "bf16", sh};
   auto reset = [&] {
@@ -283,6 +294,16 @@ Result run_shape(const Shape& sh, alto_dtype dtype, alto::bench::Cublas& blas, c
 int main(int argc, char** argv) {
   if (alto_cuda_device_count() == 0) {
     std::printf("SKIPPED: no CUDA device\n");
+    return 0;
+  }
+  if (argc > 1 && std::string(argv[1]) == "--profile") {  // --profile d adapters batch bf16|fp32
+    g_profile = true;
+    cudaStream_t stream;
+    CHECK_CUDA(cudaStreamCreate(&stream));
+    alto::bench::Cublas blas;
+    std::mt19937 rng(1);
+    const Shape sh{std::atoi(argv[2]), std::atoi(argv[3]), std::atoi(argv[4]), 512};
+    run_shape(sh, std::string(argv[5]) == "fp32" ? ALTO_F32 : ALTO_BF16, blas, stream, rng);
     return 0;
   }
   const char* out_path = argc > 1 ? argv[1] : "cuda_bench.json";

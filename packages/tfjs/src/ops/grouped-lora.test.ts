@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildSegmentPlan, hostGroupedLoraBackward, hostGroupedLoraForward, Rng, SegmentPlan } from '@alto/core';
 import { relErr } from '../test-support/fixtures.js';
-import { BATCHED_PROVIDER, groupedLora, GroupedLoraProvider, REFERENCE_PROVIDER } from './grouped-lora.js';
+import { BATCHED_PROVIDER, groupedLora, GroupedLoraProvider, NATIVE_PROVIDER, REFERENCE_PROVIDER } from './grouped-lora.js';
 
 /** Fresh random inputs for a plan with zero-length segments and ranks that are not multiples of 8. */
 function problem(seed: number, dIn: number, dOut: number, ranks: number[], rows: number[], owner: number[]) {
@@ -27,7 +27,8 @@ function problem(seed: number, dIn: number, dOut: number, ranks: number[], rows:
 
 
 const CASES: [string, string, GroupedLoraProvider][] = [];
-for (const backend of ['cpu', 'wasm']) for (const [name, p] of [['reference', REFERENCE_PROVIDER], ['batched', BATCHED_PROVIDER]] as const) CASES.push([backend, name, p]);
+const PROVIDERS = [['reference', REFERENCE_PROVIDER], ['batched', BATCHED_PROVIDER], ['native', NATIVE_PROVIDER]] as const;
+for (const backend of ['cpu', 'wasm']) for (const [name, p] of PROVIDERS) CASES.push([backend, name, p]);
 
 describe.each(CASES)('groupedLora op on %s, %s kernel', (backend, _name, provider) => {
   beforeAll(async () => {

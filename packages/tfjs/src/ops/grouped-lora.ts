@@ -3,6 +3,8 @@ import { ANY_BACKEND, KernelRegistry, SegmentPlan, validateSegmentPlan } from '@
 import { ensureReferenceKernels, GROUPED_LORA_REFERENCE, GROUPED_LORA_REFERENCE_GRAD } from '../kernels/grouped-lora-reference.js';
 import { adapterInputName, planToAttrs } from '../kernels/plan-attrs.js';
 import { ensureBatchedKernels, GROUPED_LORA_BATCHED, GROUPED_LORA_BATCHED_GRAD } from '../kernels/grouped-lora-batched.js';
+import { ensureNativeKernels, GROUPED_LORA_NATIVE, GROUPED_LORA_NATIVE_GRAD, NATIVE_BACKENDS } from '../kernels/grouped-lora-native.js';
+import { loadNativeKernels } from '@alto/kernels';
 
 /**
  * A grouped-LoRA implementation: a pair of tfjs kernels (forward, backward) registered
@@ -46,8 +48,27 @@ export const BATCHED_PROVIDER: GroupedLoraProvider = { forward: GROUPED_LORA_BAT
 registerGroupedLora(ANY_BACKEND, REFERENCE_PROVIDER, { priority: 0, name: 'reference' });
 registerGroupedLora(ANY_BACKEND, BATCHED_PROVIDER, { priority: 1, name: 'batched' });
 // On wasm and cpu, 2-D matmuls per adapter over directly copied row blocks run 6–9× faster
-// than the same work as one batched matmul (bench/micro-bmm.mjs), so the loop is their default.
+// than the same work as one batched matmul (bench/tfjs-matmul), so the loop is their fallback.
 for (const backend of ['wasm', 'cpu']) registerGroupedLora(backend, REFERENCE_PROVIDER, { priority: 2, name: 'per-adapter loop' });
+
+/** The native kernels of @alto/kernels, on the backends whose buffers they read in place. */
+export const NATIVE_PROVIDER: GroupedLoraProvider = {
+  forward: GROUPED_LORA_NATIVE,
+  backward: GROUPED_LORA_NATIVE_GRAD,
+  ensure: (backend) => {
+    if (!ensureNativeKernels(backend)) throw new Error(`the native grouped-LoRA kernels cannot serve backend "${backend}"`);
+  },
+};
+const nativeLoad = loadNativeKernels();
+if (nativeLoad.ok) for (const backend of NATIVE_BACKENDS) registerGroupedLora(backend, NATIVE_PROVIDER, { priority: 5, name: 'native' });
+
+let fallbackReported = false;
+/** Says once, on first use of a backend the native kernels would serve, why they do not. */
+function reportFallback(backend: string): void {
+  if (fallbackReported || nativeLoad.ok || !NATIVE_BACKENDS.includes(backend)) return;
+  fallbackReported = true;
+  console.warn(`@alto/tfjs: ${nativeLoad.reason}. Using the tfjs per-adapter kernels meanwhile.`);
+}
 
 function groupedLoraGradient(dy: tf.Tensor2D, saved: tf.Tensor2D[], attrs: tf.NamedAttrMap): Record<string, () => tf.Tensor> {
   const [x, , ...weights] = saved;
@@ -72,6 +93,7 @@ function groupedLoraGradient(dy: tf.Tensor2D, saved: tf.Tensor2D[], attrs: tf.Na
 export function groupedLora(x: tf.Tensor2D, base: tf.Tensor2D, A: readonly tf.Tensor2D[], B: readonly tf.Tensor2D[], plan: SegmentPlan, provider?: GroupedLoraProvider): tf.Tensor2D {
   checkShapes(x, base, A, B, plan);
   const backend = tf.getBackend();
+  if (!provider) reportFallback(backend);
   const chosen = provider ?? tfjsKernels.resolve('groupedLora', backend).impl;
   chosen.ensure(backend);
   const inputs = [x, base, ...A, ...B] as unknown as tf.NamedTensorMap;

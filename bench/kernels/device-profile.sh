@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Nsight Compute report of our kernels on one shape (default: d 2048, 32 adapters, batch 4, bf16).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT="${OUT:-$PWD/out}"
+mkdir -p "$OUT"
+export PATH=/usr/local/cuda/bin:$PATH
+cmake -S kernels -B /tmp/alto-build -DALTO_KERNEL_TOOLS=ON > "$OUT/build.log" 2>&1 && cmake --build /tmp/alto-build -j 16 >> "$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
+shape="${SHAPE:-2048 32 4 bf16}"
+ncu --launch-skip 5 --launch-count 5 --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy \
+  --section WarpStateStats --section LaunchStats --section SchedulerStats \
+  /tmp/alto-build/alto_cuda_bench --profile $shape > "$OUT/ncu.txt" 2>&1
+grep -E "^  [a-z_]+.*\(|Duration|DRAM Throughput|Memory Throughput|L2 Cache Throughput|Achieved Occupancy|Theoretical Occupancy|Registers Per|Stall|Block Limit|Compute \(SM\)" "$OUT/ncu.txt" | head -120

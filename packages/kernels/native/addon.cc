@@ -1,0 +1,24 @@
+// The addon's entry point: the CPU operations and what the build knows about CUDA.
+#include <napi.h>
+
+#include "alto/kernels.h"
+#include "cpu_ops.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  using namespace alto::node;
+  exports.Set("cpuForward", Napi::Function::New(env, CpuForward, "cpuForward"));
+  exports.Set("cpuBackward", Napi::Function::New(env, CpuBackward, "cpuBackward"));
+  exports.Set("cpuSetThreads", Napi::Function::New(env, CpuSetThreads, "cpuSetThreads"));
+  exports.Set("cpuThreads", Napi::Function::New(env, CpuThreads, "cpuThreads"));
+  exports.Set("cudaCompiled", Napi::Boolean::New(env, alto_cuda_compiled() != 0));
+  exports.Set("cudaDeviceCount", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), alto_cuda_device_count());
+  }));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(alto_kernels, Init)

@@ -1,0 +1,67 @@
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** A segment plan as the addon reads it (in place, no copies). */
+export interface NativePlan {
+  segmentOffsets: Int32Array;
+  segmentAdapter: Int32Array;
+  ranks: Int32Array;
+  scales: Float32Array;
+  maxRank: number;
+}
+
+/** The addon's functions. Shapes are row-major; see kernels/include/alto/kernels.h. */
+export interface NativeKernels {
+  /** y = base + s·(x·A)·B per segment; y may be base. x: T×dIn, base and y: T×dOut. */
+  cpuForward(plan: NativePlan, x: Float32Array, dIn: number, A: Float32Array[], B: Float32Array[], base: Float32Array, y: Float32Array, dOut: number): void;
+  /** dx = dS·Aᵀ (written), dA += xᵀ·dS, dB += s·Sᵀ·dy (added to), with S = x·A, dS = s·dy·Bᵀ. */
+  cpuBackward(plan: NativePlan, x: Float32Array, dIn: number, dy: Float32Array, dOut: number, A: Float32Array[], B: Float32Array[], dx: Float32Array, dA: Float32Array[], dB: Float32Array[]): void;
+  /** Sets the CPU kernels' thread count (0: one per core); returns the count in effect. */
+  cpuSetThreads(threads: number): number;
+  cpuThreads(): number;
+  /** Whether this build includes the CUDA kernels. */
+  readonly cudaCompiled: boolean;
+  cudaDeviceCount(): number;
+}
+
+export type NativeLoad = { ok: true; kernels: NativeKernels; path: string } | { ok: false; reason: string };
+
+/** Loads the addon from this path instead of the package's build folder. */
+export const NATIVE_ADDON_ENV = 'ALTO_KERNELS_ADDON';
+/** Set to 1 to run without the addon (e.g. to measure the fallback). */
+export const NATIVE_OFF_ENV = 'ALTO_NATIVE_OFF';
+
+let cached: NativeLoad | undefined;
+
+/** The addon, or why it is unavailable (with what to do about it). Loaded once. */
+export function loadNativeKernels(): NativeLoad {
+  if (cached) return cached;
+  if (process.env[NATIVE_OFF_ENV] === '1') return (cached = { ok: false, reason: `the native kernels are off (${NATIVE_OFF_ENV}=1)` });
+  const path = process.env[NATIVE_ADDON_ENV] ?? fileURLToPath(new URL('../build/Release/alto_kernels.node', import.meta.url));
+  const build = 'build them with "pnpm -F @alto/kernels build:native" (needs cmake ≥ 3.20 and a C++17 compiler with OpenMP; nvcc adds CUDA)';
+  if (!existsSync(path)) return (cached = { ok: false, reason: `the native kernels are not built (no ${path}): ${build}` });
+  try {
+    const kernels = createRequire(import.meta.url)(path) as NativeKernels;
+    return (cached = { ok: true, kernels, path });
+  } catch (e) {
+    return (cached = { ok: false, reason: `the native kernels at ${path} failed to load (${(e as Error).message.split('\n')[0]}): ${build}` });
+  }
+}
+
+/** The addon's view of a plan: typed arrays of offsets, owners, ranks and scales. */
+export function nativePlan(plan: {
+  segmentOffsets: ArrayLike<number>;
+  segmentAdapter: ArrayLike<number>;
+  ranks: ArrayLike<number>;
+  scales: ArrayLike<number>;
+}): NativePlan {
+  const ranks = Int32Array.from(plan.ranks);
+  return {
+    segmentOffsets: Int32Array.from(plan.segmentOffsets),
+    segmentAdapter: Int32Array.from(plan.segmentAdapter),
+    ranks,
+    scales: Float32Array.from(plan.scales),
+    maxRank: ranks.reduce((m, r) => Math.max(m, r), 1),
+  };
+}
