@@ -1,83 +1,73 @@
 // Backward primitives on the CPU.
-//   data:    dS = s·dY·Bᵀ (row tiles), dX = dx_base + dS·Aᵀ
+//   data:    dS = s·dY·Bᵀ (dot products with B rows), dX = dx_base + dS·Aᵀ (rows of Aᵀ)
 //   weights: dA += Xᵀ·dS and dB += s·Sᵀ·dY, split by adapter and column chunk so that each
 //            gradient element has exactly one writer (no atomics, deterministic sums).
 #include <algorithm>
 #include <cstring>
 
-#include "cpu_common.h"
+#include "microkernels.h"
+#include "pack.h"
 
 namespace alto::cpu {
 namespace {
 
 constexpr int32_t kTileRows = 16;
-constexpr int32_t kGroup = 4;
-constexpr int32_t kInChunk = 64;    // dA rows per task
-constexpr int32_t kOutChunk = 256;  // dB columns per task
+constexpr int32_t kColumnChunk = 128;  // gradient columns (of d_in or d_out) per task
 
-// dS[q, j] = scale·dY[q, :]·B[j, :] for q < rows, j < r; zero for j >= r.
-ALTO_VECTOR_CLONES
-void ds_group(const float* dY, int32_t d_out, int32_t rows, const float* B, int32_t r, float scale, float* dS, int32_t ld_s) {
-  for (int32_t j = 0; j < r; ++j) {
-    const float* b = B + static_cast<size_t>(j) * d_out;
-    float sum[kGroup] = {0, 0, 0, 0};
-    for (int32_t q = 0; q < rows; ++q) {
-      const float* dy = dY + static_cast<size_t>(q) * d_out;
-      float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-      for (int32_t n = 0; n < d_out; ++n) acc += dy[n] * b[n];
-      sum[q] = acc;
-    }
-    for (int32_t q = 0; q < rows; ++q) dS[static_cast<size_t>(q) * ld_s + j] = scale * sum[q];
-  }
-  for (int32_t q = 0; q < rows; ++q) std::fill(dS + static_cast<size_t>(q) * ld_s + r, dS + static_cast<size_t>(q + 1) * ld_s, 0.0f);
+template <typename T>
+void group_rows(T* base, size_t ld, int32_t rows, T* out[4]) {
+  for (int q = 0; q < 4; ++q) out[q] = base + static_cast<size_t>(q < rows ? q : 0) * ld;
 }
 
-// dX[q, k] = dx_base[q, k] + dS[q, 0..r)·A[k, 0..r) for q < rows.
+// dS and dX for rows of one adapter.
 ALTO_VECTOR_CLONES
-void dx_group(const float* dS, int32_t ld_s, int32_t rows, const float* A, int32_t r, int32_t d_in,
-              const float* dx_base, float* dX) {
-  for (int32_t k = 0; k < d_in; ++k) {
-    const float* a = A + static_cast<size_t>(k) * r;
-    for (int32_t q = 0; q < rows; ++q) {
-      const float* ds = dS + static_cast<size_t>(q) * ld_s;
-      float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-      for (int32_t j = 0; j < r; ++j) acc += ds[j] * a[j];
-      const size_t at = static_cast<size_t>(q) * d_in + k;
-      dX[at] = (dx_base ? dx_base[at] : 0.0f) + acc;
+void data_tile(const float* dY, int32_t d_out, int32_t rows, const float* B, const float* At, int32_t r, float scale, int32_t d_in,
+               float* dS, int32_t ld_s, const float* dx_base, float* dX) {
+  for (int32_t q0 = 0; q0 < rows; q0 += 4) {
+    const int32_t n = std::min(4, rows - q0);
+    const float* dy[4];
+    group_rows(dY + static_cast<size_t>(q0) * d_out, d_out, n, dy);
+    float* ds_rows = dS + static_cast<size_t>(q0) * ld_s;
+    for (int32_t j0 = 0; j0 < r; j0 += 4) {
+      const float* w[4];
+      for (int j = 0; j < 4; ++j) w[j] = B + static_cast<size_t>(std::min(j0 + j, r - 1)) * d_out;
+      float out[4][4];
+      dot4x4(dy, w, d_out, scale, out);
+      for (int q = 0; q < n; ++q)
+        for (int j = 0; j < 4 && j0 + j < r; ++j) ds_rows[static_cast<size_t>(q) * ld_s + j0 + j] = out[q][j];
     }
+    for (int q = 0; q < n; ++q) std::fill(ds_rows + static_cast<size_t>(q) * ld_s + r, ds_rows + static_cast<size_t>(q + 1) * ld_s, 0.0f);
+    const float* s[4];
+    const float* init[4] = {nullptr, nullptr, nullptr, nullptr};
+    float* x[4];
+    group_rows(static_cast<const float*>(ds_rows), ld_s, n, s);
+    if (dx_base) group_rows(dx_base + static_cast<size_t>(q0) * d_in, d_in, n, init);
+    group_rows(dX + static_cast<size_t>(q0) * d_in, d_in, n, x);
+    axpy_rows4(s, r, At, d_in, d_in, 1.0f, init, x, n);
   }
 }
 
-// dA[k0..k1, :] += Σ_rows X[i, k]·dS[i, :] over one segment.
+// g[j][c0..c1) += alpha·Σ_rows s[i][j]·v[i][c] over one segment, for every j < r, storing
+// into out(j, c) (dB: out[j·d + c]; dA: out[c·r + j], i.e. transposed).
 ALTO_VECTOR_CLONES
-void da_chunk(const float* X, int32_t d_in, const float* dS, int32_t ld_s, int32_t rows, int32_t r,
-              int32_t k0, int32_t k1, float* dA) {
-  for (int32_t i = 0; i < rows; ++i) {
-    const float* x = X + static_cast<size_t>(i) * d_in;
-    const float* ds = dS + static_cast<size_t>(i) * ld_s;
-    for (int32_t k = k0; k < k1; ++k) {
-      const float c = x[k];
-      float* out = dA + static_cast<size_t>(k) * r;
-#pragma omp simd
-      for (int32_t j = 0; j < r; ++j) out[j] += c * ds[j];
+void weight_tile(const float* s, int32_t ld_s, const float* v, int32_t d, int32_t rows, int32_t r, float alpha, int32_t c0, int32_t c1,
+                 float* out, bool transposed) {
+  auto at = [&](int32_t j, int32_t c) -> float& { return transposed ? out[static_cast<size_t>(c) * r + j] : out[static_cast<size_t>(j) * d + c]; };
+  int32_t c = c0;
+  for (; c + 16 <= c1; c += 16) {
+    for (int32_t j0 = 0; j0 < r; j0 += 4) {
+      const int idx[4] = {std::min(j0, r - 1), std::min(j0 + 1, r - 1), std::min(j0 + 2, r - 1), std::min(j0 + 3, r - 1)};
+      float acc[4][16];
+      outer4x16(s, ld_s, idx, v + c, d, rows, alpha, acc);
+      for (int j = 0; j < 4 && j0 + j < r; ++j)
+        for (int k = 0; k < 16; ++k) at(j0 + j, c + k) += acc[j][k];
     }
   }
-}
-
-// dB[:, n0..n1) += scale·Σ_rows S[i, j]·dY[i, n] over one segment.
-ALTO_VECTOR_CLONES
-void db_chunk(const float* S, int32_t ld_s, const float* dY, int32_t d_out, int32_t rows, int32_t r, float scale,
-              int32_t n0, int32_t n1, float* dB) {
-  for (int32_t i = 0; i < rows; ++i) {
-    const float* dy = dY + static_cast<size_t>(i) * d_out;
-    const float* s = S + static_cast<size_t>(i) * ld_s;
+  for (; c < c1; ++c) {
     for (int32_t j = 0; j < r; ++j) {
-      const float c = scale * s[j];
-      float* out = dB + static_cast<size_t>(j) * d_out;
-#pragma omp simd
-      for (int32_t n = n0; n < n1; ++n) out[n] += c * dy[n];
+      float acc = 0.0f;
+      for (int32_t i = 0; i < rows; ++i) acc += s[static_cast<size_t>(i) * ld_s + j] * v[static_cast<size_t>(i) * d + c];
+      at(j, c) += alpha * acc;
     }
   }
 }
@@ -94,6 +84,7 @@ extern "C" alto_status alto_cpu_backward_data(const alto_segments* seg, const fl
   if (d_in < 1 || d_out < 1 || (seg->total_rows > 0 && (!dY || !dS || !dX)) || (seg->num_adapters > 0 && (!A || !B))) {
     return ALTO_ERR_INVALID_ARGUMENT;
   }
+  const auto At = transpose_adapters(*seg, A, d_in);
   const std::vector<RowTile> tiles = row_tiles(*seg, kTileRows);
   const int32_t ld = seg->max_rank;
 #pragma omp parallel for schedule(dynamic, 1)
@@ -108,13 +99,9 @@ extern "C" alto_status alto_cpu_backward_data(const alto_segments* seg, const fl
       else if (dx_base != dX) std::memcpy(out, dx_base + row * d_in, sizeof(float) * n);
       continue;
     }
-    const int32_t a = tile.adapter, r = seg->ranks[a];
-    for (int32_t q = 0; q < tile.rows; q += kGroup) {
-      const size_t i = row + q;
-      const int32_t rows = std::min(kGroup, tile.rows - q);
-      ds_group(dY + i * d_out, d_out, rows, B[a], r, seg->scales[a], dS + i * ld, ld);
-      dx_group(dS + i * ld, ld, rows, A[a], r, d_in, dx_base ? dx_base + i * d_in : nullptr, dX + i * d_in);
-    }
+    const int32_t a = tile.adapter;
+    data_tile(dY + row * d_out, d_out, tile.rows, B[a], At[a].data(), seg->ranks[a], seg->scales[a], d_in, dS + row * ld, ld,
+              dx_base ? dx_base + row * d_in : nullptr, dX + row * d_in);
   }
   return ALTO_OK;
 }
@@ -131,8 +118,8 @@ extern "C" alto_status alto_cpu_backward_weights(const alto_segments* seg, const
   std::vector<Task> tasks;
   for (int32_t a = 0; a < seg->num_adapters; ++a) {
     if (owned[a].empty()) continue;
-    for (int32_t k = 0; k < d_in; k += kInChunk) tasks.push_back({a, false, k, std::min(d_in, k + kInChunk)});
-    for (int32_t n = 0; n < d_out; n += kOutChunk) tasks.push_back({a, true, n, std::min(d_out, n + kOutChunk)});
+    for (int32_t k = 0; k < d_in; k += kColumnChunk) tasks.push_back({a, false, k, std::min(d_in, k + kColumnChunk)});
+    for (int32_t n = 0; n < d_out; n += kColumnChunk) tasks.push_back({a, true, n, std::min(d_out, n + kColumnChunk)});
   }
   const int32_t ld = seg->max_rank;
 #pragma omp parallel for schedule(dynamic, 1)
@@ -141,8 +128,8 @@ extern "C" alto_status alto_cpu_backward_weights(const alto_segments* seg, const
     const int32_t a = task.adapter, r = seg->ranks[a];
     for (const RowTile& s : owned[a]) {
       const size_t row = static_cast<size_t>(s.row0);
-      if (task.is_b) db_chunk(S + row * ld, ld, dY + row * d_out, d_out, s.rows, r, seg->scales[a], task.c0, task.c1, dB[a]);
-      else da_chunk(X + row * d_in, d_in, dS + row * ld, ld, s.rows, r, task.c0, task.c1, dA[a]);
+      if (task.is_b) weight_tile(S + row * ld, ld, dY + row * d_out, d_out, s.rows, r, seg->scales[a], task.c0, task.c1, dB[a], false);
+      else weight_tile(dS + row * ld, ld, X + row * d_in, d_in, s.rows, r, 1.0f, task.c0, task.c1, dA[a], true);
     }
   }
   return ALTO_OK;

@@ -1,59 +1,58 @@
 // Forward primitives on the CPU: shrink (S = X·A) and expand (Y = base + s·S·B).
-// Work is split into row tiles of one segment; each tile handles up to four rows at once so
-// that every weight row loaded from cache serves four output rows.
+// Work is split into row tiles of one segment, four rows at a time through the
+// register-blocked loops of microkernels.h.
 #include <algorithm>
 #include <cstring>
 
-#include "cpu_common.h"
+#include "microkernels.h"
+#include "pack.h"
 
 namespace alto::cpu {
 namespace {
 
 constexpr int32_t kTileRows = 16;
-constexpr int32_t kGroup = 4;
-constexpr int32_t kColumnChunk = 512;
 
-// S[q, 0..r) = X[q, :]·A for q < rows (rows <= kGroup); columns r..max_rank are zeroed.
+// Row pointers of a group of up to four rows; missing rows repeat the first (results dropped).
+template <typename T>
+void group_rows(T* base, size_t ld, int32_t rows, T* out[4]) {
+  for (int q = 0; q < 4; ++q) out[q] = base + static_cast<size_t>(q < rows ? q : 0) * ld;
+}
+
+// S rows [row, row + rows) of one adapter: dot products of X rows with Aᵀ rows.
 ALTO_VECTOR_CLONES
-void shrink_group(const float* X, int32_t d_in, int32_t rows, const float* A, int32_t r, float* S, int32_t ld_s) {
-  float acc[kGroup][ALTO_MAX_RANK];
-  for (int32_t q = 0; q < kGroup; ++q) std::fill(acc[q], acc[q] + r, 0.0f);
-  for (int32_t k = 0; k < d_in; ++k) {
-    const float* a = A + static_cast<size_t>(k) * r;
-    for (int32_t q = 0; q < rows; ++q) {
-      const float x = X[static_cast<size_t>(q) * d_in + k];
-      float* out = acc[q];
-#pragma omp simd
-      for (int32_t j = 0; j < r; ++j) out[j] += x * a[j];
+void shrink_tile(const float* X, int32_t d_in, int32_t rows, const float* At, int32_t r, float* S, int32_t ld_s) {
+  for (int32_t q0 = 0; q0 < rows; q0 += 4) {
+    const int32_t n = std::min(4, rows - q0);
+    const float* x[4];
+    group_rows(X + static_cast<size_t>(q0) * d_in, d_in, n, x);
+    for (int32_t j0 = 0; j0 < r; j0 += 4) {
+      const float* w[4];
+      for (int j = 0; j < 4; ++j) w[j] = At + static_cast<size_t>(std::min(j0 + j, r - 1)) * d_in;
+      float out[4][4];
+      dot4x4(x, w, d_in, 1.0f, out);
+      for (int q = 0; q < n; ++q)
+        for (int j = 0; j < 4 && j0 + j < r; ++j) S[static_cast<size_t>(q0 + q) * ld_s + j0 + j] = out[q][j];
     }
-  }
-  for (int32_t q = 0; q < rows; ++q) {
-    float* s = S + static_cast<size_t>(q) * ld_s;
-    std::copy(acc[q], acc[q] + r, s);
-    std::fill(s + r, s + ld_s, 0.0f);
+    for (int q = 0; q < n; ++q) {
+      float* s = S + static_cast<size_t>(q0 + q) * ld_s;
+      std::fill(s + r, s + ld_s, 0.0f);
+    }
   }
 }
 
-// Y[q, :] = base[q, :] + scale·S[q, 0..r)·B for q < rows, in column chunks that stay in L1.
+// Y rows = base rows + scale·S rows·B.
 ALTO_VECTOR_CLONES
-void expand_group(const float* S, int32_t ld_s, int32_t rows, const float* B, int32_t r, float scale,
-                  int32_t d_out, const float* base, float* Y) {
-  for (int32_t n0 = 0; n0 < d_out; n0 += kColumnChunk) {
-    const int32_t n1 = std::min(d_out, n0 + kColumnChunk);
-    for (int32_t q = 0; q < rows; ++q) {
-      const float* src = base + static_cast<size_t>(q) * d_out;
-      float* y = Y + static_cast<size_t>(q) * d_out;
-      if (src != y) std::copy(src + n0, src + n1, y + n0);
-    }
-    for (int32_t j = 0; j < r; ++j) {
-      const float* b = B + static_cast<size_t>(j) * d_out;
-      for (int32_t q = 0; q < rows; ++q) {
-        const float c = scale * S[static_cast<size_t>(q) * ld_s + j];
-        float* y = Y + static_cast<size_t>(q) * d_out;
-#pragma omp simd
-        for (int32_t n = n0; n < n1; ++n) y[n] += c * b[n];
-      }
-    }
+void expand_tile(const float* S, int32_t ld_s, int32_t rows, const float* B, int32_t r, float scale, int32_t d_out, const float* base,
+                 float* Y) {
+  for (int32_t q0 = 0; q0 < rows; q0 += 4) {
+    const int32_t n = std::min(4, rows - q0);
+    const float* s[4];
+    const float* init[4];
+    float* y[4];
+    group_rows(S + static_cast<size_t>(q0) * ld_s, ld_s, n, s);
+    group_rows(base + static_cast<size_t>(q0) * d_out, d_out, n, init);
+    group_rows(Y + static_cast<size_t>(q0) * d_out, d_out, n, y);
+    axpy_rows4(s, r, B, d_out, d_out, scale, init, y, n);
   }
 }
 
@@ -66,20 +65,18 @@ extern "C" alto_status alto_cpu_shrink(const alto_segments* seg, const float* X,
                                        const float* const* A, float* S) {
   if (alto_status st = alto_cpu_validate(seg); st != ALTO_OK) return st;
   if (d_in < 1 || (seg->total_rows > 0 && (!X || !S)) || (seg->num_adapters > 0 && !A)) return ALTO_ERR_INVALID_ARGUMENT;
+  const auto At = transpose_adapters(*seg, A, d_in);
   const std::vector<RowTile> tiles = row_tiles(*seg, kTileRows);
   const int32_t ld = seg->max_rank;
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t t = 0; t < tiles.size(); ++t) {
     const RowTile& tile = tiles[t];
-    for (int32_t q = 0; q < tile.rows; q += kGroup) {
-      const int32_t row = tile.row0 + q, rows = std::min(kGroup, tile.rows - q);
-      float* s = S + static_cast<size_t>(row) * ld;
-      if (tile.adapter < 0) {
-        std::fill(s, s + static_cast<size_t>(rows) * ld, 0.0f);
-        continue;
-      }
-      shrink_group(X + static_cast<size_t>(row) * d_in, d_in, rows, A[tile.adapter], seg->ranks[tile.adapter], s, ld);
+    float* s = S + static_cast<size_t>(tile.row0) * ld;
+    if (tile.adapter < 0) {
+      std::fill(s, s + static_cast<size_t>(tile.rows) * ld, 0.0f);
+      continue;
     }
+    shrink_tile(X + static_cast<size_t>(tile.row0) * d_in, d_in, tile.rows, At[tile.adapter].data(), seg->ranks[tile.adapter], s, ld);
   }
   return ALTO_OK;
 }
@@ -93,16 +90,13 @@ extern "C" alto_status alto_cpu_expand(const alto_segments* seg, const float* S,
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t t = 0; t < tiles.size(); ++t) {
     const RowTile& tile = tiles[t];
-    const size_t offset = static_cast<size_t>(tile.row0) * d_out;
+    const size_t row = static_cast<size_t>(tile.row0);
     if (tile.adapter < 0) {
-      if (base != Y) std::memcpy(Y + offset, base + offset, sizeof(float) * tile.rows * static_cast<size_t>(d_out));
+      if (base != Y) std::memcpy(Y + row * d_out, base + row * d_out, sizeof(float) * tile.rows * static_cast<size_t>(d_out));
       continue;
     }
-    for (int32_t q = 0; q < tile.rows; q += kGroup) {
-      const size_t row = static_cast<size_t>(tile.row0 + q);
-      expand_group(S + row * ld, ld, std::min(kGroup, tile.rows - q), B[tile.adapter], seg->ranks[tile.adapter],
-                   seg->scales[tile.adapter], d_out, base + row * d_out, Y + row * d_out);
-    }
+    expand_tile(S + row * ld, ld, tile.rows, B[tile.adapter], seg->ranks[tile.adapter], seg->scales[tile.adapter], d_out,
+                base + row * d_out, Y + row * d_out);
   }
   return ALTO_OK;
 }
