@@ -4,6 +4,7 @@
 #include <cuda_runtime.h>
 
 #include "kernels.cuh"
+#include "kernels_bf16.cuh"
 
 using namespace alto::cuda;
 
@@ -27,20 +28,29 @@ alto_status launch_backward(const alto_segments* seg, const void* X, int32_t d_i
   const auto* dy = static_cast<const E*>(dY);
   const auto* a = reinterpret_cast<const E* const*>(A);
   const auto* b = reinterpret_cast<const E* const*>(B);
+  constexpr bool kBf16 = std::is_same<E, bf16>::value;
+  const int bk = kBf16 ? rr::kK : reduce_k<E>();
   const dim3 reduce_grid(static_cast<unsigned>(tile_bound(seg, kReduceRows)), (seg->max_rank + kReduceCols - 1) / kReduceCols,
-                         reduce_splits(seg, d_out, reduce_k<E>()));
-  ALTO_CUDA_TRY(launch(row_reduce_kernel<E, true>, reduce_grid, reduce_smem_bytes<E, true>(), stream, *seg, dy, d_out, b, dS));
-
-  const dim3 expand_grid(static_cast<unsigned>(tile_bound(seg, kExpandRows)), (d_in + kExpandCols - 1) / kExpandCols);
-  ALTO_CUDA_TRY(launch(expand_kernel<E, true>, expand_grid, expand_smem_bytes<E, true>(), stream, *seg, static_cast<const float*>(dS), a, d_in,
-                       static_cast<const E*>(dx_base), static_cast<E*>(dX)));
-
+                         reduce_splits(seg, d_out, bk));
   const int32_t col_tiles = (std::max(d_in, d_out) + kGradCols - 1) / kGradCols;
   const int32_t rank_tiles = (seg->max_rank + kGradRank - 1) / kGradRank;
   const int32_t chunk = grad_chunk_rows(seg, col_tiles, rank_tiles);
   const dim3 grad_grid(static_cast<unsigned>(tile_bound(seg, chunk)), col_tiles * rank_tiles, 2);
-  ALTO_CUDA_TRY(launch(weight_grad_kernel<E>, grad_grid, grad_smem_bytes<E>(), stream, *seg, chunk, col_tiles, x, d_in, dy, d_out, S,
-                       static_cast<const float*>(dS), dA, dB));
+  if constexpr (kBf16) {
+    ALTO_CUDA_TRY(launch(row_reduce_bf16<true>, reduce_grid, rr::kThreads, rr::smem_bytes(), stream, *seg, dy, d_out, b, dS));
+    const dim3 expand_grid(static_cast<unsigned>(tile_bound(seg, ex::kRows)), (d_in + ex::kCols - 1) / ex::kCols);
+    ALTO_CUDA_TRY(launch(expand_bf16<true>, expand_grid, ex::kThreads, ex::smem_bytes(seg->max_rank), stream, *seg,
+                         static_cast<const float*>(dS), a, d_in, static_cast<const bf16*>(dx_base), static_cast<bf16*>(dX)));
+    ALTO_CUDA_TRY(launch(weight_grad_bf16, grad_grid, wg::kThreads, wg::smem_bytes(), stream, *seg, chunk, col_tiles, x, d_in, dy, d_out, S,
+                         static_cast<const float*>(dS), dA, dB));
+  } else {
+    ALTO_CUDA_TRY(launch(row_reduce_kernel<E, true>, reduce_grid, kThreads, reduce_smem_bytes<E, true>(), stream, *seg, dy, d_out, b, dS));
+    const dim3 expand_grid(static_cast<unsigned>(tile_bound(seg, kExpandRows)), (d_in + kExpandCols - 1) / kExpandCols);
+    ALTO_CUDA_TRY(launch(expand_kernel<E, true>, expand_grid, kThreads, expand_smem_bytes<E, true>(), stream, *seg,
+                         static_cast<const float*>(dS), a, d_in, static_cast<const E*>(dx_base), static_cast<E*>(dX)));
+    ALTO_CUDA_TRY(launch(weight_grad_kernel<E>, grad_grid, kThreads, grad_smem_bytes<E>(), stream, *seg, chunk, col_tiles, x, d_in, dy, d_out,
+                         S, static_cast<const float*>(dS), dA, dB));
+  }
   return ALTO_OK;
 }
 

@@ -2,6 +2,7 @@
 #include <cuda_runtime.h>
 
 #include "kernels.cuh"
+#include "kernels_bf16.cuh"
 
 using namespace alto::cuda;
 
@@ -9,19 +10,33 @@ namespace {
 
 template <typename E>
 alto_status launch_shrink(const alto_segments* seg, const void* X, int32_t d_in, const void* const* A, float* S, cudaStream_t stream) {
+  const int bk = std::is_same<E, bf16>::value ? rr::kK : reduce_k<E>();
   const dim3 grid(static_cast<unsigned>(tile_bound(seg, kReduceRows)), (seg->max_rank + kReduceCols - 1) / kReduceCols,
-                  reduce_splits(seg, d_in, reduce_k<E>()));
-  const cudaError_t e = launch(row_reduce_kernel<E, false>, grid, reduce_smem_bytes<E, false>(), stream, *seg, static_cast<const E*>(X),
-                               d_in, reinterpret_cast<const E* const*>(A), S);
+                  reduce_splits(seg, d_in, bk));
+  cudaError_t e;
+  if constexpr (std::is_same<E, bf16>::value) {
+    e = launch(row_reduce_bf16<false>, grid, rr::kThreads, rr::smem_bytes(), stream, *seg, static_cast<const bf16*>(X), d_in,
+               reinterpret_cast<const bf16* const*>(A), S);
+  } else {
+    e = launch(row_reduce_kernel<E, false>, grid, kThreads, reduce_smem_bytes<E, false>(), stream, *seg, static_cast<const E*>(X), d_in,
+               reinterpret_cast<const E* const*>(A), S);
+  }
   return e == cudaSuccess ? ALTO_OK : ALTO_ERR_CUDA;
 }
 
 template <typename E>
 alto_status launch_expand(const alto_segments* seg, const float* S, const void* const* B, int32_t d_out, const void* base, void* Y,
                           cudaStream_t stream) {
-  const dim3 grid(static_cast<unsigned>(tile_bound(seg, kExpandRows)), (d_out + kExpandCols - 1) / kExpandCols);
-  const cudaError_t e = launch(expand_kernel<E, false>, grid, expand_smem_bytes<E, false>(), stream, *seg, S,
-                               reinterpret_cast<const E* const*>(B), d_out, static_cast<const E*>(base), static_cast<E*>(Y));
+  cudaError_t e;
+  if constexpr (std::is_same<E, bf16>::value) {
+    const dim3 grid(static_cast<unsigned>(tile_bound(seg, ex::kRows)), (d_out + ex::kCols - 1) / ex::kCols);
+    e = launch(expand_bf16<false>, grid, ex::kThreads, ex::smem_bytes(seg->max_rank), stream, *seg, S, reinterpret_cast<const bf16* const*>(B),
+               d_out, static_cast<const bf16*>(base), static_cast<bf16*>(Y));
+  } else {
+    const dim3 grid(static_cast<unsigned>(tile_bound(seg, kExpandRows)), (d_out + kExpandCols - 1) / kExpandCols);
+    e = launch(expand_kernel<E, false>, grid, kThreads, expand_smem_bytes<E, false>(), stream, *seg, S, reinterpret_cast<const E* const*>(B),
+               d_out, static_cast<const E*>(base), static_cast<E*>(Y));
+  }
   return e == cudaSuccess ? ALTO_OK : ALTO_ERR_CUDA;
 }
 

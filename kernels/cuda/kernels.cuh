@@ -280,14 +280,14 @@ __global__ void __launch_bounds__(kThreads, 3) weight_grad_kernel(alto_segments 
 // Launches with `bytes` of dynamic shared memory, raising the kernel's limit when needed;
 // grid.z > 1 launches clusters of (1, 1, grid.z) blocks.
 template <typename Kernel, typename... Args>
-cudaError_t launch(Kernel kernel, dim3 grid, size_t bytes, cudaStream_t stream, Args... args) {
+cudaError_t launch(Kernel kernel, dim3 grid, int threads, size_t bytes, cudaStream_t stream, Args... args) {
   if (bytes > 48 * 1024) {
     const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
     if (e != cudaSuccess) return e;
   }
   cudaLaunchConfig_t config = {};
   config.gridDim = grid;
-  config.blockDim = dim3(kThreads);
+  config.blockDim = dim3(threads);
   config.dynamicSmemBytes = bytes;
   config.stream = stream;
   cudaLaunchAttribute cluster;

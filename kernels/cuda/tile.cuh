@@ -86,31 +86,76 @@ __device__ __forceinline__ bool rows_aligned(const E* base, int64_t ld) {
 
 // dst[r·LDS + c] = src[r·ld + c] for r < R, c < C; zeros outside rows_valid × cols_valid.
 // aligned: cp.async copies (the caller commits and waits); otherwise element loads.
-template <typename E, int R, int C, int LDS>
+template <typename E, int R, int C, int LDS, int NT = kThreads>
 __device__ __forceinline__ void copy_tile(E* dst, const E* src, int64_t ld, int rows_valid, int cols_valid, bool aligned) {
   constexpr int kVec = 16 / sizeof(E);
   static_assert(C % kVec == 0, "tile width must hold whole 16-byte vectors");
   constexpr int kChunks = R * C / kVec;
   if (aligned) {
 #pragma unroll
-    for (int i = threadIdx.x; i < kChunks; i += kThreads) {
+    for (int i = threadIdx.x; i < kChunks; i += NT) {
       const int r = i / (C / kVec), c = (i % (C / kVec)) * kVec;
       const int valid = r < rows_valid ? max(0, min(kVec, cols_valid - c)) : 0;
       cp_async16(dst + r * LDS + c, valid > 0 ? src + r * ld + c : src, valid * static_cast<int>(sizeof(E)));
     }
   } else {
-    for (int i = threadIdx.x; i < R * C; i += kThreads) {
+    for (int i = threadIdx.x; i < R * C; i += NT) {
       const int r = i / C, c = i % C;
       dst[r * LDS + c] = (r < rows_valid && c < cols_valid) ? src[r * ld + c] : from_float<E>(0.0f);
     }
   }
 }
 
+// copy_tile with run-time shape: R × C (C a multiple of 16 / sizeof(E)) into dst with
+// leading dimension ldd; nt threads take part.
+template <typename E>
+__device__ __forceinline__ void copy_rect(E* dst, int ldd, const E* src, int64_t ld, int R, int C, int rows_valid, int cols_valid, bool aligned,
+                                          int nt) {
+  constexpr int kVec = 16 / sizeof(E);
+  const int per_row = C / kVec;
+  if (aligned) {
+    for (int i = threadIdx.x; i < R * per_row; i += nt) {
+      const int r = i / per_row, c = (i % per_row) * kVec;
+      const int valid = r < rows_valid ? max(0, min(kVec, cols_valid - c)) : 0;
+      cp_async16(dst + r * ldd + c, valid > 0 ? src + r * ld + c : src, valid * static_cast<int>(sizeof(E)));
+    }
+  } else {
+    for (int i = threadIdx.x; i < R * C; i += nt) {
+      const int r = i / C, c = i % C;
+      dst[r * ldd + c] = (r < rows_valid && c < cols_valid) ? src[r * ld + c] : from_float<E>(0.0f);
+    }
+  }
+}
+
+// fp32 rows into the storage type, run-time shape (C a multiple of 4), through registers.
+template <typename E>
+__device__ __forceinline__ void convert_rect(E* dst, int ldd, const float* src, int64_t ld, int R, int C, int rows_valid, int cols_valid,
+                                             int nt) {
+  const bool aligned = rows_aligned(src, ld);
+  const int per_row = C / 4;
+  for (int i = threadIdx.x; i < R * per_row; i += nt) {
+    const int r = i / per_row, c = (i % per_row) * 4;
+    float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    if (r < rows_valid) {
+      const float* p = src + r * ld + c;
+      if (aligned && c + 4 <= cols_valid) {
+        const float4 q = *reinterpret_cast<const float4*>(p);
+        v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
+      } else {
+#pragma unroll
+        for (int k = 0; k < 4; ++k) v[k] = c + k < cols_valid ? p[k] : 0.0f;
+      }
+    }
+#pragma unroll
+    for (int k = 0; k < 4; ++k) dst[r * ldd + c + k] = from_float<E>(v[k]);
+  }
+}
+
 // Like copy_tile, from fp32 into the storage type E, through registers.
-template <typename E, int R, int C, int LDS>
+template <typename E, int R, int C, int LDS, int NT = kThreads>
 __device__ __forceinline__ void convert_tile(E* dst, const float* src, int64_t ld, int rows_valid, int cols_valid) {
   const bool aligned = rows_aligned(src, ld);
-  for (int i = threadIdx.x; i < R * C / 4; i += kThreads) {
+  for (int i = threadIdx.x; i < R * C / 4; i += NT) {
     const int r = i / (C / 4), c = (i % (C / 4)) * 4;
     float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     if (r < rows_valid) {
