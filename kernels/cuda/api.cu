@@ -43,4 +43,11 @@ int reduce_splits(const alto_segments* seg, int32_t d, int32_t bk) {
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({want, 8, k_tiles})));
 }
 
+int32_t expand_span(const alto_segments* seg, int32_t d) {
+  const int64_t row_tiles = std::max<int64_t>(1, (static_cast<int64_t>(seg->total_rows) + 63) / 64);
+  const int64_t steps = (d + 63) / 64;
+  const int64_t splits = std::max<int64_t>(1, std::min<int64_t>(steps, (4LL * current_device().sms + row_tiles - 1) / row_tiles));
+  return static_cast<int32_t>((steps + splits - 1) / splits * 64);
+}
+
 }  // namespace alto::cuda

@@ -29,8 +29,9 @@ alto_status launch_expand(const alto_segments* seg, const float* S, const void* 
                           cudaStream_t stream) {
   cudaError_t e;
   if constexpr (std::is_same<E, bf16>::value) {
-    const dim3 grid(static_cast<unsigned>(tile_bound(seg, ex::kRows)), (d_out + ex::kCols - 1) / ex::kCols);
-    e = launch(expand_bf16<false>, grid, ex::kThreads, ex::smem_bytes(seg->max_rank), stream, *seg, S, reinterpret_cast<const bf16* const*>(B),
+    const int32_t span = expand_span(seg, d_out);
+    const dim3 grid(static_cast<unsigned>(tile_bound(seg, ex::kRows)), (d_out + span - 1) / span);
+    e = launch(expand_bf16<false>, grid, ex::kThreads, ex::smem_bytes(seg->max_rank), stream, *seg, span, S, reinterpret_cast<const bf16* const*>(B),
                d_out, static_cast<const bf16*>(base), static_cast<bf16*>(Y));
   } else {
     const dim3 grid(static_cast<unsigned>(tile_bound(seg, kExpandRows)), (d_out + kExpandCols - 1) / kExpandCols);

@@ -310,4 +310,8 @@ DeviceInfo current_device();
 // batch is short, at most 8 (a portable cluster), and only where clusters exist (sm_90+).
 int reduce_splits(const alto_segments* seg, int32_t d, int32_t bk);
 
+// Columns per block of the bf16 expand kernel (a multiple of 64): the whole width when the
+// batch alone fills the GPU, narrower slices when it does not.
+int32_t expand_span(const alto_segments* seg, int32_t d);
+
 }  // namespace alto::cuda

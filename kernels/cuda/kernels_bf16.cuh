@@ -129,30 +129,32 @@ __global__ void __launch_bounds__(rr::kThreads) row_reduce_bf16(alto_segments se
 }
 
 // ---- Expand (Y = base + s·S·B, dX = dx_base + dS·Aᵀ), bf16. ----
-// Block: 4 warps, 64 rows × up to 256 columns in steps of 64. The block's S rows are
-// converted to bf16 in shared memory once; per step the W slice and each warp's base tile
-// stream in by cp.async (two stages), the warp adds its products into its base tile in
-// shared memory and writes the tile out with 16-byte stores.
+// Block: 4 warps, 64 rows × `span` columns (a multiple of 64, chosen by the host so that the
+// grid fills the GPU) in steps of 64. The block's S rows are converted to bf16 in shared
+// memory once; per step the W slice and each warp's base tile stream in by cp.async (three
+// stages), the warp adds its products into its base tile in shared memory and writes the
+// tile out with 16-byte stores.
 namespace ex {
-constexpr int kThreads = 128, kRows = 64, kCols = 256, kStep = 64, kLdBase = kStep + 8;
+constexpr int kThreads = 128, kRows = 64, kStep = 64, kLdBase = kStep + 8, kStages = 3;
 __host__ __device__ constexpr int rank_pad(int r) { return (r + 15) / 16 * 16; }
-// Shared memory for ranks up to max_rank: S tile, two W slices, two base tiles.
+__host__ __device__ constexpr int w_elems(int max_rank) {
+  return rank_pad(max_rank) * kLdBase > kStep * (rank_pad(max_rank) + 8) ? rank_pad(max_rank) * kLdBase : kStep * (rank_pad(max_rank) + 8);
+}
+// Shared memory for ranks up to max_rank: the S tile, then per stage a W slice and a base tile.
 __host__ __device__ constexpr size_t smem_bytes(int max_rank) {
-  const int rp = rank_pad(max_rank), lds = rp + 8;
-  const int w_elems = rp * kLdBase > kStep * lds ? rp * kLdBase : kStep * lds;
-  return (static_cast<size_t>(kRows) * lds + 2 * w_elems + 2 * kRows * kLdBase) * sizeof(bf16);
+  return (static_cast<size_t>(kRows) * (rank_pad(max_rank) + 8) + kStages * (w_elems(max_rank) + kRows * kLdBase)) * sizeof(bf16);
 }
 }  // namespace ex
 
 template <bool kTransposedW>
-__global__ void __launch_bounds__(ex::kThreads) expand_bf16(alto_segments seg, const float* small, const bf16* const* W, int32_t d,
-                                                            const bf16* base, bf16* out) {
+__global__ void __launch_bounds__(ex::kThreads) expand_bf16(alto_segments seg, int32_t span, const float* small, const bf16* const* W,
+                                                            int32_t d, const bf16* base, bf16* out) {
   extern __shared__ __align__(128) unsigned char smem_raw[];
   SegmentTile t;
   if (!find_segment_tile(seg, blockIdx.x, ex::kRows, t)) return;
-  const int32_t c_begin = blockIdx.y * ex::kCols;
+  const int32_t c_begin = blockIdx.y * span;
   if (c_begin >= d) return;
-  const int32_t c_end = min(d, c_begin + ex::kCols);
+  const int32_t c_end = min(d, c_begin + span);
   const bool vec = rows_aligned(out, d) && (base == nullptr || rows_aligned(base, d));
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tq = lane & 3;
   if (t.adapter < 0) {  // rows without LoRA: out = base
@@ -165,12 +167,9 @@ __global__ void __launch_bounds__(ex::kThreads) expand_bf16(alto_segments seg, c
   }
   const int32_t ld = seg.max_rank;
   const int32_t r = seg.ranks[t.adapter], rp = ex::rank_pad(r), lds = rp + 8;
-  const int w_elems = max(rp * ex::kLdBase, ex::kStep * lds);
-  const int rp_max = ex::rank_pad(ld), w_elems_max = max(rp_max * ex::kLdBase, ex::kStep * (rp_max + 8));
+  const int stage_elems = ex::w_elems(ld) + ex::kRows * ex::kLdBase;
   bf16* s_tile = reinterpret_cast<bf16*>(smem_raw);
-  bf16* w_stage[2] = {s_tile + ex::kRows * (rp_max + 8), s_tile + ex::kRows * (rp_max + 8) + w_elems_max};
-  bf16* b_stage[2] = {w_stage[1] + w_elems_max, w_stage[1] + w_elems_max + ex::kRows * ex::kLdBase};
-  (void)w_elems;
+  bf16* stage0 = s_tile + ex::kRows * (ex::rank_pad(ld) + 8);
   const bf16* w = W[t.adapter];
   const bool w_aligned = kTransposedW ? rows_aligned(w, r) : rows_aligned(w, d);
   const float scale = kTransposedW ? 1.0f : seg.scales[t.adapter];
@@ -180,24 +179,25 @@ __global__ void __launch_bounds__(ex::kThreads) expand_bf16(alto_segments seg, c
   auto load = [&](int st) {
     if (st < steps) {
       const int32_t n0 = c_begin + st * ex::kStep, cols = min(ex::kStep, d - n0);
-      bf16* wd = w_stage[st & 1];
+      bf16* wd = stage0 + (st % ex::kStages) * stage_elems;
+      bf16* bd = wd + ex::w_elems(ld);
       if constexpr (kTransposedW) copy_rect<bf16>(wd, lds, w + static_cast<int64_t>(n0) * r, r, ex::kStep, rp, cols, r, w_aligned, ex::kThreads);
       else copy_rect<bf16>(wd, ex::kLdBase, w + n0, d, rp, ex::kStep, r, cols, w_aligned, ex::kThreads);
       if (vec) {
-        copy_rect<bf16>(b_stage[st & 1], ex::kLdBase, base ? base + static_cast<int64_t>(t.row0) * d + n0 : out, d, ex::kRows, ex::kStep,
+        copy_rect<bf16>(bd, ex::kLdBase, base ? base + static_cast<int64_t>(t.row0) * d + n0 : out, d, ex::kRows, ex::kStep,
                         base ? t.rows : 0, cols, true, ex::kThreads);
       }
     }
     cp_async_commit();
   };
-  load(0);
+  for (int st = 0; st < ex::kStages - 1; ++st) load(st);
   for (int st = 0; st < steps; ++st) {
-    load(st + 1);
-    cp_async_wait<1>();
+    cp_async_wait<ex::kStages - 2>();
     __syncthreads();
+    load(st + ex::kStages - 1);
     const int32_t n0 = c_begin + st * ex::kStep, cols = min(ex::kStep, d - n0);
-    const bf16* wst = w_stage[st & 1];
-    bf16* bst = b_stage[st & 1];
+    const bf16* wst = stage0 + (st % ex::kStages) * stage_elems;
+    bf16* bst = const_cast<bf16*>(wst) + ex::w_elems(ld);
     float acc[8][4] = {};
     for (int k = 0; k < rp; k += 16) {
       unsigned af[4];
@@ -236,6 +236,7 @@ __global__ void __launch_bounds__(ex::kThreads) expand_bf16(alto_segments seg, c
         if (c + 8 <= cols) *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(src);
         else for (int e = 0; e < cols - c; ++e) dst[e] = src[e];
       }
+      __syncwarp();
     } else {
 #pragma unroll
       for (int nt = 0; nt < 8; ++nt) {
@@ -248,25 +249,31 @@ __global__ void __launch_bounds__(ex::kThreads) expand_bf16(alto_segments seg, c
         }
       }
     }
-    __syncthreads();
   }
+  cp_async_wait<0>();
 }
 
 // ---- Weight gradients (dA += Xᵀ·dS, dB += s·Sᵀ·dY), bf16 inputs, fp32 gradients. ----
 // Block: 8 warps, 128 columns of d × 64 ranks over a chunk of one segment's rows; warp w
-// owns columns [16w, 16w + 16). Rows stream in 32-row steps through 4 stages; the products
-// are Cᵀ(col, j) = Σ_rows big[row][col]·small[row][j], both operands read with ldmatrix.trans.
+// owns columns [16w, 16w + 16). Rows of both operands stream in 32-row steps through 4
+// cp.async stages (S and dS stay fp32 until a conversion pass per step); the products are
+// Cᵀ(col, j) = Σ_rows big[row][col]·small[row][j], both operands read with ldmatrix.trans.
 namespace wg {
 constexpr int kThreads = 256, kCols = 128, kRanks = 64, kK = 32, kLdBig = kCols + 8, kLdSmall = kRanks + 8, kStages = 4;
-constexpr int kStageElems = kK * kLdBig + kK * kLdSmall;
-__host__ __device__ constexpr size_t smem_bytes() { return kStages * kStageElems * sizeof(bf16); }
+// Per stage: the big tile (bf16) and the small tile as it is stored (fp32); then one bf16
+// copy of the small tile, converted once per step for ldmatrix.
+constexpr size_t kStageBytes = kK * kLdBig * sizeof(bf16) + kK * kRanks * sizeof(float);
+__host__ __device__ constexpr size_t smem_bytes() { return kStages * kStageBytes + kK * kLdSmall * sizeof(bf16); }
+static_assert(kK * kRanks == kThreads * 8, "the conversion pass gives each thread 8 values");
 }  // namespace wg
 
 static __global__ void __launch_bounds__(wg::kThreads) weight_grad_bf16(alto_segments seg, int32_t chunk_rows, int32_t col_tiles, const bf16* X,
                                                                   int32_t d_in, const bf16* dY, int32_t d_out, const float* S,
                                                                   const float* dS, float* const* dA, float* const* dB) {
   extern __shared__ __align__(128) unsigned char smem_raw[];
-  bf16* stages = reinterpret_cast<bf16*>(smem_raw);
+  auto big_stage = [&](int kt) { return reinterpret_cast<bf16*>(smem_raw + (kt % wg::kStages) * wg::kStageBytes); };
+  auto small_stage = [&](int kt) { return reinterpret_cast<float*>(smem_raw + (kt % wg::kStages) * wg::kStageBytes + wg::kK * wg::kLdBig * sizeof(bf16)); };
+  bf16* small_bf16 = reinterpret_cast<bf16*>(smem_raw + wg::kStages * wg::kStageBytes);
   SegmentTile t;
   if (!find_segment_tile(seg, blockIdx.x, chunk_rows, t) || t.adapter < 0) return;
   const bool is_b = blockIdx.z == 1;
@@ -275,18 +282,20 @@ static __global__ void __launch_bounds__(wg::kThreads) weight_grad_bf16(alto_seg
   const int32_t r = seg.ranks[t.adapter];
   if (n0 >= d || m0 >= r) return;
   const int32_t ld = seg.max_rank;
-  const float* small = (is_b ? S : dS) + static_cast<int64_t>(t.row0) * ld + m0;
+  const float* small_all = is_b ? S : dS;
+  const float* small = small_all + static_cast<int64_t>(t.row0) * ld + m0;
   const bf16* big_all = is_b ? dY : X;
   const bf16* big = big_all + static_cast<int64_t>(t.row0) * d + n0;
-  const bool big_aligned = rows_aligned(big_all, d);
+  const bool big_aligned = rows_aligned(big_all, d), small_aligned = rows_aligned(small_all, ld);
   const int32_t cols = min(wg::kCols, d - n0), ranks = min(wg::kRanks, r - m0);
   const int nk = (t.rows + wg::kK - 1) / wg::kK;
   auto load = [&](int kt) {
     if (kt < nk) {
-      bf16* b = stages + (kt % wg::kStages) * wg::kStageElems;
       const int32_t k0 = kt * wg::kK;
-      copy_tile<bf16, wg::kK, wg::kCols, wg::kLdBig, wg::kThreads>(b, big + static_cast<int64_t>(k0) * d, d, t.rows - k0, cols, big_aligned);
-      convert_tile<bf16, wg::kK, wg::kRanks, wg::kLdSmall, wg::kThreads>(b + wg::kK * wg::kLdBig, small + static_cast<int64_t>(k0) * ld, ld, t.rows - k0, ranks);
+      copy_tile<bf16, wg::kK, wg::kCols, wg::kLdBig, wg::kThreads>(big_stage(kt), big + static_cast<int64_t>(k0) * d, d, t.rows - k0, cols,
+                                                                   big_aligned);
+      copy_tile<float, wg::kK, wg::kRanks, wg::kRanks, wg::kThreads>(small_stage(kt), small + static_cast<int64_t>(k0) * ld, ld, t.rows - k0,
+                                                                      ranks, small_aligned);
     }
     cp_async_commit();
   };
@@ -298,9 +307,18 @@ static __global__ void __launch_bounds__(wg::kThreads) weight_grad_bf16(alto_seg
     cp_async_wait<wg::kStages - 2>();
     __syncthreads();
     load(kt + wg::kStages - 1);
+    {  // small tile: fp32 → bf16, 8 values per thread
+      const int i = threadIdx.x, row = i / (wg::kRanks / 8), c = (i % (wg::kRanks / 8)) * 8;
+      const float4* src = reinterpret_cast<const float4*>(small_stage(kt) + row * wg::kRanks + c);
+      const float4 v0 = src[0], v1 = src[1];
+      __nv_bfloat162 packed[4] = {__floats2bfloat162_rn(v0.x, v0.y), __floats2bfloat162_rn(v0.z, v0.w), __floats2bfloat162_rn(v1.x, v1.y),
+                                  __floats2bfloat162_rn(v1.z, v1.w)};
+      *reinterpret_cast<uint4*>(small_bf16 + row * wg::kLdSmall + c) = *reinterpret_cast<const uint4*>(packed);
+    }
+    __syncthreads();
     if (!active) continue;
-    const bf16* b = stages + (kt % wg::kStages) * wg::kStageElems;
-    const bf16* sm = b + wg::kK * wg::kLdBig;
+    const bf16* b = big_stage(kt);
+    const bf16* sm = small_bf16;
 #pragma unroll
     for (int ks = 0; ks < wg::kK; ks += 16) {
       unsigned af[4];
