@@ -40,7 +40,7 @@ alto_status launch_backward(const alto_segments* seg, const void* X, int32_t d_i
     ALTO_CUDA_TRY(launch(row_reduce_bf16<true>, reduce_grid, rr::kThreads, rr::smem_bytes(), stream, *seg, dy, d_out, b, dS));
     const int32_t span = expand_span(seg, d_in);
     const dim3 expand_grid(static_cast<unsigned>(tile_bound(seg, ex::kRows)), (d_in + span - 1) / span);
-    ALTO_CUDA_TRY(launch(expand_bf16<true>, expand_grid, ex::kThreads, ex::smem_bytes(seg->max_rank), stream, *seg, span,
+    ALTO_CUDA_TRY(launch(expand_bf16_for<true>(seg->max_rank), expand_grid, ex::kThreads, ex::smem_bytes(seg->max_rank), stream, *seg, span,
                          static_cast<const float*>(dS), a, d_in, static_cast<const bf16*>(dx_base), static_cast<bf16*>(dX)));
     ALTO_CUDA_TRY(launch(weight_grad_bf16, grad_grid, wg::kThreads, wg::smem_bytes(), stream, *seg, chunk, col_tiles, x, d_in, dy, d_out, S,
                          static_cast<const float*>(dS), dA, dB));

@@ -31,8 +31,8 @@ alto_status launch_expand(const alto_segments* seg, const float* S, const void* 
   if constexpr (std::is_same<E, bf16>::value) {
     const int32_t span = expand_span(seg, d_out);
     const dim3 grid(static_cast<unsigned>(tile_bound(seg, ex::kRows)), (d_out + span - 1) / span);
-    e = launch(expand_bf16<false>, grid, ex::kThreads, ex::smem_bytes(seg->max_rank), stream, *seg, span, S, reinterpret_cast<const bf16* const*>(B),
-               d_out, static_cast<const bf16*>(base), static_cast<bf16*>(Y));
+    e = launch(expand_bf16_for<false>(seg->max_rank), grid, ex::kThreads, ex::smem_bytes(seg->max_rank), stream, *seg, span, S,
+               reinterpret_cast<const bf16* const*>(B), d_out, static_cast<const bf16*>(base), static_cast<bf16*>(Y));
   } else {
     const dim3 grid(static_cast<unsigned>(tile_bound(seg, kExpandRows)), (d_out + kExpandCols - 1) / kExpandCols);
     e = launch(expand_kernel<E, false>, grid, kThreads, expand_smem_bytes<E, false>(), stream, *seg, S, reinterpret_cast<const E* const*>(B),

@@ -48,11 +48,25 @@ __global__ void __launch_bounds__(rr::kThreads) row_reduce_bf16(alto_segments se
   const int nk_all = (d + rr::kK - 1) / rr::kK, per_split = (nk_all + nsplit - 1) / nsplit;
   const int kt0 = split * per_split, nk = max(0, min(per_split, nk_all - kt0));
   const int ranks = min(rr::kCols, r - n0);
+  // Full K steps stream through precomputed copies; a ragged last step or unaligned rows
+  // take the general copy.
+  const bool fast = x_aligned && w_aligned;
+  StreamTile<bf16, rr::kRows, rr::kK, rr::kLd, rr::kThreads> x_stream;
+  StreamTile<bf16, 64, 64, rr::kLd, rr::kThreads> w_stream;
+  x_stream.init(d, t.rows, rr::kK);
+  if constexpr (kTransposedW) w_stream.init(d, ranks, rr::kK);
+  else w_stream.init(r, rr::kK, ranks);
   auto load = [&](int kt) {
     if (kt < nk) {
       bf16* a = stages + (kt % rr::kStages) * rr::kStageElems;
       bf16* b = a + 64 * rr::kLd;
       const int32_t k0 = (kt0 + kt) * rr::kK;
+      if (fast && k0 + rr::kK <= d) {
+        x_stream.issue(a, x + k0);
+        w_stream.issue(b, kTransposedW ? w + static_cast<int64_t>(n0) * d + k0 : w + static_cast<int64_t>(k0) * r + n0);
+        cp_async_commit();
+        return;
+      }
       copy_tile<bf16, rr::kRows, rr::kK, rr::kLd, rr::kThreads>(a, x + k0, d, t.rows, d - k0, x_aligned);
       if constexpr (kTransposedW) {
         copy_tile<bf16, rr::kCols, rr::kK, rr::kLd, rr::kThreads>(b, w + static_cast<int64_t>(n0) * d + k0, d, ranks, d - k0, w_aligned);
@@ -146,7 +160,7 @@ __host__ __device__ constexpr size_t smem_bytes(int max_rank) {
 }
 }  // namespace ex
 
-template <bool kTransposedW>
+template <bool kTransposedW, int RP>
 __global__ void __launch_bounds__(ex::kThreads) expand_bf16(alto_segments seg, int32_t span, const float* small, const bf16* const* W,
                                                             int32_t d, const bf16* base, bf16* out) {
   extern __shared__ __align__(128) unsigned char smem_raw[];
@@ -166,7 +180,7 @@ __global__ void __launch_bounds__(ex::kThreads) expand_bf16(alto_segments seg, i
     return;
   }
   const int32_t ld = seg.max_rank;
-  const int32_t r = seg.ranks[t.adapter], rp = ex::rank_pad(r), lds = rp + 8;
+  const int32_t r = seg.ranks[t.adapter], rp = RP > 0 ? RP : ex::rank_pad(r), lds = rp + 8;
   const int stage_elems = ex::w_elems(ld) + ex::kRows * ex::kLdBase;
   bf16* s_tile = reinterpret_cast<bf16*>(smem_raw);
   bf16* stage0 = s_tile + ex::kRows * (ex::rank_pad(ld) + 8);
@@ -176,11 +190,29 @@ __global__ void __launch_bounds__(ex::kThreads) expand_bf16(alto_segments seg, i
   convert_rect<bf16>(s_tile, lds, small + static_cast<int64_t>(t.row0) * ld, ld, ex::kRows, rp, t.rows, r, ex::kThreads);
 
   const int steps = (c_end - c_begin + ex::kStep - 1) / ex::kStep;
+  // With a compile-time rank width, full column steps stream through precomputed copies.
+  constexpr int kRp = RP > 0 ? RP : 16;
+  using WStream = typename std::conditional<kTransposedW, StreamTile<bf16, ex::kStep, kRp, kRp + 8, ex::kThreads>,
+                                            StreamTile<bf16, kRp, ex::kStep, ex::kLdBase, ex::kThreads>>::type;
+  WStream w_stream;
+  StreamTile<bf16, ex::kRows, ex::kStep, ex::kLdBase, ex::kThreads> base_stream;
+  const bool fast = RP > 0 && w_aligned && vec;
+  if (fast) {
+    if constexpr (kTransposedW) w_stream.init(r, ex::kStep, r);
+    else w_stream.init(d, r, ex::kStep);
+    base_stream.init(d, base ? t.rows : 0, ex::kStep);
+  }
   auto load = [&](int st) {
     if (st < steps) {
       const int32_t n0 = c_begin + st * ex::kStep, cols = min(ex::kStep, d - n0);
       bf16* wd = stage0 + (st % ex::kStages) * stage_elems;
       bf16* bd = wd + ex::w_elems(ld);
+      if (fast && cols == ex::kStep) {
+        w_stream.issue(wd, kTransposedW ? w + static_cast<int64_t>(n0) * r : w + n0);
+        base_stream.issue(bd, base ? base + static_cast<int64_t>(t.row0) * d + n0 : out);
+        cp_async_commit();
+        return;
+      }
       if constexpr (kTransposedW) copy_rect<bf16>(wd, lds, w + static_cast<int64_t>(n0) * r, r, ex::kStep, rp, cols, r, w_aligned, ex::kThreads);
       else copy_rect<bf16>(wd, ex::kLdBase, w + n0, d, rp, ex::kStep, r, cols, w_aligned, ex::kThreads);
       if (vec) {
@@ -199,7 +231,8 @@ __global__ void __launch_bounds__(ex::kThreads) expand_bf16(alto_segments seg, i
     const bf16* wst = stage0 + (st % ex::kStages) * stage_elems;
     bf16* bst = const_cast<bf16*>(wst) + ex::w_elems(ld);
     float acc[8][4] = {};
-    for (int k = 0; k < rp; k += 16) {
+#pragma unroll
+    for (int k = 0; k < (RP > 0 ? RP : rp); k += 16) {
       unsigned af[4];
       mma::ldmatrix_x4(af, s_tile + warp * 16 * lds + k + mma::lane_a_mk(lds));
 #pragma unroll
@@ -253,6 +286,19 @@ __global__ void __launch_bounds__(ex::kThreads) expand_bf16(alto_segments seg, i
   cp_async_wait<0>();
 }
 
+// The expand kernel for a launch: a compile-time rank width when the padded largest rank is
+// 16, 32, 48 or 64, the general one otherwise.
+template <bool kTransposedW>
+inline auto expand_bf16_for(int max_rank) -> decltype(&expand_bf16<kTransposedW, 0>) {
+  switch (ex::rank_pad(max_rank)) {
+    case 16: return &expand_bf16<kTransposedW, 16>;
+    case 32: return &expand_bf16<kTransposedW, 32>;
+    case 48: return &expand_bf16<kTransposedW, 48>;
+    case 64: return &expand_bf16<kTransposedW, 64>;
+    default: return &expand_bf16<kTransposedW, 0>;
+  }
+}
+
 // ---- Weight gradients (dA += Xᵀ·dS, dB += s·Sᵀ·dY), bf16 inputs, fp32 gradients. ----
 // Block: 8 warps, 128 columns of d × 64 ranks over a chunk of one segment's rows; warp w
 // owns columns [16w, 16w + 16). Rows of both operands stream in 32-row steps through 4
@@ -267,7 +313,7 @@ __host__ __device__ constexpr size_t smem_bytes() { return kStages * kStageBytes
 static_assert(kK * kRanks == kThreads * 8, "the conversion pass gives each thread 8 values");
 }  // namespace wg
 
-static __global__ void __launch_bounds__(wg::kThreads) weight_grad_bf16(alto_segments seg, int32_t chunk_rows, int32_t col_tiles, const bf16* X,
+static __global__ void __launch_bounds__(wg::kThreads, 2) weight_grad_bf16(alto_segments seg, int32_t chunk_rows, int32_t col_tiles, const bf16* X,
                                                                   int32_t d_in, const bf16* dY, int32_t d_out, const float* S,
                                                                   const float* dS, float* const* dA, float* const* dB) {
   extern __shared__ __align__(128) unsigned char smem_raw[];
@@ -289,9 +335,20 @@ static __global__ void __launch_bounds__(wg::kThreads) weight_grad_bf16(alto_seg
   const bool big_aligned = rows_aligned(big_all, d), small_aligned = rows_aligned(small_all, ld);
   const int32_t cols = min(wg::kCols, d - n0), ranks = min(wg::kRanks, r - m0);
   const int nk = (t.rows + wg::kK - 1) / wg::kK;
+  const bool fast = big_aligned && small_aligned;
+  StreamTile<bf16, wg::kK, wg::kCols, wg::kLdBig, wg::kThreads> big_stream;
+  StreamTile<float, wg::kK, wg::kRanks, wg::kRanks, wg::kThreads> small_stream;
+  big_stream.init(d, wg::kK, cols);
+  small_stream.init(ld, wg::kK, ranks);
   auto load = [&](int kt) {
     if (kt < nk) {
       const int32_t k0 = kt * wg::kK;
+      if (fast && k0 + wg::kK <= t.rows) {
+        big_stream.issue(big_stage(kt), big + static_cast<int64_t>(k0) * d);
+        small_stream.issue(small_stage(kt), small + static_cast<int64_t>(k0) * ld);
+        cp_async_commit();
+        return;
+      }
       copy_tile<bf16, wg::kK, wg::kCols, wg::kLdBig, wg::kThreads>(big_stage(kt), big + static_cast<int64_t>(k0) * d, d, t.rows - k0, cols,
                                                                    big_aligned);
       copy_tile<float, wg::kK, wg::kRanks, wg::kRanks, wg::kThreads>(small_stage(kt), small + static_cast<int64_t>(k0) * ld, ld, t.rows - k0,

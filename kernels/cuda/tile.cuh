@@ -106,6 +106,39 @@ __device__ __forceinline__ void copy_tile(E* dst, const E* src, int64_t ld, int 
   }
 }
 
+// One thread's share of a tile that is copied again and again as a window slides over a
+// matrix (along its rows or its columns): where each 16-byte chunk comes from and goes to,
+// and how many of its bytes are inside the matrix, worked out once. `issue` then costs a few
+// instructions a chunk. The caller passes the validity of the dimension that stays fixed;
+// the sliding one is taken as full (the caller uses copy_tile for a ragged last step).
+template <typename E, int R, int C, int LDS, int NT>
+struct StreamTile {
+  static constexpr int kVec = 16 / sizeof(E), kPerRow = C / kVec, kChunks = R * kPerRow, kMine = (kChunks + NT - 1) / NT;
+  static_assert(C % kVec == 0, "tile width must hold whole 16-byte vectors");
+  int32_t src_off[kMine];
+  uint32_t dst_off[kMine];
+  int32_t bytes[kMine];  // -1: not this thread's chunk
+
+  __device__ __forceinline__ void init(int32_t ld, int rows_valid, int cols_valid) {
+#pragma unroll
+    for (int j = 0; j < kMine; ++j) {
+      const int i = threadIdx.x + j * NT, r = i / kPerRow, c = (i % kPerRow) * kVec;
+      src_off[j] = r * ld + c;
+      dst_off[j] = static_cast<uint32_t>((r * LDS + c) * sizeof(E));
+      bytes[j] = i >= kChunks ? -1 : (r < rows_valid ? max(0, min(kVec, cols_valid - c)) * static_cast<int>(sizeof(E)) : 0);
+    }
+  }
+  __device__ __forceinline__ void issue(E* dst, const E* src) const {
+    const unsigned base = static_cast<unsigned>(__cvta_generic_to_shared(dst));
+#pragma unroll
+    for (int j = 0; j < kMine; ++j) {
+      if (bytes[j] < 0) continue;
+      const E* p = bytes[j] > 0 ? src + src_off[j] : src;
+      asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(base + dst_off[j]), "l"(p), "r"(bytes[j]));
+    }
+  }
+};
+
 // copy_tile with run-time shape: R × C (C a multiple of 16 / sizeof(E)) into dst with
 // leading dimension ldd; nt threads take part.
 template <typename E>
