@@ -131,7 +131,8 @@ describe.skipIf(off)('native CPU grouped-LoRA kernels', () => {
       const one = run();
       k.cpuSetThreads(0);
       const all = run();
-      one.forEach((g, i) => expect(all[i]).toEqual(g));
+      // bitwise: compare the bytes (a deep-equal over a million floats is slow)
+      one.forEach((g, i) => expect(Buffer.compare(Buffer.from(g.buffer), Buffer.from(all[i].buffer)), `output ${i}`).toBe(0));
     } finally {
       k.cpuSetThreads(before);
     }

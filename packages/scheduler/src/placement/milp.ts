@@ -1,0 +1,140 @@
+import * as highsModule from 'highs';
+import { bestListSchedule, deviceFreeTimes, makespanLowerBound } from './list-schedule.js';
+import type { Plan, PlacementInput, PlannedTask } from './types.js';
+
+/** The part of highs-js used here (its declarations are CommonJS-shaped for an ES import). */
+interface Solver {
+  solve(problem: string, options?: Record<string, string | number | boolean>): { Status: string; Columns: Record<string, { Primal: number }> };
+}
+const loadHighs = (highsModule as unknown as { default: () => Promise<Solver> }).default;
+let solver: Promise<Solver> | undefined;
+/** HiGHS (WebAssembly), loaded once. */
+const highs = () => (solver ??= loadHighs());
+
+export interface MilpOptions {
+  /** Wall-clock limit of the solve, seconds. */
+  timeLimit?: number;
+  /** Largest model solved exactly: pairs of tasks × devices (the overlap constraints). */
+  maxPairDeviceRows?: number;
+}
+
+/**
+ * P|size_j|C_max as a mixed-integer program, started from (and bounded by) the best list
+ * schedule:
+ *
+ *   minimise C
+ *   x[j,d] ∈ {0,1}   task j runs on device d          Σ_d x[j,d] = size_j
+ *   S[j] ≥ 0         start of task j                   S[j] ≥ free_d · x[j,d]   (busy devices)
+ *   C ≥ S[j] + p_j,  C ≤ C_list
+ *   o[j,k] ≥ x[j,d] + x[k,d] − 1                       j and k share a device
+ *   y[j,k] ∈ {0,1}   order of j and k when they share one:
+ *     S[k] ≥ S[j] + p_j − M(1 − y) − M(1 − o),   S[j] ≥ S[k] + p_k − M·y − M(1 − o)
+ *
+ * with M = C_list. Solved under a time limit; the list schedule is kept whenever the solver
+ * does not return a better feasible plan, and stands alone when the model is too large to
+ * solve in time.
+ */
+export async function milpPlacement(input: PlacementInput, options: MilpOptions = {}): Promise<Plan> {
+  const t0 = performance.now();
+  const list = bestListSchedule(input);
+  const lb = makespanLowerBound(input);
+  const n = input.queued.length;
+  const m = input.devices.length;
+  const done = (plan: Plan) => ({ ...plan, solveMs: performance.now() - t0 });
+  if (n <= 1 || list.makespan <= lb + 1e-9) return done({ ...list, optimal: true });
+  if ((n * (n - 1) / 2) * m > (options.maxPairDeviceRows ?? 20_000)) return done({ ...list, method: `${list.method}; model too large for the MILP` });
+
+  const free = deviceFreeTimes(input);
+  const dev = input.devices;
+  const p = input.queued.map((t) => t.duration);
+  const M = list.makespan;
+  const lines: string[] = ['Minimize', ' obj: C', 'Subject To'];
+  let row = 0;
+  const c = (expr: string) => lines.push(` r${row++}: ${expr}`);
+  const x = (j: number, d: number) => `x_${j}_${d}`;
+  for (let j = 0; j < n; j++) {
+    c(`${dev.map((_, d) => x(j, d)).join(' + ')} = ${input.queued[j].size}`);
+    c(`C - S_${j} >= ${p[j]}`);
+    dev.forEach((name, d) => {
+      const f = free.get(name)!;
+      if (f > 0) c(`S_${j} - ${f} ${x(j, d)} >= 0`);
+    });
+  }
+  for (let j = 0; j < n; j++) {
+    for (let k = j + 1; k < n; k++) {
+      for (let d = 0; d < m; d++) c(`o_${j}_${k} - ${x(j, d)} - ${x(k, d)} >= -1`);
+      c(`S_${k} - S_${j} - ${M} y_${j}_${k} - ${M} o_${j}_${k} >= ${p[j] - 2 * M}`);
+      c(`S_${j} - S_${k} + ${M} y_${j}_${k} - ${M} o_${j}_${k} >= ${p[k] - M}`);
+    }
+  }
+  lines.push('Bounds', ` ${lb} <= C <= ${M}`);
+  for (let j = 0; j < n; j++) lines.push(` 0 <= S_${j} <= ${M}`);
+  for (let j = 0; j < n; j++) for (let k = j + 1; k < n; k++) lines.push(` 0 <= o_${j}_${k} <= 1`);
+  lines.push('Binary');
+  for (let j = 0; j < n; j++) lines.push(` ${dev.map((_, d) => x(j, d)).join(' ')}`);
+  for (let j = 0; j < n; j++) for (let k = j + 1; k < n; k++) lines.push(` y_${j}_${k}`);
+  lines.push('End');
+
+  const solved = (await highs()).solve(lines.join('\n'), {
+    output_flag: false,
+    time_limit: options.timeLimit ?? 0.8,
+    mip_rel_gap: 1e-6,
+  });
+  const cols = solved.Columns;
+  // A time-limited solve may end without an integer solution (the columns then hold a
+  // relaxation): only an assignment with every x integral and every task's width counts.
+  const integral = input.queued.every((t, j) => {
+    let used = 0;
+    for (let d = 0; d < m; d++) {
+      const v = cols[x(j, d)]?.Primal ?? NaN;
+      if (!(Math.abs(v - Math.round(v)) < 1e-4)) return false;
+      used += Math.round(v);
+    }
+    return used === t.size;
+  });
+  if (!integral || !cols.C || !Number.isFinite(cols.C.Primal) || cols.C.Primal >= list.makespan - 1e-6) {
+    return done({ ...list, optimal: solved.Status === 'Optimal', method: `${list.method}; MILP found nothing better (${solved.Status})` });
+  }
+  // The solver's times carry its tolerances (big-M rows are only as exact as M × 1e-6), so
+  // keep its decisions — the devices of each task and the order of the starts — and retime
+  // them exactly: each task starts when its devices are free (never later than the solver had it).
+  const order = input.queued.map((_, j) => j).sort((a, b) => cols[`S_${a}`].Primal - cols[`S_${b}`].Primal);
+  const freeAt = new Map(free);
+  const tasks: PlannedTask[] = new Array(n);
+  for (const j of order) {
+    const t = input.queued[j];
+    const chosen = dev.filter((_, d) => cols[x(j, d)].Primal > 0.5);
+    const start = Math.max(0, ...chosen.map((d) => freeAt.get(d)!));
+    for (const d of chosen) freeAt.set(d, start + t.duration);
+    tasks[j] = { id: t.id, devices: chosen, start, end: start + t.duration };
+  }
+  const plan: Plan = {
+    tasks,
+    makespan: Math.max(0, ...input.running.map((r) => r.remaining), ...tasks.map((t) => t.end)),
+    lowerBound: lb,
+    method: 'milp',
+    optimal: solved.Status === 'Optimal',
+    solveMs: 0,
+  };
+  if (!isFeasible(input, plan)) return done({ ...list, method: `${list.method}; MILP plan failed the feasibility check` });
+  return done(plan.makespan < list.makespan - 1e-9 ? plan : { ...list, method: `${list.method}; MILP found nothing better` });
+}
+
+/** Every task on `size` distinct existing devices, none overlapping another on a device or a running task. */
+export function isFeasible(input: PlacementInput, plan: Plan, eps = 1e-6): boolean {
+  const free = deviceFreeTimes(input);
+  const byDevice = new Map<string, [number, number][]>();
+  for (const t of plan.tasks) {
+    const q = input.queued.find((x) => x.id === t.id);
+    if (!q || new Set(t.devices).size !== q.size || t.devices.length !== q.size) return false;
+    for (const d of t.devices) {
+      if (!free.has(d) || t.start < free.get(d)! - eps) return false;
+      (byDevice.get(d) ?? byDevice.set(d, []).get(d)!).push([t.start, t.end]);
+    }
+  }
+  for (const spans of byDevice.values()) {
+    spans.sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < spans.length; i++) if (spans[i][0] < spans[i - 1][1] - eps) return false;
+  }
+  return plan.tasks.length === input.queued.length;
+}
