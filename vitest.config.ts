@@ -9,6 +9,7 @@ export default defineConfig({
       '@alto/core': src('./packages/core/src/index.ts'),
       '@alto/kernels': src('./packages/kernels/src/index.ts'),
       '@alto/scheduler': src('./packages/scheduler/src/index.ts'),
+      '@alto/scheduler-link': src('./plugins/scheduler-link/src/index.ts'),
       '@alto/tfjs': src('./packages/tfjs/src/index.ts'),
       '@alto/models': src('./packages/models/src/index.ts'),
       '@alto/cli': src('./packages/cli/src/index.ts'),

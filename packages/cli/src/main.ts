@@ -5,6 +5,7 @@ import { ConfigError } from '@alto/core';
 import { BackendUnavailableError } from '@alto/tfjs';
 import { DEFAULT_CONFIG, readConfigFile } from './config.js';
 import { runTune } from './run.js';
+import { runSchedulerCommand, SCHEDULER_USAGE, UsageError } from './scheduler-commands.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -16,7 +17,9 @@ const USAGE = `usage: alto tune [--config FILE] [--out DIR] [--backend NAME] [--
   --backend NAME    tfjs backend: wasm (default), cpu, or tensorflow (needs @tensorflow/tfjs-node)
   --no-early-exit   train every configuration to the end, batched
   --sequential      one configuration at a time, no batching, no early exit (the same per-trial math)
-  --save-all        save every trial's adapter, not only each task's best`;
+  --save-all        save every trial's adapter, not only each task's best
+
+${SCHEDULER_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -27,6 +30,15 @@ async function main(argv: string[]): Promise<number> {
   if (command === '--version') {
     console.log(VERSION);
     return 0;
+  }
+  if (['scheduler', 'worker', 'submit', 'status', 'cancel'].includes(command)) {
+    try {
+      return await runSchedulerCommand(command, rest);
+    } catch (e) {
+      const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+      console.error(`alto ${command}: ${(e as Error).message}${usage ? `\n${SCHEDULER_USAGE}` : ''}`);
+      return 2;
+    }
   }
   if (command !== 'tune') {
     console.error(`alto: unknown command "${command}"\n${USAGE}`);
@@ -77,3 +89,5 @@ async function main(argv: string[]): Promise<number> {
 }
 
 process.exitCode = await main(process.argv.slice(2));
+// An executor started by `alto worker` has an IPC channel open; let the process end.
+if (process.connected) process.disconnect();

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, expandSearchSpace, IssueCollector, saveAdapterCheckpoint, TrialRecord } from '@alto/core';
+import { schedulerLink } from '@alto/scheduler-link';
 import { earlyExit, resolveEarlyExitOptions } from '@alto/early-exit';
 import { completionLoss, exactMatch } from '@alto/models';
 import { initBackend, Trainer, wrapModel, type PerExampleLoss } from '@alto/tfjs';
@@ -66,6 +67,13 @@ export async function runTune(config: TuneConfig, opts: RunOptions): Promise<Sum
     });
     const eeOptions = useEarlyExit ? resolveEarlyExitOptions({ evalEvery: config.evalEvery, ...(config.earlyExit || {}) }) : null;
     if (eeOptions) trainer.session.use(earlyExit(eeOptions));
+    // Started by `alto worker`: report to the scheduler through the worker, obey its cancel.
+    if (process.env.ALTO_SCHEDULER_TASK && process.send) {
+      const checkpoint = process.env.ALTO_SCHEDULER_CHECKPOINT ? (JSON.parse(process.env.ALTO_SCHEDULER_CHECKPOINT) as { completedTrials?: string[] }) : {};
+      const link = schedulerLink({ send: (report) => process.send!(report), completedTrials: checkpoint.completedTrials });
+      trainer.session.use(link);
+      process.on('message', (m) => (m as { type?: string })?.type === 'cancel' && link.cancel());
+    }
     trialsByTask.forEach((trials, i) => trials.forEach((t) => trainer.enqueue(config.tasks[i].name, t.id, t.config)));
     const view = new ProgressView(trainer, opts.stream, opts.stream.isTTY === true);
     const started = performance.now();

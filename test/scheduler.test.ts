@@ -1,0 +1,174 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Packr } from 'msgpackr';
+import { WebSocket } from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SchedulerConnection, type TaskRecord } from '@alto/scheduler';
+
+/**
+ * The scheduler service with real processes on loopback: `alto scheduler start`, two
+ * `alto worker`s running small CPU tuning tasks (each an `alto tune` executor), and clients.
+ */
+const root = fileURLToPath(new URL('..', import.meta.url));
+const TOKEN = 'test-token-1234';
+const procs: ChildProcess[] = [];
+
+function alto(args: string[]): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, ['packages/cli/dist/main.js', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += String(d)));
+  child.stderr!.on('data', (d) => (out += String(d)));
+  procs.push(child);
+  return { child, output: () => out };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== null && v !== false) return v as T;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Kills a process and everything it started (its process group), like losing the machine. */
+function killHard(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}
+
+const taskSpec = (name: string) => ({
+  name, baseModel: 'builtin:tiny', devices: 1, datasetSize: 2 * 16 * 8, priority: 0, searchSpace: { learningRate: [0.02, 0.05] },
+  config: { tasks: [{ name: 'rev', data: 'builtin:reverse', searchSpace: { learningRate: [0.02, 0.05], rank: [2] }, steps: 16 }], maxAdapters: 2, validRows: 8, metricRows: 8, evalEvery: 4 },
+});
+
+describe('the scheduler service, as real processes', () => {
+  let dir = '';
+  let port = 0;
+  let url = '';
+  let scheduler: ReturnType<typeof alto>;
+  const workers: Record<string, ReturnType<typeof alto>> = {};
+  const status = async () => {
+    const c = await SchedulerConnection.open(url, { role: 'client', token: TOKEN });
+    try {
+      return (await c.request({ type: 'status' })) as { tasks: TaskRecord[]; workers: { id: string; up: boolean }[] };
+    } finally {
+      c.close();
+    }
+  };
+  const startScheduler = async (p: number) => {
+    scheduler = alto(['scheduler', 'start', '--port', String(p), '--data', join(dir, 'scheduler'), '--token', TOKEN, '--heartbeat-timeout', '3000']);
+    const line = await until('the scheduler to listen', () => scheduler.output().match(/listening on ws:\/\/127\.0\.0\.1:(\d+)/), 20_000);
+    port = Number(line[1]);
+    url = `ws://127.0.0.1:${port}`;
+  };
+  const startWorker = (name: string) => {
+    workers[name] = alto(['worker', '--scheduler', url, '--devices', 'cpu0', '--token', TOKEN, '--name', name, '--data', join(dir, name)]);
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'alto-scheduler-'));
+    await startScheduler(0);
+  }, 30_000);
+
+  afterAll(() => {
+    for (const p of procs) if (p.exitCode === null) killHard(p);
+  });
+
+  it('refuses a wrong token, and anything before hello', async () => {
+    await expect(SchedulerConnection.open(url, { role: 'client', token: 'wrong-token' })).rejects.toThrow(/unauthorized/);
+    const ws = new WebSocket(url);
+    await new Promise((r) => ws.once('open', r));
+    const reply = new Promise<Record<string, unknown>>((r) => ws.once('message', (d: Buffer) => r(new Packr({ useRecords: false }).unpack(d as Buffer))));
+    ws.send(new Packr({ useRecords: false }).pack({ v: 1, id: 1, type: 'status' }));
+    expect(await reply).toMatchObject({ type: 'error', code: 'unauthorized', replyTo: 1 });
+    ws.close();
+  });
+
+  it('answers each of 1,000 malformed messages with an error, stays up and keeps serving', async () => {
+    const packr = new Packr({ useRecords: false });
+    const ws = new WebSocket(url);
+    await new Promise((r) => ws.once('open', r));
+    const replies: Record<string, unknown>[] = [];
+    ws.on('message', (d: Buffer) => replies.push(packr.unpack(d as Buffer)));
+    const hello = packr.pack({ v: 1, id: 0, type: 'hello', role: 'client', token: TOKEN });
+    ws.send(hello);
+    await until('hello', () => replies.length === 1);
+    const bad: (Buffer | string)[] = [];
+    for (let i = 0; i < 1000; i++) {
+      switch (i % 10) {
+        case 0: bad.push(Buffer.from(Array.from({ length: 1 + (i % 37) }, (_, k) => (i * 31 + k * 17) % 256))); break; // random bytes
+        case 1: bad.push(`text frame ${i}`); break;
+        case 2: bad.push(packr.pack([1, 2, i])); break; // not a map
+        case 3: bad.push(packr.pack({ type: 'status' })); break; // no version
+        case 4: bad.push(packr.pack({ v: 99, type: 'status' })); break; // unknown version
+        case 5: bad.push(packr.pack({ v: 1, type: `nope-${i}` })); break; // unknown type
+        case 6: bad.push(packr.pack({ v: 1, type: 'submit', task: { name: '', devices: -1 } })); break; // invalid fields
+        case 7: bad.push(packr.pack({ v: 1, type: 'cancel', taskId: 'no-such-task' })); break; // unknown task
+        case 8: bad.push(packr.pack({ v: 1, type: 'progress', taskId: 'x', samplesDone: 'many' })); break;
+        default: bad.push(packr.pack({ v: 1, id: -5, type: 'status', extra: { deep: [1, 2, 3] } }));
+      }
+    }
+    for (const b of bad) ws.send(b);
+    await until('1,000 answers', () => replies.length >= 1001, 30_000);
+    const errors = replies.slice(1);
+    expect(errors).toHaveLength(1000);
+    expect(errors.every((r) => r.type === 'error')).toBe(true);
+    expect(new Set(errors.map((r) => r.code))).toEqual(new Set(['malformed', 'version', 'unknown-type', 'invalid', 'not-found']));
+    ws.close();
+    expect(scheduler.child.exitCode).toBeNull();
+    expect((await status()).tasks).toEqual([]);
+  }, 60_000);
+
+  it('runs tasks on two workers; after kill -9 of a worker its task is placed again and finishes, no trial lost', async () => {
+    startWorker('w1');
+    startWorker('w2');
+    await until('two workers', async () => (await status()).workers.filter((w) => w.up).length === 2);
+    const c = await SchedulerConnection.open(url, { role: 'client', token: TOKEN });
+    const ids: string[] = [];
+    for (const name of ['a', 'b', 'c']) ids.push((await c.request({ type: 'submit', task: taskSpec(name) })).taskId as string);
+    c.close();
+    // Lose w1 while it runs a task.
+    const victim = await until('a task running on w1', async () => (await status()).tasks.find((t) => t.state === 'running' && t.worker === 'w1'));
+    killHard(workers.w1.child);
+    const done = await until('every task to finish', async () => {
+      const s = await status();
+      return s.tasks.every((t) => t.state === 'completed' || t.state === 'failed') ? s : undefined;
+    }, 180_000);
+    for (const t of done.tasks) {
+      expect(t.state, `${t.spec.name}: ${t.error}`).toBe('completed');
+      const trials = (t.result!.tasks as { trials: unknown[] }[])[0].trials;
+      expect(trials).toHaveLength(2);
+    }
+    const moved = done.tasks.find((t) => t.id === victim.id)!;
+    expect(moved.attempts).toBe(2);
+    expect(moved.worker).toBe('w2');
+    expect(done.workers.find((w) => w.id === 'w1')!.up).toBe(false);
+  }, 240_000);
+
+  it('comes back after a restart with every task, and finishes the ones in flight', async () => {
+    const before = await status();
+    const c = await SchedulerConnection.open(url, { role: 'client', token: TOKEN });
+    const id = (await c.request({ type: 'submit', task: taskSpec('after-restart') })).taskId as string;
+    c.close();
+    await until('the new task to run', async () => (await status()).tasks.find((t) => t.id === id && t.state === 'running'));
+    killHard(scheduler.child);
+    await new Promise((r) => setTimeout(r, 500));
+    await startScheduler(port);
+    const after = await status();
+    for (const t of before.tasks) expect(after.tasks.find((x) => x.id === t.id)).toMatchObject({ state: t.state, attempts: t.attempts, worker: t.worker });
+    const finished = await until('the task in flight to finish', async () => {
+      const t = (await status()).tasks.find((x) => x.id === id);
+      return t && (t.state === 'completed' || t.state === 'failed') ? t : undefined;
+    }, 180_000);
+    expect(finished.state, finished.error ?? '').toBe('completed');
+    expect(spawnSync('kill', ['-0', String(scheduler.child.pid)]).status).toBe(0);
+  }, 240_000);
+});
