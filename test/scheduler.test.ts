@@ -44,9 +44,9 @@ function killHard(child: ChildProcess): void {
   }
 }
 
-const taskSpec = (name: string) => ({
-  name, baseModel: 'builtin:tiny', devices: 1, datasetSize: 2 * 16 * 8, priority: 0, searchSpace: { learningRate: [0.02, 0.05] },
-  config: { tasks: [{ name: 'rev', data: 'builtin:reverse', searchSpace: { learningRate: [0.02, 0.05], rank: [2] }, steps: 16 }], maxAdapters: 2, validRows: 8, metricRows: 8, evalEvery: 4 },
+const taskSpec = (name: string, steps = 16) => ({
+  name, baseModel: 'builtin:tiny', devices: 1, datasetSize: 2 * steps * 8, priority: 0, searchSpace: { learningRate: [0.02, 0.05] },
+  config: { tasks: [{ name: 'rev', data: 'builtin:reverse', searchSpace: { learningRate: [0.02, 0.05], rank: [2] }, steps }], maxAdapters: 2, validRows: 8, metricRows: 8, evalEvery: 4 },
 });
 
 describe('the scheduler service, as real processes', () => {
@@ -152,6 +152,20 @@ describe('the scheduler service, as real processes', () => {
     expect(moved.worker).toBe('w2');
     expect(done.workers.find((w) => w.id === 'w1')!.up).toBe(false);
   }, 240_000);
+
+  it('cancels a running task: its executor stops and the device takes the next task', async () => {
+    const c = await SchedulerConnection.open(url, { role: 'client', token: TOKEN });
+    const long = (await c.request({ type: 'submit', task: taskSpec('long', 2000) })).taskId as string;
+    await until('the long task to run', async () => (await status()).tasks.find((t) => t.id === long && t.state === 'running'));
+    await c.request({ type: 'cancel', taskId: long });
+    const next = (await c.request({ type: 'submit', task: taskSpec('next') })).taskId as string;
+    c.close();
+    const done = await until('the next task to finish', async () => (await status()).tasks.find((t) => t.id === next && t.state === 'completed'), 120_000);
+    expect(done.worker).toBe('w2');
+    expect((await status()).tasks.find((t) => t.id === long)!.state).toBe('cancelled');
+    // the long task's executor is gone: no alto tune process works on it any more
+    await until('the cancelled executor to exit', () => !spawnSync('pgrep', ['-f', long]).stdout.toString().trim(), 20_000);
+  }, 180_000);
 
   it('comes back after a restart with every task, and finishes the ones in flight', async () => {
     const before = await status();

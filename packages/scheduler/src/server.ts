@@ -46,6 +46,7 @@ export class SchedulerServer {
   private replanning: Promise<void> = Promise.resolve();
   private plan: Plan | undefined;
   private readonly detach: (() => void)[] = [];
+  private closing = false;
 
   constructor(private readonly options: SchedulerOptions) {
     if (!options.token) throw new Error('scheduler: a token is required');
@@ -73,6 +74,7 @@ export class SchedulerServer {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     clearInterval(this.timer);
     for (const p of this.peers) p.socket.terminate();
     await new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
@@ -86,6 +88,7 @@ export class SchedulerServer {
     this.peers.add(peer);
     const hello = setTimeout(() => peer.role || socket.close(4001, 'no hello'), 5000);
     socket.on('message', (data, isBinary) => {
+      if (this.closing) return;
       let id: number | undefined;
       try {
         if (!isBinary) throw new ProtocolError('malformed', 'messages are binary msgpack');
@@ -101,7 +104,7 @@ export class SchedulerServer {
     socket.on('close', () => {
       clearTimeout(hello);
       this.peers.delete(peer);
-      if (peer.workerId && this.workers.get(peer.workerId) === peer) this.loseWorker(peer.workerId, 'disconnected');
+      if (!this.closing && peer.workerId && this.workers.get(peer.workerId) === peer) this.loseWorker(peer.workerId, 'disconnected');
     });
     socket.on('error', () => undefined);
   }
@@ -241,6 +244,7 @@ export class SchedulerServer {
 
   /** Re-plans (serialised), then starts every task planned to start now on free devices. */
   replan(): void {
+    if (this.closing) return;
     this.replanning = this.replanning.then(() => this.replanNow()).catch((e) => this.store.event(now(), null, 'replan-error', String(e)));
   }
 

@@ -70,10 +70,11 @@ export function lptOrder(input: PlacementInput): number[] {
 }
 
 /**
- * The best of a few list schedules: LPT, largest device-time first, and widest first. LPT
- * alone is the classic 2-approximation; the other orders often pack wide tasks better.
+ * The best of a few list schedules: LPT, largest device-time first, widest first, then a
+ * seeded search over orders near the best one (swaps of two tasks) for `searchMs`. LPT alone
+ * is the classic 2-approximation; the others often pack wide tasks better.
  */
-export function bestListSchedule(input: PlacementInput): Plan {
+export function bestListSchedule(input: PlacementInput, searchMs = 400): Plan {
   const t0 = performance.now();
   const q = input.queued;
   const orders: [string, number[]][] = [
@@ -82,9 +83,37 @@ export function bestListSchedule(input: PlacementInput): Plan {
     ['list (widest)', q.map((_, i) => i).sort((a, b) => q[b].size - q[a].size || q[b].duration - q[a].duration || q[a].id.localeCompare(q[b].id))],
   ];
   let best: Plan | undefined;
+  let bestOrder: number[] = [];
   for (const [name, order] of orders) {
     const plan = listSchedule(input, order, name);
-    if (!best || plan.makespan < best.makespan - 1e-9) best = plan;
+    if (!best || plan.makespan < best.makespan - 1e-9) {
+      best = plan;
+      bestOrder = order;
+    }
+  }
+  // Local search over orders: swap two tasks or move one, keep a change that does not
+  // lengthen the makespan (sideways moves let it cross plateaus), until the time is up.
+  const n = bestOrder.length;
+  let seed = 0x9e3779b9 ^ n;
+  const next = () => ((seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+  const lb = best!.lowerBound;
+  let current = bestOrder;
+  let currentSpan = best!.makespan;
+  while (n > 1 && best!.makespan > lb + 1e-9 && performance.now() - t0 < searchMs) {
+    const i = Math.floor(next() * n), j = Math.floor(next() * n);
+    if (i === j) continue;
+    const order = current.slice();
+    if (next() < 0.5) [order[i], order[j]] = [order[j], order[i]];
+    else order.splice(j, 0, ...order.splice(i, 1));
+    const plan = listSchedule(input, order, 'list (search)');
+    if (plan.makespan <= currentSpan + 1e-9) {
+      current = order;
+      currentSpan = plan.makespan;
+      if (plan.makespan < best!.makespan - 1e-9) {
+        best = plan;
+        bestOrder = order;
+      }
+    }
   }
   return { ...best!, solveMs: performance.now() - t0 };
 }
