@@ -44,9 +44,10 @@ function killHard(child: ChildProcess): void {
   }
 }
 
-const taskSpec = (name: string, steps = 16) => ({
-  name, baseModel: 'builtin:tiny', devices: 1, datasetSize: 2 * steps * 8, priority: 0, searchSpace: { learningRate: [0.02, 0.05] },
-  config: { tasks: [{ name: 'rev', data: 'builtin:reverse', searchSpace: { learningRate: [0.02, 0.05], rank: [2] }, steps }], maxAdapters: 2, validRows: 8, metricRows: 8, evalEvery: 4 },
+// Three configurations trained one after another, so a task checkpoints between them.
+const taskSpec = (name: string, steps = 24) => ({
+  name, baseModel: 'builtin:tiny', devices: 1, datasetSize: 3 * steps * 8, priority: 0, searchSpace: { learningRate: [0.01, 0.02, 0.05] },
+  config: { tasks: [{ name: 'rev', data: 'builtin:reverse', searchSpace: { learningRate: [0.01, 0.02, 0.05], rank: [2] }, steps }], maxAdapters: 1, validRows: 8, metricRows: 8, evalEvery: 4, earlyExit: false },
 });
 
 describe('the scheduler service, as real processes', () => {
@@ -127,7 +128,7 @@ describe('the scheduler service, as real processes', () => {
     expect((await status()).tasks).toEqual([]);
   }, 60_000);
 
-  it('runs tasks on two workers; after kill -9 of a worker its task is placed again and finishes, no trial lost', async () => {
+  it('runs tasks on two workers; after kill -9 of a worker its task resumes elsewhere from its checkpoint, no trial lost', async () => {
     startWorker('w1');
     startWorker('w2');
     await until('two workers', async () => (await status()).workers.filter((w) => w.up).length === 2);
@@ -135,8 +136,9 @@ describe('the scheduler service, as real processes', () => {
     const ids: string[] = [];
     for (const name of ['a', 'b', 'c']) ids.push((await c.request({ type: 'submit', task: taskSpec(name) })).taskId as string);
     c.close();
-    // Lose w1 while it runs a task.
-    const victim = await until('a task running on w1', async () => (await status()).tasks.find((t) => t.state === 'running' && t.worker === 'w1'));
+    // Lose w1 while it runs a task that has checkpointed at least one finished trial.
+    const victim = await until('a checkpointed task running on w1', async () =>
+      (await status()).tasks.find((t) => t.state === 'running' && t.worker === 'w1' && ((t.checkpoint?.finishedTrials as number) ?? 0) >= 1));
     killHard(workers.w1.child);
     const done = await until('every task to finish', async () => {
       const s = await status();
@@ -145,17 +147,19 @@ describe('the scheduler service, as real processes', () => {
     for (const t of done.tasks) {
       expect(t.state, `${t.spec.name}: ${t.error}`).toBe('completed');
       const trials = (t.result!.tasks as { trials: unknown[] }[])[0].trials;
-      expect(trials).toHaveLength(2);
+      expect(trials).toHaveLength(3);
     }
     const moved = done.tasks.find((t) => t.id === victim.id)!;
     expect(moved.attempts).toBe(2);
     expect(moved.worker).toBe('w2');
+    // the second attempt started from the checkpoint: the trials finished on w1 were not trained again
+    expect(moved.result!.resumedTrials).toBeGreaterThanOrEqual(1);
     expect(done.workers.find((w) => w.id === 'w1')!.up).toBe(false);
   }, 240_000);
 
   it('cancels a running task: its executor stops and the device takes the next task', async () => {
     const c = await SchedulerConnection.open(url, { role: 'client', token: TOKEN });
-    const long = (await c.request({ type: 'submit', task: taskSpec('long', 2000) })).taskId as string;
+    const long = (await c.request({ type: 'submit', task: taskSpec('long', 1000) })).taskId as string;
     await until('the long task to run', async () => (await status()).tasks.find((t) => t.id === long && t.state === 'running'));
     await c.request({ type: 'cancel', taskId: long });
     const next = (await c.request({ type: 'submit', task: taskSpec('next') })).taskId as string;

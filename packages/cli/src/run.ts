@@ -1,4 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { Packr } from 'msgpackr';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, expandSearchSpace, IssueCollector, saveAdapterCheckpoint, TrialRecord } from '@alto/core';
@@ -67,17 +68,21 @@ export async function runTune(config: TuneConfig, opts: RunOptions): Promise<Sum
     });
     const eeOptions = useEarlyExit ? resolveEarlyExitOptions({ evalEvery: config.evalEvery, ...(config.earlyExit || {}) }) : null;
     if (eeOptions) trainer.session.use(earlyExit(eeOptions));
-    // Started by `alto worker`: report to the scheduler through the worker, obey its cancel.
+    // Started by `alto worker`: report to the scheduler through the worker, obey its cancel,
+    // and skip the trials a checkpoint of an earlier attempt already holds.
+    let restored: TrialRecord[] = [];
     if (process.env.ALTO_SCHEDULER_TASK && process.send) {
-      const checkpoint = process.env.ALTO_SCHEDULER_CHECKPOINT ? (JSON.parse(process.env.ALTO_SCHEDULER_CHECKPOINT) as { completedTrials?: string[] }) : {};
-      const link = schedulerLink({ send: (report) => process.send!(report), completedTrials: checkpoint.completedTrials });
+      const file = process.env.ALTO_SCHEDULER_CHECKPOINT;
+      if (file) restored = ((new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: true }).unpack(await readFile(file)) as { trials?: TrialRecord[] }).trials ?? []);
+      const link = schedulerLink({ send: (report) => process.send!(report), restored });
       trainer.session.use(link);
       process.on('message', (m) => (m as { type?: string })?.type === 'cancel' && link.cancel());
     }
-    trialsByTask.forEach((trials, i) => trials.forEach((t) => trainer.enqueue(config.tasks[i].name, t.id, t.config)));
+    const done = new Set(restored.map((t) => t.name));
+    trialsByTask.forEach((trials, i) => trials.forEach((t) => done.has(`${config.tasks[i].name}/${t.id}`) || trainer.enqueue(config.tasks[i].name, t.id, t.config)));
     const view = new ProgressView(trainer, opts.stream, opts.stream.isTTY === true);
     const started = performance.now();
-    const trials = await trainer.run();
+    const trials = [...restored, ...(await trainer.run())];
     view.finish();
     const wallSeconds = (performance.now() - started) / 1000;
 

@@ -2,7 +2,7 @@ import { WebSocket } from 'ws';
 import { Packr } from 'msgpackr';
 import { PROTOCOL_VERSION } from './protocol.js';
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: true });
 
 /** A connection to the scheduler that sends requests and matches replies by id. */
 export class SchedulerConnection {

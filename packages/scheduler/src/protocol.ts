@@ -44,7 +44,7 @@ export class ProtocolError extends Error {
   }
 }
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: true });
 export const encode = (message: Record<string, unknown>): Buffer => packr.pack({ v: PROTOCOL_VERSION, ...message });
 
 type Check = (value: unknown, path: string) => void;

@@ -29,6 +29,12 @@ interface Peer {
 
 const now = () => Date.now() / 1000;
 
+/** A task as status shows it: the checkpoint summarised (it can hold adapter weights). */
+function withoutCheckpointData(t: TaskRecord): TaskRecord {
+  const trials = (t.checkpoint?.trials as unknown[] | undefined)?.length ?? 0;
+  return { ...t, checkpoint: t.checkpoint ? { finishedTrials: trials } : null };
+}
+
 /**
  * The scheduler service: authenticates clients and workers, keeps tasks durable, predicts
  * durations, re-plans on every arrival, completion, worker join and worker loss, starts
@@ -58,7 +64,7 @@ export class SchedulerServer {
   }
 
   async start(): Promise<number> {
-    const wss = new WebSocketServer({ port: this.options.port, host: this.options.host ?? '127.0.0.1', maxPayload: 1 << 20 });
+    const wss = new WebSocketServer({ port: this.options.port, host: this.options.host ?? '127.0.0.1', maxPayload: 256 << 20 });
     this.wss = wss;
     wss.on('connection', (socket) => this.connect(socket));
     await new Promise<void>((resolve, reject) => {
@@ -150,7 +156,7 @@ export class SchedulerServer {
         return;
       }
       case 'status':
-        reply({ type: 'status', tasks: this.store.tasks(), workers: this.store.workers(), plan: this.plan ?? null, now: now() });
+        reply({ type: 'status', tasks: this.store.tasks().map(withoutCheckpointData), workers: this.store.workers(), plan: this.plan ?? null, now: now() });
         return;
       case 'cancel': {
         const task = this.requireTask(m.taskId);

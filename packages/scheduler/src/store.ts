@@ -1,7 +1,11 @@
 import Database from 'better-sqlite3';
+import { Packr } from 'msgpackr';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TaskSpec } from './protocol.js';
+
+// Checkpoints may hold binary (adapter weights as typed arrays): msgpack, not JSON.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: true });
 
 export type TaskState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 
@@ -46,7 +50,7 @@ export class SchedulerStore {
       CREATE TABLE IF NOT EXISTS tasks (
         id TEXT PRIMARY KEY, spec TEXT NOT NULL, state TEXT NOT NULL, submitted_at REAL NOT NULL,
         started_at REAL, ended_at REAL, worker TEXT, devices TEXT NOT NULL DEFAULT '[]',
-        samples_done INTEGER NOT NULL DEFAULT 0, samples_per_s REAL, checkpoint TEXT, result TEXT,
+        samples_done INTEGER NOT NULL DEFAULT 0, samples_per_s REAL, checkpoint BLOB, result TEXT,
         error TEXT, attempts INTEGER NOT NULL DEFAULT 0);
       CREATE TABLE IF NOT EXISTS workers (
         id TEXT PRIMARY KEY, devices TEXT NOT NULL, last_seen REAL NOT NULL, up INTEGER NOT NULL);
@@ -70,7 +74,8 @@ export class SchedulerStore {
     const values: unknown[] = [];
     for (const [k, v] of Object.entries(fields)) {
       sets.push(`${columns[k]} = ?`);
-      values.push(k === 'devices' || k === 'checkpoint' || k === 'result' ? (v === null ? null : JSON.stringify(v)) : v);
+      if (k === 'checkpoint') values.push(v === null ? null : packr.pack(v));
+      else values.push(k === 'devices' || k === 'result' ? (v === null ? null : JSON.stringify(v)) : v);
     }
     if (sets.length > 0) this.db.prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
   }
@@ -129,7 +134,7 @@ function toTask(r: Record<string, unknown>): TaskRecord {
     devices: JSON.parse(r.devices as string) as string[],
     samplesDone: r.samples_done as number,
     samplesPerSecond: (r.samples_per_s as number | null) ?? null,
-    checkpoint: json(r.checkpoint),
+    checkpoint: r.checkpoint === null || r.checkpoint === undefined ? null : (packr.unpack(r.checkpoint as Buffer) as Record<string, unknown>),
     result: json(r.result),
     error: (r.error as string | null) ?? null,
     attempts: r.attempts as number,

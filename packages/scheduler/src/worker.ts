@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { Packr } from 'msgpackr';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SchedulerConnection } from './client.js';
@@ -99,13 +100,17 @@ export class SchedulerWorker {
     const config = join(dir, 'config.json');
     writeFileSync(config, JSON.stringify(spec.config ?? {}, null, 2));
     const out = join(dir, 'out');
+    const checkpointFile = join(dir, 'checkpoint.msgpack');
+    if (checkpoint) writeFileSync(checkpointFile, new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: true }).pack(checkpoint));
     this.log(`task ${taskId} (${spec.name}) on ${devices.join(',')}${checkpoint ? ' from its checkpoint' : ''}`);
     const child = fork(this.options.executorScript, ['tune', '--config', config, '--out', out], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      // structured clone, so that checkpoints keep their typed arrays (adapter weights)
+      serialization: 'advanced',
       env: {
         ...process.env,
         ALTO_SCHEDULER_TASK: taskId,
-        ALTO_SCHEDULER_CHECKPOINT: checkpoint ? JSON.stringify(checkpoint) : '',
+        ALTO_SCHEDULER_CHECKPOINT: checkpoint ? checkpointFile : '',
         ALTO_DEVICES: devices.join(','),
         CUDA_VISIBLE_DEVICES: devices.join(','),
       },
@@ -125,7 +130,8 @@ export class SchedulerWorker {
         let result: Record<string, unknown> = {};
         try {
           const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Record<string, unknown>;
-          result = { out, mode: summary.mode, wallSeconds: summary.wallSeconds, samplesTrained: summary.samplesTrained, tasks: summary.tasks };
+          const resumedTrials = ((checkpoint?.trials as unknown[] | undefined) ?? []).length;
+          result = { out, mode: summary.mode, wallSeconds: summary.wallSeconds, samplesTrained: summary.samplesTrained, resumedTrials, tasks: summary.tasks };
         } catch (e) {
           result = { out, summaryError: (e as Error).message };
         }

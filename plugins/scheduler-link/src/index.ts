@@ -1,4 +1,4 @@
-import { attach, attachPromise, ConfigError, type Plugin, type Session } from '@alto/core';
+import { attach, attachPromise, ConfigError, type Plugin, type Session, type TrialRecord } from '@alto/core';
 
 type AnySession = Session<any, any, any, any>;
 
@@ -6,7 +6,7 @@ type AnySession = Session<any, any, any, any>;
 export type LinkReport =
   | { type: 'profile'; samplesPerSecond: number }
   | { type: 'progress'; samplesDone: number; losses: Record<string, number>; exits: number }
-  | { type: 'checkpoint'; checkpoint: { completedTrials: string[]; samplesDone: number } };
+  | { type: 'checkpoint'; checkpoint: { trials: TrialRecord[]; samplesDone: number } };
 
 export interface SchedulerLinkOptions {
   /** Delivers a report (in an executor started by `alto worker`: the IPC channel to it). */
@@ -15,15 +15,15 @@ export interface SchedulerLinkOptions {
   profileAfterSeconds?: number;
   /** At most one progress report per this many seconds. */
   progressEverySeconds?: number;
-  /** Trials already finished in an earlier attempt (from the task's last checkpoint). */
-  completedTrials?: readonly string[];
+  /** Trials finished in an earlier attempt (from the task's last checkpoint), kept in every new checkpoint. */
+  restored?: readonly TrialRecord[];
 }
 
 /**
  * The executor side of the scheduler: measures throughput early and reports it once
- * (`profile`), reports progress (samples trained, latest losses, exits) and a checkpoint each
- * time a trial finishes (the finished trials, whose adapters are on disk), and stops every
- * adapter when the scheduler cancels the task (`cancel()`).
+ * (`profile`), reports progress (samples trained, latest losses, exits), and a checkpoint
+ * whenever trials have finished: their records with the adapters they hand back, so that a
+ * task moved to another worker resumes without redoing them. `cancel()` stops every adapter.
  */
 export function schedulerLink(options: SchedulerLinkOptions): Plugin<AnySession> & { cancel(): void } {
   const profileAfter = options.profileAfterSeconds ?? 2;
@@ -38,12 +38,14 @@ export function schedulerLink(options: SchedulerLinkOptions): Plugin<AnySession>
     apply(session: AnySession) {
       const samples = new Map<string, number>();
       const batch = new Map<string, number>();
-      const completed = new Set(options.completedTrials ?? []);
+      const restored = options.restored ?? [];
+      const sent = new Set(restored.map((t) => t.name));
       let exits = 0;
       let started = 0;
       let profiled = false;
       let lastProgress = 0;
-      const total = () => [...samples.values()].reduce((a, b) => a + b, 0);
+      const before = (options.restored ?? []).reduce((n, t) => n + t.samples, 0);
+      const total = () => before + [...samples.values()].reduce((a, b) => a + b, 0);
       const detach = [
         attach(session.hooks.adapterAdmitted, 'scheduler-link', (a) => {
           if (!started) started = performance.now();
@@ -52,12 +54,17 @@ export function schedulerLink(options: SchedulerLinkOptions): Plugin<AnySession>
         }),
         attach(session.hooks.adapterRetired, 'scheduler-link', (a, reason) => {
           samples.set(a.name, a.samplesDone);
-          if (reason !== 'completed') exits++;
-          completed.add(a.trialId);
-          options.send({ type: 'checkpoint', checkpoint: { completedTrials: [...completed], samplesDone: total() } });
+          if (reason !== 'completed' && reason !== 'paused') exits++;
         }),
         attach(session.hooks.shouldRetire, 'scheduler-link', () => (cancelled ? 'cancelled' : undefined)),
         attachPromise(session.hooks.lossReported, 'scheduler-link', async (report) => {
+          // Reports come after the losses (and best-validation snapshots) are read, so the
+          // records of trials that finished before now are final.
+          const finished = session.trials.filter((t) => t.status === 'completed' || t.status === 'exited');
+          if (finished.some((t) => !sent.has(t.name))) {
+            for (const t of finished) sent.add(t.name);
+            options.send({ type: 'checkpoint', checkpoint: { trials: [...restored, ...finished], samplesDone: total() } });
+          }
           if (report.kind !== 'train') return;
           const losses: Record<string, number> = {};
           for (const l of report.losses) {
