@@ -35,6 +35,12 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | null 
   }
 }
 
+/** Executors (`alto tune` processes started by a worker) working on a task. */
+function countExecutors(taskId: string): number {
+  const out = spawnSync('sh', ['-c', `grep -l "ALTO_SCHEDULER_TASK=${taskId}" /proc/[0-9]*/environ 2>/dev/null | wc -l`]).stdout.toString().trim();
+  return Number(out);
+}
+
 /** Kills a process and everything it started (its process group), like losing the machine. */
 function killHard(child: ChildProcess): void {
   try {
@@ -170,6 +176,24 @@ describe('the scheduler service, as real processes', () => {
     // the long task's executor is gone: no alto tune process works on it any more
     await until('the cancelled executor to exit', () => !spawnSync('pgrep', ['-f', long]).stdout.toString().trim(), 20_000);
   }, 180_000);
+
+  it('re-queues the task of a worker that stops answering, and stops it there when that worker comes back', async () => {
+    startWorker('w3');
+    await until('w3', async () => (await status()).workers.find((w) => w.id === 'w3' && w.up));
+    const c = await SchedulerConnection.open(url, { role: 'client', token: TOKEN });
+    const id = (await c.request({ type: 'submit', task: taskSpec('silent', 400) })).taskId as string;
+    const first = await until('the task to run', async () => (await status()).tasks.find((t) => t.id === id && t.state === 'running'));
+    const frozen = workers[first.worker!].child;
+    process.kill(-frozen.pid!, 'SIGSTOP'); // alive, silent: no heartbeats
+    const moved = await until('the task to move', async () => (await status()).tasks.find((t) => t.id === id && t.state === 'running' && t.worker !== first.worker), 30_000);
+    expect(moved.attempts).toBe(2);
+    process.kill(-frozen.pid!, 'SIGCONT');
+    // Back, it reconnects, says it still runs the task, and is told to stop it: one executor left.
+    await until('one executor for the task', () => spawnSync('pgrep', ['-f', '-c', `ALTO_SCHEDULER_TASK=${id}`]).stdout.toString().trim() === '1' || countExecutors(id) === 1, 30_000);
+    await until(`${first.worker} back`, async () => (await status()).workers.find((w) => w.id === first.worker && w.up));
+    await c.request({ type: 'cancel', taskId: id });
+    c.close();
+  }, 120_000);
 
   it('comes back after a restart with every task, and finishes the ones in flight', async () => {
     const before = await status();

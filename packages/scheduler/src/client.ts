@@ -8,8 +8,16 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: tru
 export class SchedulerConnection {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (m: Record<string, unknown>) => void; reject: (e: Error) => void }>();
-  /** Messages the server sends on its own (e.g. `start` and `cancel` to a worker). */
-  onPush: (m: Record<string, unknown>) => void = () => undefined;
+  /**
+   * Messages the server sends on its own (e.g. `start` and `cancel` to a worker). Pushes that
+   * arrive before a handler is set (they can come in the same packet as the welcome) wait.
+   */
+  private pushHandler?: (m: Record<string, unknown>) => void;
+  private readonly early: Record<string, unknown>[] = [];
+  set onPush(handler: (m: Record<string, unknown>) => void) {
+    this.pushHandler = handler;
+    for (const m of this.early.splice(0)) handler(m);
+  }
   onClose: () => void = () => undefined;
 
   private constructor(private readonly socket: WebSocket) {
@@ -20,7 +28,8 @@ export class SchedulerConnection {
         this.pending.delete(m.replyTo as number);
         if (m.type === 'error') waiter.reject(new Error(`${String(m.code)}: ${String(m.message)}`));
         else waiter.resolve(m);
-      } else this.onPush(m);
+      } else if (this.pushHandler) this.pushHandler(m);
+      else this.early.push(m);
     });
     socket.on('close', () => {
       for (const w of this.pending.values()) w.reject(new Error('connection closed'));
@@ -30,7 +39,7 @@ export class SchedulerConnection {
   }
 
   /** Connects and says hello; rejects with the server's reason (e.g. a wrong token). */
-  static async open(url: string, hello: { role: 'client' | 'worker'; token: string; name?: string; devices?: string[] }): Promise<SchedulerConnection> {
+  static async open(url: string, hello: { role: 'client' | 'worker'; token: string; name?: string; devices?: string[]; running?: string[] }): Promise<SchedulerConnection> {
     const socket = new WebSocket(url);
     socket.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {

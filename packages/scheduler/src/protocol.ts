@@ -24,7 +24,7 @@ export interface TaskSpec {
 }
 
 export type ClientMessage =
-  | { type: 'hello'; role: 'client' | 'worker'; token: string; name?: string; devices?: string[] }
+  | { type: 'hello'; role: 'client' | 'worker'; token: string; name?: string; devices?: string[]; running?: string[] }
   | { type: 'submit'; task: TaskSpec }
   | { type: 'status' }
   | { type: 'cancel'; taskId: string }
@@ -62,13 +62,17 @@ const strings: Check = (v, p) => {
   (v as unknown[]).forEach((s, i) => str(s, `${p}[${i}]`));
   if (new Set(v as string[]).size !== (v as string[]).length) fail(p, 'must not repeat a device');
 };
+const ids: Check = (v, p) => {
+  if (!Array.isArray(v) || v.length > 4096) fail(p, 'must be an array of task ids');
+  (v as unknown[]).forEach((s, i) => str(s, `${p}[${i}]`));
+};
 const numbers: Check = (v, p) => {
   obj(v, p);
   for (const [k, x] of Object.entries(v as object)) num(-Infinity)(x, `${p}.${k}`);
 };
 
 const SCHEMAS: Record<ClientMessage['type'], Record<string, Check>> = {
-  hello: { role: (v, p) => (v === 'client' || v === 'worker' ? undefined : fail(p, "must be 'client' or 'worker'")), token: str, name: optional(str), devices: optional(strings) },
+  hello: { role: (v, p) => (v === 'client' || v === 'worker' ? undefined : fail(p, "must be 'client' or 'worker'")), token: str, name: optional(str), devices: optional(strings), running: optional(ids) },
   submit: {
     task: (v, p) => {
       obj(v, p);

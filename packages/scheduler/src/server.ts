@@ -136,6 +136,22 @@ export class SchedulerServer {
         this.store.upsertWorker({ id: workerId, devices: m.devices, lastSeen: now(), up: true });
         this.store.event(now(), null, 'worker-joined', { worker: workerId, devices: m.devices });
         reply({ type: 'welcome', workerId });
+        // Reconciling after a gap: tasks it still runs that were moved meanwhile are stopped;
+        // tasks it was given but no longer runs (it restarted) go back to the queue.
+        const mine = new Set(m.running ?? []);
+        for (const id of mine) {
+          const t = this.store.task(id);
+          if (!t || t.state !== 'running' || t.worker !== workerId) {
+            this.send(peer, { type: 'cancel', taskId: id });
+            this.store.event(now(), id, 'stopped-stale', { worker: workerId });
+          }
+        }
+        for (const t of this.store.tasks()) {
+          if (t.state === 'running' && t.worker === workerId && !mine.has(t.id)) {
+            this.store.updateTask(t.id, { state: 'queued', worker: null, devices: [], startedAt: null });
+            this.store.event(now(), t.id, 'requeued', { worker: workerId, why: 'the worker no longer runs it' });
+          }
+        }
         this.replan();
       } else {
         reply({ type: 'welcome' });

@@ -61,7 +61,9 @@ export class SchedulerWorker {
   private async connect(): Promise<void> {
     for (;;) {
       try {
-        const c = await SchedulerConnection.open(this.options.url, { role: 'worker', token: this.options.token, name: this.options.name, devices: this.options.devices });
+        const c = await SchedulerConnection.open(this.options.url, {
+          role: 'worker', token: this.options.token, name: this.options.name, devices: this.options.devices, running: [...this.running.keys()],
+        });
         this.connection = c;
         c.onPush = (m) => this.onPush(m);
         c.onClose = () => {
@@ -85,6 +87,7 @@ export class SchedulerWorker {
     if (m.type === 'start') this.startTask(m.taskId as string, m.spec as TaskSpec, m.devices as string[], m.checkpoint as Record<string, unknown> | null);
     else if (m.type === 'cancel') {
       const r = this.running.get(m.taskId as string);
+      this.log(`cancel ${String(m.taskId)}${r ? '' : ' (not running here)'}`);
       if (r) {
         r.cancelled = true;
         r.child.send?.({ type: 'cancel' });

@@ -16,6 +16,8 @@ export interface MilpOptions {
   timeLimit?: number;
   /** Largest model solved exactly: pairs of tasks × devices (the overlap constraints). */
   maxPairDeviceRows?: number;
+  /** Milliseconds of list-schedule search before the MILP (its starting point). */
+  searchMs?: number;
 }
 
 /**
@@ -36,7 +38,7 @@ export interface MilpOptions {
  */
 export async function milpPlacement(input: PlacementInput, options: MilpOptions = {}): Promise<Plan> {
   const t0 = performance.now();
-  const list = bestListSchedule(input);
+  const list = bestListSchedule(input, options.searchMs);
   const lb = makespanLowerBound(input);
   const n = input.queued.length;
   const m = input.devices.length;

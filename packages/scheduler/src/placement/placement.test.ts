@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@alto/core';
-import { bestListSchedule, isFeasible, makespanLowerBound, milpPlacement, PlacementError, type PlacementInput } from '@alto/scheduler';
+import { bestListSchedule, isFeasible, listSchedule, lptOrder, makespanLowerBound, milpPlacement, PlacementError, type PlacementInput } from '@alto/scheduler';
 
 const devices = (n: number) => Array.from({ length: n }, (_, i) => `gpu${i}`);
 
@@ -21,7 +21,7 @@ describe('placement', () => {
   it('list schedules are feasible and never beat the lower bound', () => {
     for (let seed = 1; seed <= 20; seed++) {
       const input = randomInstance(seed, 12, 8);
-      const plan = bestListSchedule(input);
+      const plan = bestListSchedule(input, 5);
       expect(isFeasible(input, plan)).toBe(true);
       expect(plan.makespan).toBeGreaterThanOrEqual(plan.lowerBound - 1e-9);
     }
@@ -33,8 +33,8 @@ describe('placement', () => {
       running: [],
       queued: [3, 3, 2, 2, 2].map((duration, i) => ({ id: `t${i}`, size: 1, duration })),
     };
-    expect(bestListSchedule(input).makespan).toBe(7);
-    const plan = await milpPlacement(input, { timeLimit: 5 });
+    expect(listSchedule(input, lptOrder(input)).makespan).toBe(7);
+    const plan = await milpPlacement(input, { timeLimit: 5, searchMs: 0 });
     expect(plan.method).toBe('milp');
     expect(plan.makespan).toBeCloseTo(6, 6);
     expect(plan.optimal).toBe(true);
@@ -51,7 +51,7 @@ describe('placement', () => {
         { id: 'b', size: 1, duration: 2 },
       ],
     };
-    for (const plan of [bestListSchedule(input), await milpPlacement(input, { timeLimit: 5 })]) {
+    for (const plan of [bestListSchedule(input, 20), await milpPlacement(input, { timeLimit: 5, searchMs: 20 })]) {
       expect(isFeasible(input, plan)).toBe(true);
       const wide = plan.tasks.find((t) => t.id === 'wide')!;
       expect(wide.start).toBeGreaterThanOrEqual(5);
@@ -62,8 +62,8 @@ describe('placement', () => {
   it('MILP plans are feasible and no worse than the list schedule on random small instances', async () => {
     for (let seed = 1; seed <= 5; seed++) {
       const input = randomInstance(100 + seed, 8, 4);
-      const list = bestListSchedule(input);
-      const plan = await milpPlacement(input, { timeLimit: 1 });
+      const list = bestListSchedule(input, 20);
+      const plan = await milpPlacement(input, { timeLimit: 1, searchMs: 20 });
       expect(isFeasible(input, plan)).toBe(true);
       expect(plan.makespan).toBeLessThanOrEqual(list.makespan + 1e-9);
     }
