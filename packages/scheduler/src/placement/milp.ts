@@ -31,6 +31,7 @@ export interface MilpOptions {
  *   o[j,k] ≥ x[j,d] + x[k,d] − 1                       j and k share a device
  *   y[j,k] ∈ {0,1}   order of j and k when they share one:
  *     S[k] ≥ S[j] + p_j − M(1 − y) − M(1 − o),   S[j] ≥ S[k] + p_k − M·y − M(1 − o)
+ *   x[j,d] ≤ Σ_{k ≤ j} x[k,d−1]  for devices free at the same time (symmetry)
  *
  * with M = C_list. Solved under a time limit; the list schedule is kept whenever the solver
  * does not return a better feasible plan, and stands alone when the model is too large to
@@ -61,6 +62,15 @@ export async function milpPlacement(input: PlacementInput, options: MilpOptions 
       const f = free.get(name)!;
       if (f > 0) c(`S_${j} - ${f} ${x(j, d)} >= 0`);
     });
+  }
+  // Devices free at the same time are interchangeable: label them in order of first use, so
+  // that device d serves task j only if device d − 1 serves j or an earlier task.
+  for (let d = 1; d < m; d++) {
+    if (free.get(dev[d]) !== free.get(dev[d - 1])) continue;
+    for (let j = 0; j < n; j++) {
+      const earlier = Array.from({ length: j + 1 }, (_, k) => ` - ${x(k, d - 1)}`).join('');
+      c(`${x(j, d)}${earlier} <= 0`);
+    }
   }
   for (let j = 0; j < n; j++) {
     for (let k = j + 1; k < n; k++) {
