@@ -3,9 +3,20 @@ import { bestListSchedule, deviceFreeTimes, makespanLowerBound } from './list-sc
 import type { Plan, PlacementInput, PlannedTask } from './types.js';
 
 /** The part of highs-js used here (its declarations are CommonJS-shaped for an ES import). */
-interface Solver {
-  solve(problem: string, options?: Record<string, string | number | boolean>): { Status: string; Columns: Record<string, { Primal: number }> };
+interface Model {
+  options: { set(values: Record<string, string | number | boolean>): unknown };
+  setSolution(solution: { indices: number[]; values: number[] }): unknown;
+  run(): { modelStatus: number };
+  getSolution(): { colValue: Float64Array };
+  getColByName(name: string): number;
+  info: { get(name: string): number | bigint };
+  dispose(): void;
 }
+interface Solver {
+  createModel(source: { format: 'lp'; data: string }): Model;
+}
+const MODEL_STATUS_OPTIMAL = 7;
+const SOLUTION_FEASIBLE = 2;
 const loadHighs = (highsModule as unknown as { default: () => Promise<Solver> }).default;
 let solver: Promise<Solver> | undefined;
 /** HiGHS (WebAssembly), loaded once. */
@@ -87,49 +98,115 @@ export async function milpPlacement(input: PlacementInput, options: MilpOptions 
   for (let j = 0; j < n; j++) for (let k = j + 1; k < n; k++) lines.push(` y_${j}_${k}`);
   lines.push('End');
 
-  const solved = (await highs()).solve(lines.join('\n'), {
-    output_flag: false,
-    time_limit: options.timeLimit ?? 0.8,
-    mip_rel_gap: 1e-6,
-  });
-  const cols = solved.Columns;
-  // A time-limited solve may end without an integer solution (the columns then hold a
-  // relaxation): only an assignment with every x integral and every task's width counts.
-  const integral = input.queued.every((t, j) => {
+  // The list schedule is the solver's starting point (its devices relabelled in order of
+  // first use, as the symmetry rows require).
+  const names = ['C', ...input.queued.flatMap((_, j) => [`S_${j}`, ...dev.map((__, d) => x(j, d))])];
+  const model = (await highs()).createModel({ format: 'lp', data: lines.join('\n') });
+  const value = new Map<string, number>();
+  let optimal = false;
+  let feasible = false;
+  let bound = lb;
+  try {
+    model.options.set({ output_flag: false, time_limit: options.timeLimit ?? 0.8, mip_rel_gap: 1e-6 });
+    const indices: number[] = [];
+    const values: number[] = [];
+    for (const [name, v] of startingPoint(input, list, free, x)) {
+      indices.push(model.getColByName(name));
+      values.push(v);
+    }
+    model.setSolution({ indices, values });
+    optimal = model.run().modelStatus === MODEL_STATUS_OPTIMAL;
+    feasible = Number(model.info.get('primal_solution_status')) === SOLUTION_FEASIBLE;
+    bound = Math.max(lb, Number(model.info.get('mip_dual_bound')) || lb);
+    if (feasible) {
+      const colValue = model.getSolution().colValue;
+      for (const name of names) value.set(name, colValue[model.getColByName(name)]);
+    }
+  } finally {
+    model.dispose();
+  }
+  const v = (name: string) => value.get(name) ?? NaN;
+  // Only an assignment with every x integral and every task's width counts.
+  const integral = feasible && input.queued.every((t, j) => {
     let used = 0;
     for (let d = 0; d < m; d++) {
-      const v = cols[x(j, d)]?.Primal ?? NaN;
-      if (!(Math.abs(v - Math.round(v)) < 1e-4)) return false;
-      used += Math.round(v);
+      const a = v(x(j, d));
+      if (!(Math.abs(a - Math.round(a)) < 1e-4)) return false;
+      used += Math.round(a);
     }
     return used === t.size;
   });
-  if (!integral || !cols.C || !Number.isFinite(cols.C.Primal) || cols.C.Primal >= list.makespan - 1e-6) {
-    return done({ ...list, optimal: solved.Status === 'Optimal', method: `${list.method}; MILP found nothing better (${solved.Status})` });
+  const proven = { optimal: optimal || list.makespan <= bound + 1e-6, lowerBound: lb, provenBound: bound };
+  if (!integral || !(v('C') < list.makespan - 1e-6)) {
+    return done({ ...list, ...proven, method: `${list.method}; MILP found nothing better${optimal ? ' (optimal)' : ''}` });
   }
   // The solver's times carry its tolerances (big-M rows are only as exact as M × 1e-6), so
   // keep its decisions — the devices of each task and the order of the starts — and retime
   // them exactly: each task starts when its devices are free (never later than the solver had it).
-  const order = input.queued.map((_, j) => j).sort((a, b) => cols[`S_${a}`].Primal - cols[`S_${b}`].Primal);
+  const order = input.queued.map((_, j) => j).sort((a, b) => v(`S_${a}`) - v(`S_${b}`));
   const freeAt = new Map(free);
   const tasks: PlannedTask[] = new Array(n);
   for (const j of order) {
     const t = input.queued[j];
-    const chosen = dev.filter((_, d) => cols[x(j, d)].Primal > 0.5);
-    const start = Math.max(0, ...chosen.map((d) => freeAt.get(d)!));
-    for (const d of chosen) freeAt.set(d, start + t.duration);
-    tasks[j] = { id: t.id, devices: chosen, start, end: start + t.duration };
+    const chosen = dev.filter((_, d) => v(x(j, d)) > 0.5);
+    const begin = Math.max(0, ...chosen.map((d) => freeAt.get(d)!));
+    for (const d of chosen) freeAt.set(d, begin + t.duration);
+    tasks[j] = { id: t.id, devices: chosen, start: begin, end: begin + t.duration };
   }
   const plan: Plan = {
     tasks,
     makespan: Math.max(0, ...input.running.map((r) => r.remaining), ...tasks.map((t) => t.end)),
     lowerBound: lb,
+    provenBound: bound,
     method: 'milp',
-    optimal: solved.Status === 'Optimal',
+    optimal,
     solveMs: 0,
   };
-  if (!isFeasible(input, plan)) return done({ ...list, method: `${list.method}; MILP plan failed the feasibility check` });
-  return done(plan.makespan < list.makespan - 1e-9 ? plan : { ...list, method: `${list.method}; MILP found nothing better` });
+  if (!isFeasible(input, plan)) return done({ ...list, ...proven, method: `${list.method}; MILP plan failed the feasibility check` });
+  return done(plan.makespan < list.makespan - 1e-9 ? plan : { ...list, ...proven, method: `${list.method}; MILP found nothing better` });
+}
+
+/**
+ * The list plan as a MIP start: C, S, x (devices relabelled within each run of
+ * interchangeable devices in order of first use by task index), o and y.
+ */
+function startingPoint(input: PlacementInput, list: Plan, free: Map<string, number>, x: (j: number, d: number) => string): [string, number][] {
+  const dev = input.devices;
+  const n = input.queued.length;
+  const planned = input.queued.map((t) => list.tasks.find((p) => p.id === t.id)!);
+  // runs of adjacent devices with the same free time are interchangeable
+  const run = dev.map((_, d) => d);
+  for (let d = 1; d < dev.length; d++) if (free.get(dev[d]) === free.get(dev[d - 1])) run[d] = run[d - 1];
+  const relabel = new Map<string, number>();
+  const nextInRun = new Map<number, number>();
+  for (let j = 0; j < n; j++) {
+    for (const name of planned[j].devices.slice().sort((a, b) => dev.indexOf(a) - dev.indexOf(b))) {
+      if (relabel.has(name)) continue;
+      const r = run[dev.indexOf(name)];
+      const k = nextInRun.get(r) ?? r;
+      relabel.set(name, k);
+      nextInRun.set(r, k + 1);
+    }
+  }
+  for (const name of dev) if (!relabel.has(name)) {
+    const r = run[dev.indexOf(name)];
+    const k = nextInRun.get(r) ?? r;
+    relabel.set(name, k);
+    nextInRun.set(r, k + 1);
+  }
+  const uses = planned.map((p) => new Set(p.devices.map((name) => relabel.get(name)!)));
+  const out: [string, number][] = [['C', list.makespan]];
+  for (let j = 0; j < n; j++) {
+    out.push([`S_${j}`, planned[j].start]);
+    for (let d = 0; d < dev.length; d++) out.push([x(j, d), uses[j].has(d) ? 1 : 0]);
+  }
+  for (let j = 0; j < n; j++) {
+    for (let k = j + 1; k < n; k++) {
+      const share = [...uses[j]].some((d) => uses[k].has(d));
+      out.push([`o_${j}_${k}`, share ? 1 : 0], [`y_${j}_${k}`, planned[j].start <= planned[k].start ? 1 : 0]);
+    }
+  }
+  return out;
 }
 
 /** Every task on `size` distinct existing devices, none overlapping another on a device or a running task. */

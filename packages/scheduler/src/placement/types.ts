@@ -38,6 +38,8 @@ export interface Plan {
   makespan: number;
   /** max(total device-time ÷ devices, longest task): no plan can end earlier. */
   lowerBound: number;
+  /** A tighter bound proven by the MILP solver, when it ran (≥ lowerBound). */
+  provenBound?: number;
   method: string;
   /** True when the solver proved the makespan optimal. */
   optimal: boolean;
