@@ -1,6 +1,7 @@
 export * from './placement/types.js';
 export { bestListSchedule, listSchedule, lptOrder, makespanLowerBound } from './placement/list-schedule.js';
 export { milpPlacement, isFeasible } from './placement/milp.js';
+export { searchListOrders } from './placement/exact.js';
 export type { MilpOptions } from './placement/milp.js';
 export { PROTOCOL_VERSION, encode, decode, ProtocolError } from './protocol.js';
 export type { TaskSpec, ClientMessage, ErrorCode } from './protocol.js';

@@ -1,4 +1,5 @@
 import * as highsModule from 'highs';
+import { searchListOrders } from './exact.js';
 import { bestListSchedule, deviceFreeTimes, makespanLowerBound } from './list-schedule.js';
 import type { Plan, PlacementInput, PlannedTask } from './types.js';
 
@@ -29,11 +30,14 @@ export interface MilpOptions {
   maxPairDeviceRows?: number;
   /** Milliseconds of list-schedule search before the MILP (its starting point). */
   searchMs?: number;
+  /** Milliseconds of branch and bound over list orders after that search. */
+  branchAndBoundMs?: number;
 }
 
 /**
  * P|size_j|C_max as a mixed-integer program, started from (and bounded by) the best list
- * schedule:
+ * schedule found by local search and a time-limited branch and bound over list orders (when
+ * that search completes, its plan is optimal and is returned without the MILP):
  *
  *   minimise C
  *   x[j,d] ∈ {0,1}   task j runs on device d          Σ_d x[j,d] = size_j
@@ -50,12 +54,15 @@ export interface MilpOptions {
  */
 export async function milpPlacement(input: PlacementInput, options: MilpOptions = {}): Promise<Plan> {
   const t0 = performance.now();
-  const list = bestListSchedule(input, options.searchMs);
+  // Starting point: the best list schedule, improved by branch and bound over list orders
+  // (which, when it finishes in time, proves the plan optimal and the MILP is not needed).
+  const searched = searchListOrders(input, bestListSchedule(input, options.searchMs), options.branchAndBoundMs ?? 300);
+  const list = searched.plan;
   const lb = makespanLowerBound(input);
   const n = input.queued.length;
   const m = input.devices.length;
   const done = (plan: Plan) => ({ ...plan, solveMs: performance.now() - t0 });
-  if (n <= 1 || list.makespan <= lb + 1e-9) return done({ ...list, optimal: true });
+  if (n <= 1 || list.makespan <= lb + 1e-9 || searched.complete) return done({ ...list, optimal: true });
   if ((n * (n - 1) / 2) * m > (options.maxPairDeviceRows ?? 20_000)) return done({ ...list, method: `${list.method}; model too large for the MILP` });
 
   const free = deviceFreeTimes(input);

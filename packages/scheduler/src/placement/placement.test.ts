@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@alto/core';
-import { bestListSchedule, isFeasible, listSchedule, lptOrder, makespanLowerBound, milpPlacement, PlacementError, type PlacementInput } from '@alto/scheduler';
+import { bestListSchedule, isFeasible, listSchedule, lptOrder, makespanLowerBound, milpPlacement, PlacementError, searchListOrders, type PlacementInput } from '@alto/scheduler';
 
 const devices = (n: number) => Array.from({ length: n }, (_, i) => `gpu${i}`);
 
@@ -34,10 +34,22 @@ describe('placement', () => {
       queued: [3, 3, 2, 2, 2].map((duration, i) => ({ id: `t${i}`, size: 1, duration })),
     };
     expect(listSchedule(input, lptOrder(input)).makespan).toBe(7);
-    const plan = await milpPlacement(input, { timeLimit: 5, searchMs: 0 });
+    const plan = await milpPlacement(input, { timeLimit: 5, searchMs: 0, branchAndBoundMs: 0 });
     expect(plan.method).toBe('milp');
     expect(plan.makespan).toBeCloseTo(6, 6);
     expect(plan.optimal).toBe(true);
+    expect(isFeasible(input, plan)).toBe(true);
+  });
+
+  it('branch and bound over list orders finds that optimum too, and proves it', () => {
+    const input: PlacementInput = {
+      devices: devices(2),
+      running: [],
+      queued: [3, 3, 2, 2, 2].map((duration, i) => ({ id: `t${i}`, size: 1, duration })),
+    };
+    const { plan, complete } = searchListOrders(input, listSchedule(input, lptOrder(input)), 1000);
+    expect(complete).toBe(true);
+    expect(plan.makespan).toBe(6);
     expect(isFeasible(input, plan)).toBe(true);
   });
 
