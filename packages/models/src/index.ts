@@ -3,3 +3,4 @@ export * from './examples.js';
 export * from './tasks.js';
 export * from './tiny-transformer.js';
 export * from './decode.js';
+export * from './llama.js';

@@ -1,0 +1,198 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { readFile } from 'node:fs/promises';
+import { ConfigError, decodeSafetensors, HostTensor, IssueCollector, Rng } from '@alto/core';
+import { linear } from '@alto/tfjs';
+import type { Transformer, TransformerSpec } from './tiny-transformer.js';
+import { VOCAB_SIZE } from './tokenizer.js';
+
+/**
+ * A Llama-shaped decoder: RMSNorm, rotary positions (rotate-half, as Hugging Face's Llama),
+ * SwiGLU MLP, grouped-query attention, no biases. Weights use Hugging Face's names and layout
+ * (`model.layers.{i}.self_attn.q_proj.weight` is [out, in]), so a Llama checkpoint in
+ * safetensors loads as is; its linear layers carry the same names (without `.weight`), so
+ * LoRA targets such as `*q_proj` or `*_proj` and saved adapters match PEFT's.
+ */
+export interface LlamaSpec extends TransformerSpec {
+  kvHeads: number;
+  ropeTheta: number;
+  normEps: number;
+  tieEmbeddings: boolean;
+}
+
+export const LLAMA_PROJECTIONS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+
+/** The spec of `{ builtin: 'llama', … }`, with defaults and every field checked. */
+export function llamaSpec(input: Record<string, unknown>, at = 'model'): LlamaSpec {
+  const issues = new IssueCollector();
+  const int = (key: string, fallback?: number) => {
+    const v = input[key] ?? fallback;
+    if (!Number.isInteger(v) || (v as number) < 1) issues.add(`${at}.${key}`, `must be an integer ≥ 1, got ${JSON.stringify(v)}`);
+    return v as number;
+  };
+  const spec: LlamaSpec = {
+    vocab: int('vocab', VOCAB_SIZE),
+    dModel: int('dModel', 64),
+    layers: int('layers', 2),
+    heads: int('heads', 4),
+    kvHeads: int('kvHeads', (input.heads as number | undefined) ?? 4),
+    ffn: int('ffn', 172),
+    context: int('context', 24),
+    ropeTheta: (input.ropeTheta as number | undefined) ?? 10000,
+    normEps: (input.normEps as number | undefined) ?? 1e-5,
+    tieEmbeddings: (input.tieEmbeddings as boolean | undefined) ?? false,
+  };
+  if (issues.issues.length === 0) {
+    if (spec.dModel % spec.heads !== 0) issues.add(`${at}.heads`, `must divide dModel (${spec.dModel})`);
+    else if ((spec.dModel / spec.heads) % 2 !== 0) issues.add(`${at}.heads`, 'dModel / heads must be even (rotary positions rotate pairs)');
+    if (spec.heads % spec.kvHeads !== 0) issues.add(`${at}.kvHeads`, `must divide heads (${spec.heads})`);
+  }
+  if (!(spec.ropeTheta > 0)) issues.add(`${at}.ropeTheta`, 'must be > 0');
+  if (!(spec.normEps > 0)) issues.add(`${at}.normEps`, 'must be > 0');
+  issues.throwIfAny('model');
+  return spec;
+}
+
+/** Hugging Face weight names and [out, in] shapes of a spec. */
+export function llamaWeightShapes(spec: LlamaSpec): Record<string, number[]> {
+  const { dModel: d, ffn, vocab } = spec;
+  const kv = spec.kvHeads * (d / spec.heads);
+  const shapes: Record<string, number[]> = { 'model.embed_tokens.weight': [vocab, d], 'model.norm.weight': [d] };
+  for (let l = 0; l < spec.layers; l++) {
+    const p = `model.layers.${l}`;
+    Object.assign(shapes, {
+      [`${p}.input_layernorm.weight`]: [d],
+      [`${p}.self_attn.q_proj.weight`]: [d, d],
+      [`${p}.self_attn.k_proj.weight`]: [kv, d],
+      [`${p}.self_attn.v_proj.weight`]: [kv, d],
+      [`${p}.self_attn.o_proj.weight`]: [d, d],
+      [`${p}.post_attention_layernorm.weight`]: [d],
+      [`${p}.mlp.gate_proj.weight`]: [ffn, d],
+      [`${p}.mlp.up_proj.weight`]: [ffn, d],
+      [`${p}.mlp.down_proj.weight`]: [d, ffn],
+    });
+  }
+  if (!spec.tieEmbeddings) shapes['lm_head.weight'] = [vocab, d];
+  return shapes;
+}
+
+/** Random weights, normal(0, 0.02) from a seed; norm gains 1. */
+export function initLlamaWeights(spec: LlamaSpec, seed: number): Record<string, HostTensor> {
+  const rng = new Rng(seed);
+  const out: Record<string, HostTensor> = {};
+  for (const [name, shape] of Object.entries(llamaWeightShapes(spec))) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    if (name.endsWith('norm.weight')) data.fill(1);
+    else {
+      for (let i = 0; i < n; i += 2) {
+        const r = 0.02 * Math.sqrt(-2 * Math.log(Math.max(rng.next(), 1e-12)));
+        const a = 2 * Math.PI * rng.next();
+        data[i] = r * Math.cos(a);
+        if (i + 1 < n) data[i + 1] = r * Math.sin(a);
+      }
+    }
+    out[name] = { shape, data };
+  }
+  return out;
+}
+
+/** Reads Hugging Face-layout Llama weights from safetensors; every tensor the spec needs must be there with its shape. */
+export async function readLlamaWeights(path: string, spec: LlamaSpec): Promise<Record<string, HostTensor>> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new ConfigError([{ field: 'model.weights', reason: `cannot read ${path}: ${(e as Error).message}` }]);
+  }
+  const { tensors } = decodeSafetensors(bytes);
+  const issues = new IssueCollector();
+  for (const [name, shape] of Object.entries(llamaWeightShapes(spec))) {
+    const t = tensors[name];
+    if (!t) issues.add('model.weights', `${path} has no tensor ${name}`);
+    else if (t.shape.join('x') !== shape.join('x')) issues.add('model.weights', `${name} is [${t.shape}], the spec needs [${shape}]`);
+  }
+  issues.throwIfAny('model');
+  return tensors;
+}
+
+export function createLlama(spec: LlamaSpec, host: Record<string, HostTensor>): Transformer {
+  // Linear weights as [in, out] kernels (x·W), the rest as stored.
+  const weights: Record<string, tf.Tensor> = {};
+  for (const [name, t] of Object.entries(host)) {
+    const stored = tf.tensor(t.data, t.shape);
+    weights[name] = name.endsWith('proj.weight') || name === 'lm_head.weight' ? tf.keep(tf.transpose(stored)) : stored;
+    if (weights[name] !== stored) stored.dispose();
+  }
+  if (spec.tieEmbeddings) weights['lm_head.weight'] = tf.keep(tf.transpose(weights['model.embed_tokens.weight']));
+  const W = (name: string) => {
+    const t = weights[name];
+    if (!t) throw new Error(`llama weights lack "${name}"`);
+    return t;
+  };
+  const { dModel: d, heads: H, kvHeads: KV } = spec;
+  const dh = d / H;
+  const group = H / KV;
+  const cache = new Map<number, { mask: tf.Tensor; cos: tf.Tensor; sin: tf.Tensor }>();
+  const positions = (T: number) => {
+    let c = cache.get(T);
+    if (!c) {
+      const mask = new Float32Array(T * T);
+      for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) mask[i * T + j] = -1e9;
+      const cos = new Float32Array(T * dh);
+      const sin = new Float32Array(T * dh);
+      for (let t = 0; t < T; t++) {
+        for (let i = 0; i < dh / 2; i++) {
+          const angle = t / Math.pow(spec.ropeTheta, (2 * i) / dh);
+          cos[t * dh + i] = cos[t * dh + i + dh / 2] = Math.cos(angle);
+          sin[t * dh + i] = sin[t * dh + i + dh / 2] = Math.sin(angle);
+        }
+      }
+      c = { mask: tf.keep(tf.tensor2d(mask, [T, T])), cos: tf.keep(tf.tensor2d(cos, [T, dh])), sin: tf.keep(tf.tensor2d(sin, [T, dh])) };
+      cache.set(T, c);
+    }
+    return c;
+  };
+  const rmsNorm = (x: tf.Tensor, g: tf.Tensor) => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), spec.normEps))), g);
+  // x·cos + rotate_half(x)·sin over the last axis (head dim), rotate_half(x) = [−x2, x1]
+  const rope = (x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor) => {
+    const [x1, x2] = tf.split(x, 2, -1);
+    return tf.add(tf.mul(x, cos), tf.mul(tf.concat([tf.neg(x2), x1], -1), sin));
+  };
+  const forward = (x: tf.Tensor) =>
+    tf.tidy(() => {
+      const [B, T] = x.shape;
+      const { mask, cos, sin } = positions(T);
+      let h = tf.reshape(tf.gather(W('model.embed_tokens.weight'), tf.reshape(x, [B * T])), [B, T, d]);
+      for (let l = 0; l < spec.layers; l++) {
+        const p = `model.layers.${l}`;
+        const proj = (module: string, input: tf.Tensor) => linear(`${p}.${module}`, input, W(`${p}.${module}.weight`));
+        const a = rmsNorm(h, W(`${p}.input_layernorm.weight`));
+        const split = (t: tf.Tensor, heads: number) => tf.transpose(tf.reshape(t, [B, T, heads, dh]), [0, 2, 1, 3]);
+        const q = rope(split(proj('self_attn.q_proj', a), H), cos, sin);
+        let k = rope(split(proj('self_attn.k_proj', a), KV), cos, sin);
+        let v = split(proj('self_attn.v_proj', a), KV);
+        if (group > 1) {
+          // each key/value head serves `group` consecutive query heads
+          const repeat = (t: tf.Tensor) => tf.reshape(tf.tile(tf.expandDims(t, 2), [1, 1, group, 1, 1]), [B, H, T, dh]);
+          k = repeat(k);
+          v = repeat(v);
+        }
+        const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), mask);
+        const attended = tf.reshape(tf.transpose(tf.matMul(tf.softmax(scores), v), [0, 2, 1, 3]), [B, T, d]);
+        h = tf.add(h, proj('self_attn.o_proj', attended));
+        const m = rmsNorm(h, W(`${p}.post_attention_layernorm.weight`));
+        const gate = proj('mlp.gate_proj', m);
+        h = tf.add(h, proj('mlp.down_proj', tf.mul(tf.mul(gate, tf.sigmoid(gate)), proj('mlp.up_proj', m))));
+      }
+      return linear('lm_head', rmsNorm(h, W('model.norm.weight')), W('lm_head.weight'));
+    });
+  return {
+    spec,
+    weights,
+    forward,
+    dispose: () => {
+      tf.dispose(Object.values(weights));
+      cache.forEach((c) => tf.dispose([c.mask, c.cos, c.sin]));
+    },
+  };
+}
