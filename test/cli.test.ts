@@ -89,6 +89,25 @@ describe('alto tune, end to end as a separate process', () => {
     expect(compared).toBe((8 + 1) * (2 * 6 + 1) * 2); // 9 trials × 13 layers × (A, B)
   });
 
+  it('tunes the built-in Llama-shaped model (random weights), LoRA on its seven projections, saved in PEFT names', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'alto-cli-llama-'));
+    const config = {
+      model: { builtin: 'llama', dModel: 32, layers: 2, heads: 4, kvHeads: 2, ffn: 64, context: 24, seed: 3 },
+      tasks: [{ name: 'rev', data: 'builtin:reverse', searchSpace: { learningRate: [0.01, 0.03], rank: [4] }, targets: ['*_proj'], steps: 12 }],
+      maxAdapters: 2, validRows: 8, metricRows: 8, evalEvery: 4,
+    };
+    await writeFile(join(dir, 'alto.json'), JSON.stringify(config));
+    await alto(['tune', '--config', join(dir, 'alto.json'), '--out', join(dir, 'out')]);
+    const summary = await readSummary(join(dir, 'out'));
+    const best = summary.tasks[0].best;
+    expect(summary.tasks[0].trials).toHaveLength(2);
+    const tensors = decodeSafetensors(new Uint8Array(await readFile(join(dir, 'out', 'adapters', 'rev', best.trial, 'adapter_model.safetensors')))).tensors;
+    const modules = new Set(Object.keys(tensors).map((k) => k.replace(/^base_model\.model\.model\.layers\.\d+\./, '').replace(/\.lora_[AB]\.weight$/, '')));
+    expect([...modules].sort()).toEqual(['mlp.down_proj', 'mlp.gate_proj', 'mlp.up_proj', 'self_attn.k_proj', 'self_attn.o_proj', 'self_attn.q_proj', 'self_attn.v_proj']);
+    expect(Object.keys(tensors)).toContain('base_model.model.model.layers.1.self_attn.k_proj.lora_B.weight');
+    expect(tensors['base_model.model.model.layers.1.self_attn.k_proj.lora_B.weight'].shape).toEqual([16, 4]); // 2 kv heads × 8
+  }, 120_000);
+
   it('rejects a bad config before any work, naming every bad field, with exit code 2', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'alto-cli-'));
     const config = await tinyConfig(dir, { backend: 'gpu', evalEvery: 0 });

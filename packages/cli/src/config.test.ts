@@ -30,6 +30,11 @@ describe('alto tune configuration', () => {
   it.each([
     ['model', { model: 'builtin:huge' }],
     ['model', { model: 7 }],
+    ['model.builtin', { model: { builtin: 'gpt' } }],
+    ['model.kvHeads', { model: { builtin: 'llama', heads: 4, kvHeads: 3 } }],
+    ['model.layers', { model: { builtin: 'llama', layers: 0 } }],
+    ['model.weights', { model: { builtin: 'llama', weights: 'w.bin' } }],
+    ['tasks[0].targets', { tasks: [{ ...task, targets: 'q_proj' }] }],
     ['backend', { backend: 'webgpu' }],
     ['tasks', { tasks: [] }],
     ['tasks[0].name', { tasks: [{ ...task, name: 'a b' }] }],

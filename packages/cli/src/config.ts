@@ -3,12 +3,14 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, IssueCollector, SearchSpace } from '@alto/core';
 import { EarlyExitOptions, resolveEarlyExitOptions } from '@alto/early-exit';
-import { BUILTIN_TASKS } from '@alto/models';
+import { BUILTIN_TASKS, llamaSpec } from '@alto/models';
 
 export type Metric = 'exact_match' | 'loss';
 
 export interface TaskConfig {
   name: string;
+  /** LoRA target layers of every configuration of the task (names or globs); empty: every linear layer. */
+  targets: string[];
   /** "builtin:NAME", or JSONL files of {"prompt", "completion"} (paths resolved against the config file). */
   data: { builtin: string } | { train: string; valid: string };
   metric: Metric;
@@ -17,8 +19,12 @@ export interface TaskConfig {
 }
 
 export interface TuneConfig {
-  /** "builtin:tiny" or the path of a saved tfjs model directory (model.json). */
-  model: string;
+  /**
+   * "builtin:tiny", the path of a saved tfjs model directory (model.json), or a built-in
+   * Llama-shaped model: { builtin: "llama", dModel, layers, heads, kvHeads, ffn, context,
+   * weights?: Hugging Face-layout safetensors (random weights from `seed` without) }.
+   */
+  model: string | LlamaModelConfig;
   backend: string;
   tasks: TaskConfig[];
   /** Early-exit options, or false for none. */
@@ -35,6 +41,13 @@ export interface TuneConfig {
   seed: number;
 }
 
+export interface LlamaModelConfig {
+  builtin: 'llama';
+  weights?: string;
+  seed?: number;
+  [dimension: string]: unknown;
+}
+
 /** The embedded default: the built-in model and three bundled tasks, 24 configurations each. */
 export const DEFAULT_CONFIG: TuneConfig = {
   model: 'builtin:tiny',
@@ -44,6 +57,7 @@ export const DEFAULT_CONFIG: TuneConfig = {
     data: { builtin: name },
     metric: 'exact_match' as const,
     searchSpace: { learningRate: [1e-3, 3e-3, 1e-2, 3e-2], rank: [2, 8], batchSize: [4, 8, 16], alpha: '2r' },
+    targets: [],
     steps: 120,
   })),
   earlyExit: {},
@@ -56,7 +70,7 @@ export const DEFAULT_CONFIG: TuneConfig = {
 };
 
 const TOP_FIELDS = new Set(['model', 'backend', 'tasks', 'earlyExit', 'evalEvery', 'validRows', 'metricRows', 'maxAdapters', 'memoryBudgetMiB', 'seed']);
-const TASK_FIELDS = new Set(['name', 'data', 'metric', 'searchSpace', 'steps']);
+const TASK_FIELDS = new Set(['name', 'data', 'metric', 'searchSpace', 'steps', 'targets']);
 
 export async function readConfigFile(path: string): Promise<TuneConfig> {
   let text: string;
@@ -88,9 +102,23 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): TuneConfi
   }
   const c = raw as Record<string, unknown>;
   for (const k of Object.keys(c)) if (!TOP_FIELDS.has(k)) issues.add(k, `is not a configuration field (${[...TOP_FIELDS].join(', ')})`);
-  const model = c.model ?? DEFAULT_CONFIG.model;
-  if (typeof model !== 'string' || model.length === 0) issues.add('model', 'must be "builtin:tiny" or the path of a saved tfjs model');
-  else if (model.startsWith('builtin:') && model !== 'builtin:tiny') issues.add('model', `unknown built-in model "${model}" (builtin:tiny)`);
+  let model = c.model ?? DEFAULT_CONFIG.model;
+  if (model !== null && typeof model === 'object' && !Array.isArray(model)) {
+    const m = model as Record<string, unknown>;
+    if (m.builtin !== 'llama') issues.add('model.builtin', `must be "llama", got ${JSON.stringify(m.builtin)}`);
+    const { builtin: _b, weights, seed, ...dims } = m;
+    try {
+      llamaSpec(dims);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      e.issues.forEach((x) => issues.add(x.field, x.reason));
+    }
+    if (weights !== undefined && (typeof weights !== 'string' || !weights.endsWith('.safetensors'))) issues.add('model.weights', 'must be the path of a .safetensors file');
+    if (seed !== undefined && !Number.isInteger(seed)) issues.add('model.seed', 'must be an integer');
+    model = { ...m, ...(typeof weights === 'string' ? { weights: resolve(baseDir, weights) } : {}) };
+  } else if (typeof model !== 'string' || model.length === 0) issues.add('model', 'must be "builtin:tiny", { "builtin": "llama", … } or the path of a saved tfjs model');
+  else if (model.startsWith('builtin:') && model !== 'builtin:tiny') issues.add('model', `unknown built-in model "${model}" (builtin:tiny, or { "builtin": "llama", … })`);
+  const textModel = model === 'builtin:tiny' || (typeof model === 'object' && model !== null);
   const backend = c.backend ?? DEFAULT_CONFIG.backend;
   if (typeof backend !== 'string' || !['wasm', 'cpu', 'tensorflow'].includes(backend)) issues.add('backend', `must be one of wasm, cpu, tensorflow, got ${JSON.stringify(backend)}`);
   const numbers: [keyof TuneConfig, boolean][] = [['evalEvery', false], ['validRows', false], ['metricRows', false], ['maxAdapters', false], ['memoryBudgetMiB', true], ['seed', true]];
@@ -130,19 +158,23 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): TuneConfi
       if (typeof name !== 'string' || !/^[\w.-]+$/.test(name)) issues.add(`${at}.name`, 'must be a name of letters, digits, ".", "_" or "-"');
       else if (names.has(name)) issues.add(`${at}.name`, `"${name}" is used twice`);
       else names.add(name);
-      const data = parseData(task.data, `${at}.data`, baseDir, model === 'builtin:tiny', issues);
+      const data = parseData(task.data, `${at}.data`, baseDir, textModel, issues);
       const metric = task.metric ?? 'exact_match';
       if (metric !== 'exact_match' && metric !== 'loss') issues.add(`${at}.metric`, `must be "exact_match" or "loss", got ${JSON.stringify(metric)}`);
-      else if (metric === 'exact_match' && model !== 'builtin:tiny') issues.add(`${at}.metric`, 'exact_match needs the built-in text model; use "loss" with a tfjs model');
+      else if (metric === 'exact_match' && !textModel) issues.add(`${at}.metric`, 'exact_match needs a built-in text model; use "loss" with a tfjs model');
       const steps = task.steps ?? 120;
       if (!positiveInt(steps)) issues.add(`${at}.steps`, `must be a positive integer, got ${JSON.stringify(steps)}`);
       const searchSpace = task.searchSpace;
       if (searchSpace === null || typeof searchSpace !== 'object' || Array.isArray(searchSpace)) issues.add(`${at}.searchSpace`, 'must be an object (learningRate, rank, alpha, batchSize, dropout, …)');
-      tasks.push({ name: name as string, data: data!, metric: metric as Metric, searchSpace: (searchSpace ?? {}) as SearchSpace, steps: steps as number });
+      const targets = task.targets ?? [];
+      if (!Array.isArray(targets) || targets.some((x) => typeof x !== 'string' || x.length === 0)) {
+        issues.add(`${at}.targets`, 'must be an array of layer names or globs (e.g. ["*q_proj", "*v_proj"]); empty: every linear layer');
+      }
+      tasks.push({ name: name as string, data: data!, metric: metric as Metric, searchSpace: (searchSpace ?? {}) as SearchSpace, steps: steps as number, targets: targets as string[] });
     });
   }
   issues.throwIfAny('configuration');
-  return { ...(out as Pick<TuneConfig, 'evalEvery' | 'validRows' | 'metricRows' | 'maxAdapters' | 'memoryBudgetMiB' | 'seed'>), model: model as string, backend: backend as string, tasks, earlyExit };
+  return { ...(out as Pick<TuneConfig, 'evalEvery' | 'validRows' | 'metricRows' | 'maxAdapters' | 'memoryBudgetMiB' | 'seed'>), model: model as TuneConfig['model'], backend: backend as string, tasks, earlyExit };
 }
 
 function parseData(data: unknown, at: string, baseDir: string, builtinModel: boolean, issues: IssueCollector): TaskConfig['data'] | undefined {

@@ -2,14 +2,25 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { loadTransformer, TINY_WEIGHTS_FILE, Transformer } from '@alto/models';
+import { createLlama, initLlamaWeights, llamaSpec, loadTransformer, readLlamaWeights, TINY_WEIGHTS_FILE, Transformer } from '@alto/models';
+import type { LlamaModelConfig } from './config.js';
 
 export type LoadedModel =
   | { kind: 'text'; transformer: Transformer; dispose(): void }
   | { kind: 'layers'; model: tfl.LayersModel; dispose(): void };
 
-/** Loads "builtin:tiny", or a tfjs model saved with model.save() as model.json + weight files. */
-export async function loadModel(spec: string): Promise<LoadedModel> {
+/**
+ * Loads "builtin:tiny", the built-in Llama-shaped model (weights from safetensors, or random
+ * from a seed), or a tfjs model saved with model.save() as model.json + weight files.
+ */
+export async function loadModel(spec: string | LlamaModelConfig): Promise<LoadedModel> {
+  if (typeof spec === 'object') {
+    const { builtin: _b, weights, seed, ...dims } = spec;
+    const shape = llamaSpec(dims);
+    const host = weights ? await readLlamaWeights(weights, shape) : initLlamaWeights(shape, seed ?? 0);
+    const transformer = createLlama(shape, host);
+    return { kind: 'text', transformer, dispose: () => transformer.dispose() };
+  }
   if (spec === 'builtin:tiny') {
     const transformer = await loadTransformer(TINY_WEIGHTS_FILE);
     return { kind: 'text', transformer, dispose: () => transformer.dispose() };

@@ -47,7 +47,7 @@ export async function runTune(config: TuneConfig, opts: RunOptions): Promise<Sum
     const trialsByTask = config.tasks.map((t, i) => {
       try {
         // Fields a search space leaves out take these values.
-        return expandSearchSpace(t.searchSpace, { rank: 8, learningRate: 1e-3, batchSize: 8, steps: t.steps, seed: config.seed }, { type: 'grid' }, `tasks[${i}].searchSpace`);
+        return expandSearchSpace(t.searchSpace, { rank: 8, learningRate: 1e-3, batchSize: 8, steps: t.steps, seed: config.seed, targets: t.targets }, { type: 'grid' }, `tasks[${i}].searchSpace`);
       } catch (e) {
         if (!(e instanceof ConfigError)) throw e;
         e.issues.forEach((x) => issues.add(x.field, x.reason));
@@ -135,7 +135,7 @@ async function writeOutputs(opts: RunOptions, summary: Summary, trials: TrialRec
       await saveAdapterCheckpoint(join(opts.out, 'adapters', task.name, t.id), {
         config: t.config,
         weights: t.weights!,
-        meta: { baseModel: config.model, task: t.task, trial: t.id, step: t.weightsStep ?? t.steps, valLoss: t.bestValLoss, metricValue: t.metricValue ?? null },
+        meta: { baseModel: typeof config.model === 'string' ? config.model : JSON.stringify(config.model), task: t.task, trial: t.id, step: t.weightsStep ?? t.steps, valLoss: t.bestValLoss, metricValue: t.metricValue ?? null },
       });
     }
   }

@@ -136,8 +136,9 @@ export function createLlama(spec: LlamaSpec, host: Record<string, HostTensor>): 
   const positions = (T: number) => {
     let c = cache.get(T);
     if (!c) {
-      const mask = new Float32Array(T * T);
-      for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) mask[i * T + j] = -1e9;
+      // causal mask for `group` query heads stacked along the rows (see forward)
+      const mask = new Float32Array(group * T * T);
+      for (let g = 0; g < group; g++) for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) mask[(g * T + i) * T + j] = -1e9;
       const cos = new Float32Array(T * dh);
       const sin = new Float32Array(T * dh);
       for (let t = 0; t < T; t++) {
@@ -147,7 +148,7 @@ export function createLlama(spec: LlamaSpec, host: Record<string, HostTensor>): 
           sin[t * dh + i] = sin[t * dh + i + dh / 2] = Math.sin(angle);
         }
       }
-      c = { mask: tf.keep(tf.tensor2d(mask, [T, T])), cos: tf.keep(tf.tensor2d(cos, [T, dh])), sin: tf.keep(tf.tensor2d(sin, [T, dh])) };
+      c = { mask: tf.keep(tf.tensor2d(mask, [group * T, T])), cos: tf.keep(tf.tensor2d(cos, [T, dh])), sin: tf.keep(tf.tensor2d(sin, [T, dh])) };
       cache.set(T, c);
     }
     return c;
@@ -169,16 +170,14 @@ export function createLlama(spec: LlamaSpec, host: Record<string, HostTensor>): 
         const a = rmsNorm(h, W(`${p}.input_layernorm.weight`));
         const split = (t: tf.Tensor, heads: number) => tf.transpose(tf.reshape(t, [B, T, heads, dh]), [0, 2, 1, 3]);
         const q = rope(split(proj('self_attn.q_proj', a), H), cos, sin);
-        let k = rope(split(proj('self_attn.k_proj', a), KV), cos, sin);
-        let v = split(proj('self_attn.v_proj', a), KV);
-        if (group > 1) {
-          // each key/value head serves `group` consecutive query heads
-          const repeat = (t: tf.Tensor) => tf.reshape(tf.tile(tf.expandDims(t, 2), [1, 1, group, 1, 1]), [B, H, T, dh]);
-          k = repeat(k);
-          v = repeat(v);
-        }
-        const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), mask);
-        const attended = tf.reshape(tf.transpose(tf.matMul(tf.softmax(scores), v), [0, 2, 1, 3]), [B, T, d]);
+        const k = rope(split(proj('self_attn.k_proj', a), KV), cos, sin);
+        const v = split(proj('self_attn.v_proj', a), KV);
+        // Grouped-query attention without copying keys and values: the `group` query heads of
+        // each key/value head (consecutive heads) are stacked along the rows, [B, KV, group·T, dh].
+        const grouped = tf.reshape(q, [B, KV, group * T, dh]);
+        const scores = tf.add(tf.mul(tf.matMul(grouped, k, false, true), 1 / Math.sqrt(dh)), mask);
+        const heads = tf.reshape(tf.matMul(tf.softmax(scores), v), [B, H, T, dh]);
+        const attended = tf.reshape(tf.transpose(heads, [0, 2, 1, 3]), [B, T, d]);
         h = tf.add(h, proj('self_attn.o_proj', attended));
         const m = rmsNorm(h, W(`${p}.post_attention_layernorm.weight`));
         const gate = proj('mlp.gate_proj', m);
