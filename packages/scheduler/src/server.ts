@@ -281,6 +281,7 @@ export class SchedulerServer {
     const remaining = (x: TaskRecord) => this.hooks.predictDuration.call(x, t) ?? predictRemaining(x, t);
     const input: PlacementInput = {
       devices,
+      groups: Object.fromEntries(devices.map((d) => [d, d.slice(0, d.lastIndexOf('/'))])),
       running: running.map((x) => ({ id: x.id, devices: x.devices.map((d) => device(x.worker!, d)), remaining: remaining(x) })),
       queued: queued.map((x) => ({ id: x.id, size: x.spec.devices, duration: remaining(x), priority: x.spec.priority })),
     };

@@ -10,7 +10,8 @@ import type { Plan, PlacementInput } from './types.js';
  * given one) and whether the search finished (then that plan is optimal).
  */
 export function searchListOrders(input: PlacementInput, incumbent: Plan, timeLimitMs: number): { plan: Plan; complete: boolean } {
-  if (!(timeLimitMs > 0)) return { plan: incumbent, complete: false };
+  // The search treats the devices as one pool; with several machines it is not exact.
+  if (!(timeLimitMs > 0) || new Set(Object.values(input.groups ?? {})).size > 1) return { plan: incumbent, complete: false };
   const t0 = performance.now();
   const q = input.queued;
   const n = q.length;

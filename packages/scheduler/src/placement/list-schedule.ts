@@ -26,10 +26,23 @@ export function deviceFreeTimes(input: PlacementInput): Map<string, number> {
   return free;
 }
 
+/** Devices by machine; a single group of every device when the input has no groups. */
+export function deviceGroups(input: PlacementInput): string[][] {
+  if (!input.groups) return [input.devices.slice()];
+  const by = new Map<string, string[]>();
+  for (const d of input.devices) {
+    const g = input.groups[d] ?? d;
+    (by.get(g) ?? by.set(g, []).get(g)!).push(d);
+  }
+  return [...by.values()];
+}
+
 export function checkPlaceable(input: PlacementInput): void {
+  const widest = Math.max(0, ...deviceGroups(input).map((g) => g.length));
   for (const t of input.queued) {
     if (!Number.isInteger(t.size) || t.size < 1) throw new PlacementError(`task ${t.id}: size must be a positive integer, got ${t.size}`);
     if (t.size > input.devices.length) throw new PlacementError(`task ${t.id} needs ${t.size} devices; ${input.devices.length} exist`);
+    if (t.size > widest) throw new PlacementError(`task ${t.id} needs ${t.size} devices on one machine; the largest has ${widest}`);
     if (!(t.duration >= 0) || !Number.isFinite(t.duration)) throw new PlacementError(`task ${t.id}: duration must be a finite number ≥ 0`);
   }
 }
@@ -43,13 +56,22 @@ export function listSchedule(input: PlacementInput, order: readonly number[], me
   const t0 = performance.now();
   checkPlaceable(input);
   const free = deviceFreeTimes(input);
-  const devices = [...free.keys()];
+  const groups = deviceGroups(input);
   const tasks: PlannedTask[] = [];
   for (const i of order) {
     const task = input.queued[i];
-    const byFree = devices.slice().sort((a, b) => free.get(a)! - free.get(b)! || a.localeCompare(b));
-    const chosen = byFree.slice(0, task.size);
-    const start = Math.max(0, ...chosen.map((d) => free.get(d)!));
+    // the machine where the task can start first, on its devices that free up first
+    let chosen: string[] = [];
+    let start = Infinity;
+    for (const group of groups) {
+      if (group.length < task.size) continue;
+      const byFree = group.slice().sort((a, b) => free.get(a)! - free.get(b)! || a.localeCompare(b)).slice(0, task.size);
+      const at = Math.max(0, ...byFree.map((d) => free.get(d)!));
+      if (at < start) {
+        start = at;
+        chosen = byFree;
+      }
+    }
     const end = start + task.duration;
     for (const d of chosen) free.set(d, end);
     tasks.push({ id: task.id, devices: chosen, start, end });

@@ -83,11 +83,21 @@ export async function milpPlacement(input: PlacementInput, options: MilpOptions 
   }
   // Devices free at the same time are interchangeable: label them in order of first use, so
   // that device d serves task j only if device d − 1 serves j or an earlier task.
+  const group = (d: number) => input.groups?.[dev[d]] ?? '';
   for (let d = 1; d < m; d++) {
-    if (free.get(dev[d]) !== free.get(dev[d - 1])) continue;
+    if (free.get(dev[d]) !== free.get(dev[d - 1]) || group(d) !== group(d - 1)) continue;
     for (let j = 0; j < n; j++) {
       const earlier = Array.from({ length: j + 1 }, (_, k) => ` - ${x(k, d - 1)}`).join('');
       c(`${x(j, d)}${earlier} <= 0`);
+    }
+  }
+  // several machines: z[j,g] picks the one machine of task j, and x only on its devices
+  const machines = [...new Set(dev.map((_, d) => group(d)))];
+  const z = (j: number, g: number) => `z_${j}_${g}`;
+  if (machines.length > 1) {
+    for (let j = 0; j < n; j++) {
+      c(`${machines.map((_, g) => z(j, g)).join(' + ')} = 1`);
+      dev.forEach((_, d) => c(`${x(j, d)} - ${z(j, machines.indexOf(group(d)))} <= 0`));
     }
   }
   for (let j = 0; j < n; j++) {
@@ -103,6 +113,7 @@ export async function milpPlacement(input: PlacementInput, options: MilpOptions 
   lines.push('Binary');
   for (let j = 0; j < n; j++) lines.push(` ${dev.map((_, d) => x(j, d)).join(' ')}`);
   for (let j = 0; j < n; j++) for (let k = j + 1; k < n; k++) lines.push(` y_${j}_${k}`);
+  if (machines.length > 1) for (let j = 0; j < n; j++) lines.push(` ${machines.map((_, g) => z(j, g)).join(' ')}`);
   lines.push('End');
 
   // The list schedule is the solver's starting point (its devices relabelled in order of
@@ -117,7 +128,7 @@ export async function milpPlacement(input: PlacementInput, options: MilpOptions 
     model.options.set({ output_flag: false, time_limit: options.timeLimit ?? 0.8, mip_rel_gap: 1e-6 });
     const indices: number[] = [];
     const values: number[] = [];
-    for (const [name, v] of startingPoint(input, list, free, x)) {
+    for (const [name, v] of startingPoint(input, list, free, x, machines.length > 1 ? machines : null)) {
       indices.push(model.getColByName(name));
       values.push(v);
     }
@@ -177,13 +188,20 @@ export async function milpPlacement(input: PlacementInput, options: MilpOptions 
  * The list plan as a MIP start: C, S, x (devices relabelled within each run of
  * interchangeable devices in order of first use by task index), o and y.
  */
-function startingPoint(input: PlacementInput, list: Plan, free: Map<string, number>, x: (j: number, d: number) => string): [string, number][] {
+function startingPoint(
+  input: PlacementInput,
+  list: Plan,
+  free: Map<string, number>,
+  x: (j: number, d: number) => string,
+  machines: string[] | null,
+): [string, number][] {
   const dev = input.devices;
   const n = input.queued.length;
   const planned = input.queued.map((t) => list.tasks.find((p) => p.id === t.id)!);
   // runs of adjacent devices with the same free time are interchangeable
   const run = dev.map((_, d) => d);
-  for (let d = 1; d < dev.length; d++) if (free.get(dev[d]) === free.get(dev[d - 1])) run[d] = run[d - 1];
+  const group = (d: number) => input.groups?.[dev[d]] ?? '';
+  for (let d = 1; d < dev.length; d++) if (free.get(dev[d]) === free.get(dev[d - 1]) && group(d) === group(d - 1)) run[d] = run[d - 1];
   const relabel = new Map<string, number>();
   const nextInRun = new Map<number, number>();
   for (let j = 0; j < n; j++) {
@@ -206,6 +224,10 @@ function startingPoint(input: PlacementInput, list: Plan, free: Map<string, numb
   for (let j = 0; j < n; j++) {
     out.push([`S_${j}`, planned[j].start]);
     for (let d = 0; d < dev.length; d++) out.push([x(j, d), uses[j].has(d) ? 1 : 0]);
+    if (machines) {
+      const g = input.groups?.[planned[j].devices[0]] ?? '';
+      machines.forEach((name, k) => out.push([`z_${j}_${k}`, name === g ? 1 : 0]));
+    }
   }
   for (let j = 0; j < n; j++) {
     for (let k = j + 1; k < n; k++) {
@@ -223,6 +245,7 @@ export function isFeasible(input: PlacementInput, plan: Plan, eps = 1e-6): boole
   for (const t of plan.tasks) {
     const q = input.queued.find((x) => x.id === t.id);
     if (!q || new Set(t.devices).size !== q.size || t.devices.length !== q.size) return false;
+    if (input.groups && new Set(t.devices.map((d) => input.groups![d])).size > 1) return false;
     for (const d of t.devices) {
       if (!free.has(d) || t.start < free.get(d)! - eps) return false;
       (byDevice.get(d) ?? byDevice.set(d, []).get(d)!).push([t.start, t.end]);

@@ -81,6 +81,29 @@ describe('placement', () => {
     }
   });
 
+  it('keeps each task on one machine, in the list schedule and in the MILP', async () => {
+    // two machines of two devices; a 2-device task must not straddle them
+    const input: PlacementInput = {
+      devices: ['a/0', 'a/1', 'b/0', 'b/1'],
+      groups: { 'a/0': 'a', 'a/1': 'a', 'b/0': 'b', 'b/1': 'b' },
+      running: [{ id: 'r', devices: ['a/0'], remaining: 5 }],
+      queued: [
+        { id: 'pair', size: 2, duration: 4 },
+        { id: 'one', size: 1, duration: 3 },
+        { id: 'pair2', size: 2, duration: 2 },
+      ],
+    };
+    for (const plan of [bestListSchedule(input, 20), await milpPlacement(input, { timeLimit: 5, searchMs: 0 })]) {
+      expect(isFeasible(input, plan)).toBe(true);
+      for (const t of plan.tasks) expect(new Set(t.devices.map((d) => d[0])).size).toBe(1);
+    }
+    const pool = { ...input, groups: undefined };
+    // without machines the pair could start at once on a/1 + b/0; with them it may not
+    expect(listSchedule(pool, [0, 1, 2]).tasks[0].start).toBe(0);
+    expect(isFeasible(input, listSchedule(pool, [0, 1, 2]))).toBe(false);
+    expect(() => bestListSchedule({ ...input, queued: [{ id: 'wide', size: 3, duration: 1 }] })).toThrow(/wide needs 3 devices on one machine; the largest has 2/);
+  });
+
   it('rejects a task wider than the cluster, naming it', () => {
     const input: PlacementInput = { devices: devices(2), running: [], queued: [{ id: 'huge', size: 3, duration: 1 }] };
     expect(() => bestListSchedule(input)).toThrow(PlacementError);

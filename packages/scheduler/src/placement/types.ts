@@ -24,6 +24,11 @@ export interface PlacementInput {
   devices: readonly string[];
   running: readonly RunningTask[];
   queued: readonly QueuedTask[];
+  /**
+   * The machine (worker) of each device, when there are several: a task runs on devices of
+   * one machine. Absent: every device can be combined with every other.
+   */
+  groups?: Readonly<Record<string, string>>;
 }
 
 export interface PlannedTask {
