@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { expandSearchSpace } from '@alto/core';
+import { validateConfig } from './config.js';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
@@ -67,6 +70,8 @@ export async function runSchedulerCommand(command: string, rest: string[]): Prom
     if (command === 'submit') {
       const text = readFileSync(v.task!, 'utf8');
       const task = v.task!.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+      // Without a dataset size, the samples of the whole search its alto tune config implies.
+      if (task && task.datasetSize === undefined && task.config) task.datasetSize = searchSamples(task.config, dirname(v.task!));
       const reply = await connection.request({ type: 'submit', task: { priority: 0, ...task } });
       console.log(reply.taskId);
     } else if (command === 'cancel') {
@@ -80,6 +85,17 @@ export async function runSchedulerCommand(command: string, rest: string[]): Prom
     connection.close();
   }
   return 0;
+}
+
+/** Samples every configuration of an `alto tune` config trains when it runs to the end. */
+export function searchSamples(rawConfig: unknown, baseDir: string): number {
+  const config = validateConfig(rawConfig, baseDir);
+  let samples = 0;
+  config.tasks.forEach((t, i) => {
+    const trials = expandSearchSpace(t.searchSpace, { rank: 8, learningRate: 1e-3, batchSize: 8, steps: t.steps, seed: config.seed, targets: t.targets }, { type: 'grid' }, `tasks[${i}].searchSpace`);
+    for (const trial of trials) samples += (trial.config.steps ?? t.steps) * trial.config.batchSize;
+  });
+  return samples;
 }
 
 function formatStatus(tasks: TaskRecord[], workers: WorkerRecord[], plan: Plan | null, now: number): string {
