@@ -14,11 +14,6 @@ namespace {
 constexpr int32_t kTileRows = 16;
 constexpr int32_t kColumnChunk = 128;  // gradient columns (of d_in or d_out) per task
 
-template <typename T>
-void group_rows(T* base, size_t ld, int32_t rows, T* out[4]) {
-  for (int q = 0; q < 4; ++q) out[q] = base + static_cast<size_t>(q < rows ? q : 0) * ld;
-}
-
 // dS and dX for rows of one adapter.
 ALTO_VECTOR_CLONES
 void data_tile(const float* dY, int32_t d_out, int32_t rows, const float* B, const float* At, int32_t r, float scale, int32_t d_in,

@@ -12,12 +12,6 @@ namespace {
 
 constexpr int32_t kTileRows = 16;
 
-// Row pointers of a group of up to four rows; missing rows repeat the first (results dropped).
-template <typename T>
-void group_rows(T* base, size_t ld, int32_t rows, T* out[4]) {
-  for (int q = 0; q < 4; ++q) out[q] = base + static_cast<size_t>(q < rows ? q : 0) * ld;
-}
-
 // S rows [row, row + rows) of one adapter: dot products of X rows with Aᵀ rows.
 ALTO_VECTOR_CLONES
 void shrink_tile(const float* X, int32_t d_in, int32_t rows, const float* At, int32_t r, float* S, int32_t ld_s) {

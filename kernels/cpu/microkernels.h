@@ -28,6 +28,12 @@ ALTO_ALWAYS_INLINE float hsum(vf8 v) {
   return s;
 }
 
+// Row pointers of a group of up to four rows; missing rows repeat the first (results dropped).
+template <typename T>
+void group_rows(T* base, size_t ld, int32_t rows, T* out[4]) {
+  for (int q = 0; q < 4; ++q) out[q] = base + static_cast<size_t>(q < rows ? q : 0) * ld;
+}
+
 // out[q][j] = alpha·dot(x[q][0..K), w[j][0..K)) for q < 4, j < 4: sixteen dot products
 // sharing their loads (shrink with w = Aᵀ rows, dS with w = B rows).
 ALTO_ALWAYS_INLINE void dot4x4(const float* const x[4], const float* const w[4], int K, float alpha, float out[4][4]) {

@@ -14,20 +14,13 @@
 #include <cuda_runtime.h>
 
 #include "alto/kernels.h"
+#include "cuda_util.h"
 #include "reference.h"
 
 using alto::reference::Problem;
 
 namespace {
 
-#define CHECK_CUDA(expr)                                                                      \
-  do {                                                                                        \
-    cudaError_t e_ = (expr);                                                                  \
-    if (e_ != cudaSuccess) {                                                                  \
-      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #expr, cudaGetErrorString(e_)); \
-      std::exit(2);                                                                           \
-    }                                                                                         \
-  } while (0)
 
 struct Case {
   std::string name;

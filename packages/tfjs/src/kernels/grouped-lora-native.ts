@@ -2,6 +2,7 @@ import { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { loadNativeKernels, nativePlan, type NativeKernels } from '@alto/kernels';
 import { kernelInput, registerOnce } from './primitives.js';
 import { adapterInputName, GroupedLoraAttrs } from './plan-attrs.js';
+import type { CpuBackendLike, WasmBackendLike } from './host-backends.js';
 
 /**
  * The grouped-LoRA kernels of @alto/kernels (native, multi-threaded) for the backends whose
@@ -17,14 +18,6 @@ interface HostBuffers {
   output(shape: number[]): TensorInfo;
 }
 
-interface WasmBackendLike {
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-}
-interface CpuBackendLike {
-  data: { get(dataId: object): { values: Float32Array } };
-  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
-}
 
 const HOST_BUFFERS: Record<string, (backend: unknown) => HostBuffers> = {
   cpu: (backend) => {

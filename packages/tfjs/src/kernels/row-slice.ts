@@ -1,4 +1,5 @@
 import { getKernel, KernelFunc, registerKernel, TensorInfo } from '@tensorflow/tfjs-core';
+import type { CpuBackendLike, WasmBackendLike } from './host-backends.js';
 
 /**
  * Rows [row, row + rows) of a 2-D float32 tensor, copied straight out of the backend's own
@@ -8,15 +9,7 @@ import { getKernel, KernelFunc, registerKernel, TensorInfo } from '@tensorflow/t
  */
 export const ROW_SLICE = 'AltoRowSlice';
 
-interface WasmBackendLike {
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-}
 
-interface CpuBackendLike {
-  data: { get(dataId: object): { values: Float32Array } };
-  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
-}
 
 const wasmRowSlice: KernelFunc = ({ inputs, backend, attrs }) => {
   const x = inputs.x as TensorInfo;

@@ -1,0 +1,13 @@
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+
+/** The parts of tfjs-backend-wasm the kernels that read its heap directly rely on. */
+export interface WasmBackendLike {
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+}
+
+/** The parts of tfjs-backend-cpu the kernels that read its arrays directly rely on. */
+export interface CpuBackendLike {
+  data: { get(dataId: object): { values: Float32Array } };
+  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
+}
