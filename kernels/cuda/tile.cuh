@@ -184,26 +184,10 @@ __device__ __forceinline__ void convert_rect(E* dst, int ldd, const float* src, 
   }
 }
 
-// Like copy_tile, from fp32 into the storage type E, through registers.
+// convert_rect with a compile-time shape.
 template <typename E, int R, int C, int LDS, int NT = kThreads>
 __device__ __forceinline__ void convert_tile(E* dst, const float* src, int64_t ld, int rows_valid, int cols_valid) {
-  const bool aligned = rows_aligned(src, ld);
-  for (int i = threadIdx.x; i < R * C / 4; i += NT) {
-    const int r = i / (C / 4), c = (i % (C / 4)) * 4;
-    float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    if (r < rows_valid) {
-      const float* p = src + r * ld + c;
-      if (aligned && c + 4 <= cols_valid) {
-        const float4 q = *reinterpret_cast<const float4*>(p);
-        v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
-      } else {
-#pragma unroll
-        for (int k = 0; k < 4; ++k) v[k] = c + k < cols_valid ? p[k] : 0.0f;
-      }
-    }
-#pragma unroll
-    for (int k = 0; k < 4; ++k) dst[r * LDS + c + k] = from_float<E>(v[k]);
-  }
+  convert_rect<E>(dst, LDS, src, ld, R, C, rows_valid, cols_valid, NT);
 }
 
 // Shared-memory layout of one GEMM operand tile: `kCol` = stored column-major (the
