@@ -3,6 +3,7 @@
 
 #include "kernels.cuh"
 #include "kernels_bf16.cuh"
+#include "pass.h"
 
 using namespace alto::cuda;
 
@@ -15,6 +16,7 @@ alto_status launch_shrink(const alto_segments* seg, const void* X, int32_t d_in,
                   reduce_splits(seg, d_in, bk));
   cudaError_t e;
   if constexpr (std::is_same<E, bf16>::value) {
+    if (pass_fits(seg, {d_in}, {X})) return pass_shrink(seg, X, d_in, A, S, stream) == cudaSuccess ? ALTO_OK : ALTO_ERR_CUDA;
     e = launch(row_reduce_bf16<false>, grid, rr::kThreads, rr::smem_bytes(), stream, *seg, static_cast<const bf16*>(X), d_in,
                reinterpret_cast<const bf16* const*>(A), S);
   } else {
@@ -29,6 +31,7 @@ alto_status launch_expand(const alto_segments* seg, const float* S, const void* 
                           cudaStream_t stream) {
   cudaError_t e;
   if constexpr (std::is_same<E, bf16>::value) {
+    if (pass_fits(seg, {d_out}, {base, Y})) return pass_expand(seg, S, B, d_out, base, Y, stream) == cudaSuccess ? ALTO_OK : ALTO_ERR_CUDA;
     const int32_t span = expand_span(seg, d_out);
     const dim3 grid(static_cast<unsigned>(tile_bound(seg, ex::kRows)), (d_out + span - 1) / span);
     e = launch(expand_bf16_for<false>(seg->max_rank), grid, ex::kThreads, ex::smem_bytes(seg->max_rank), stream, *seg, span, S,
