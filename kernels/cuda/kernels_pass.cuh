@@ -29,14 +29,17 @@ constexpr int kSlice = 256, kLdSlice = kSlice + 8;      // row pass: columns per
 constexpr int kCols = 128, kLdCols = kCols + 8;         // column pass: columns per block
 constexpr int kLdPartial = kMaxRank + 4;                // fp32 partial sums [row][rank]
 constexpr int kMaxCluster = 16;
+// Partial sums of one tile, laid out by owner: block j owns rows j, j + C, …; its buffer holds
+// one slot of ceil(64 / C) rows for each of the C blocks, which store into it remotely.
+constexpr int kPartialRows = kRows + kMaxCluster;
 
 __host__ __device__ constexpr int rank_pad(int r) { return (r + 15) / 16 * 16; }
 
 // Row pass shared memory: the weight slice, the streamed tiles, two bf16 S tiles (dy pass)
-// and two buffers of partial sums (one being read by the cluster while the next is written).
+// and two buffers of partial sums (one being summed by its owner while the next is filled).
 __host__ __device__ constexpr size_t row_pass_smem(bool dy) {
   return (dy ? kMaxRank * kLdSlice : kSlice * kLdSmall) * 2 + kStages * kRows * kLdSlice * 2 + (dy ? 2 * kRows * kLdSmall * 2 : 0) +
-         2 * kRows * kLdPartial * 4;
+         2 * kPartialRows * kLdPartial * 4;
 }
 // Column pass: the weight slice, then per stage the base tile, the small tile (dS, bf16) and
 // the X tile (dx pass); the expand pass converts S into two bf16 tiles instead.
@@ -96,7 +99,7 @@ __global__ void __launch_bounds__(kThreads, 1) row_pass(alto_segments seg, int32
   bf16* w_tile = reinterpret_cast<bf16*>(smem_raw);
   bf16* stage0 = w_tile + (kDy ? kMaxRank * kLdSlice : kSlice * kLdSmall);
   bf16* s_tiles = stage0 + kStages * kRows * kLdSlice;
-  float* partial = reinterpret_cast<float*>(s_tiles + (kDy ? 2 * kRows * kLdSmall : 0));
+  float* partial = reinterpret_cast<float*>(s_tiles + (kDy ? 2 * kRows * kLdSmall : 0));  // [2][kPartialRows][kLdPartial]
   SegmentTile t;
   if (!find_segment_tile(seg, blockIdx.y, chunk_rows, t)) return;  // same answer across the cluster
   const int C = gridDim.x, j = blockIdx.x;
@@ -142,20 +145,24 @@ __global__ void __launch_bounds__(kThreads, 1) row_pass(alto_segments seg, int32
   const int kw = (width + 15) / 16 * 16, col_warp = warp * 32;
   float acc_b[RP / 16][4][4] = {};  // dy pass: dB[16mt + ·][col_warp + 8nt + ·]
 
-  // One tile's partial sums reduced over the cluster; block j owns rows j, j + C, …
+  // Partial sums travel to their owner: row → block row % C, slot j, index row / C.
+  const int per_owner = (kRows + C - 1) / C;
+  cooperative_groups::cluster_group cluster = cooperative_groups::this_cluster();
+  // The owner's sums of one tile: its rows, each the sum of the C slots (local reads).
   auto reduce = [&](int tile) {
-    const int buf = tile & 1, row0 = tile * kRows, rows = min(kRows, t.rows - row0);
-    cooperative_groups::cluster_group cluster = cooperative_groups::this_cluster();
+    const float* buf = partial + (tile & 1) * kPartialRows * kLdPartial;
+    const int row0 = tile * kRows, rows = min(kRows, t.rows - row0);
     const int mine = (rows - j + C - 1) / C, groups = ld_out <= RP ? (ld_out + 3) / 4 : RP / 4;
     for (int i = threadIdx.x; i < mine * groups; i += kThreads) {
-      const int row = j + C * (i / groups), col = (i % groups) * 4;
+      const int idx = i / groups, col = (i % groups) * 4;
       float4 sum = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-      for (int q = 0; q < C; ++q) {
-        const float* remote = cluster.map_shared_rank(partial + buf * kRows * kLdPartial, q);
-        const float4 v = *reinterpret_cast<const float4*>(remote + row * kLdPartial + col);
+#pragma unroll
+      for (int q = 0; q < kMaxCluster; ++q) {
+        if (q >= C) break;
+        const float4 v = *reinterpret_cast<const float4*>(buf + (q * per_owner + idx) * kLdPartial + col);
         sum.x += v.x, sum.y += v.y, sum.z += v.z, sum.w += v.w;
       }
-      const int64_t at = static_cast<int64_t>(t.row0 + row0 + row) * ld_out + col;
+      const int64_t at = static_cast<int64_t>(t.row0 + row0 + j + C * idx) * ld_out + col;
       const float e[4] = {sum.x, sum.y, sum.z, sum.w};
       if constexpr (kDy) {
         __nv_bfloat162 lo = __floats2bfloat162_rn(scale * e[0], scale * e[1]), hi = __floats2bfloat162_rn(scale * e[2], scale * e[3]);
@@ -227,24 +234,27 @@ __global__ void __launch_bounds__(kThreads, 1) row_pass(alto_segments seg, int32
       cluster_wait();
       reduce(tile - 1);
     }
-    float* part = partial + (tile & 1) * kRows * kLdPartial;
+    {  // this block's partial sums into their owners' slots (stores, no waiting)
+      float* buf = partial + (tile & 1) * kPartialRows * kLdPartial;
+      const int row_a = rg * 16 + g, row_b = row_a + 8;
+      float* to_a = cluster.map_shared_rank(buf, row_a % C) + (j * per_owner + row_a / C) * kLdPartial;
+      float* to_b = cluster.map_shared_rank(buf, row_b % C) + (j * per_owner + row_b / C) * kLdPartial;
 #pragma unroll
-    for (int pi = 0; pi < 2; ++pi) {
-      const int p = 2 * pi + half;
-      if (16 * p >= RP) break;
+      for (int pi = 0; pi < 2; ++pi) {
+        const int p = 2 * pi + half;
+        if (16 * p >= RP) break;
 #pragma unroll
-      for (int nt = 0; nt < 2; ++nt) {
-        const int col = 16 * p + 8 * nt + 2 * tq, row = rg * 16 + g;
-        *reinterpret_cast<float2*>(part + row * kLdPartial + col) = make_float2(acc_s[pi][nt][0], acc_s[pi][nt][1]);
-        *reinterpret_cast<float2*>(part + (row + 8) * kLdPartial + col) = make_float2(acc_s[pi][nt][2], acc_s[pi][nt][3]);
+        for (int nt = 0; nt < 2; ++nt) {
+          const int col = 16 * p + 8 * nt + 2 * tq;
+          *reinterpret_cast<float2*>(to_a + col) = make_float2(acc_s[pi][nt][0], acc_s[pi][nt][1]);
+          *reinterpret_cast<float2*>(to_b + col) = make_float2(acc_s[pi][nt][2], acc_s[pi][nt][3]);
+        }
       }
     }
     cluster_arrive();
   }
   cluster_wait();
   reduce(tiles - 1);
-  cluster_arrive();  // no block leaves while another still reads its partial sums
-  cluster_wait();
   if constexpr (kDy) {
     if (col_warp >= width) return;
     float* dst = dB[t.adapter];
