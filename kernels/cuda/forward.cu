@@ -31,7 +31,6 @@ alto_status launch_expand(const alto_segments* seg, const float* S, const void* 
                           cudaStream_t stream) {
   cudaError_t e;
   if constexpr (std::is_same<E, bf16>::value) {
-    if (pass_fits(seg, {d_out}, {base, Y})) return pass_expand(seg, S, B, d_out, base, Y, stream) == cudaSuccess ? ALTO_OK : ALTO_ERR_CUDA;
     const int32_t span = expand_span(seg, d_out);
     const dim3 grid(static_cast<unsigned>(tile_bound(seg, ex::kRows)), (d_out + span - 1) / span);
     e = launch(expand_bf16_for<false>(seg->max_rank), grid, ex::kThreads, ex::smem_bytes(seg->max_rank), stream, *seg, span, S,

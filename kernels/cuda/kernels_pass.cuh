@@ -1,20 +1,22 @@
 // Streaming passes of the bf16 path for ranks up to 64: each block keeps one adapter's weight
-// slice in shared memory for its whole life and streams 64-row tiles of one segment past it,
-// so every large matrix crosses HBM once per pass and every weight byte once per block.
+// slice in shared memory for its whole life and streams 64-row tiles of one chunk of a
+// segment past it, so every large matrix crosses HBM once per pass.
 //
-//   row pass (a cluster of C blocks splits d into 256-column slices; the C partial sums of
-//   a row are added through distributed shared memory):
+//   row pass (a cluster of C blocks splits d into 256-column slices):
 //     shrink   S  = X·A                      reads X
 //     dy pass  dS = s·dY·Bᵀ,  dB += s·Sᵀ·dY  reads dY once for both
-//   column pass (a block owns 128 columns of a chunk of rows; no cluster):
-//     expand   Y  = base + s·S·B             reads base, writes Y
+//   column pass (a block owns 128 columns of a chunk; no cluster):
 //     dx pass  dX = dx_base + dS·Aᵀ, dA += Xᵀ·dS   reads dx_base and X, writes dX
+// With the expand kernel (kernels_bf16.cuh) a forward + backward moves 7·T·d elements:
+// X, base, Y; dY; dx_base, X, dX.
 //
-// So a forward + backward moves 7·T·d elements: X, base, Y; dY; dx_base, X, dX.
-// Example, d = 2048 and a 512-row segment of rank 32: the row pass runs a cluster of 8
-// blocks (columns 0–255, …, 1792–2047) over the segment's 8 tiles; for each tile every block
-// adds its slice's 64 × 32 partial sums, block j writes the finished rows j, j + 8, j + 16, …
-// The column pass runs 16 blocks of 128 columns, each walking the same 8 tiles.
+// Row sums across the cluster: the C blocks' partial sums of a row meet in the shared memory
+// of the row's owner, block (row mod C), by remote atomic adds while the tiles stream; one
+// cluster barrier at the end of the chunk, then each owner writes its rows.
+// Example, d = 2048 and a chunk of 512 rows of a rank-32 segment: a cluster of 8 blocks
+// (columns 0–255, …, 1792–2047) walks the chunk's 8 tiles; row 77 of the chunk is owned by
+// block 77 mod 8 = 5 and sits at index 77 / 8 = 9 of its buffer (64 owned rows × 32 sums).
+// The dx pass then runs 16 blocks of 128 columns over the same 8 tiles.
 #pragma once
 #include <cooperative_groups.h>
 
@@ -23,40 +25,33 @@
 
 namespace alto::cuda::pass {
 
-constexpr int kThreads = 256, kRows = 64, kStages = 3;
+constexpr int kThreads = 256, kRows = 64;
 constexpr int kMaxRank = 64, kLdSmall = kMaxRank + 8;  // bf16 small tiles [row][rank]
 constexpr int kSlice = 256, kLdSlice = kSlice + 8;      // row pass: columns per block
 constexpr int kCols = 128, kLdCols = kCols + 8;         // column pass: columns per block
-constexpr int kLdPartial = kMaxRank + 4;                // fp32 partial sums [row][rank]
+constexpr int kRowStages = 3, kColStages = 2;
 constexpr int kMaxCluster = 16;
-// Partial sums of one tile, laid out by owner: block j owns rows j, j + C, …; its buffer holds
-// one slot of ceil(64 / C) rows for each of the C blocks, which store into it remotely.
-constexpr int kPartialRows = kRows + kMaxCluster;
+constexpr int kOwnedRows = 128, kLdOwned = kMaxRank + 4;  // a row-pass owner's fp32 sums
 
 __host__ __device__ constexpr int rank_pad(int r) { return (r + 15) / 16 * 16; }
 
 // Row pass shared memory: the weight slice, the streamed tiles, two bf16 S tiles (dy pass)
-// and two buffers of partial sums (one being summed by its owner while the next is filled).
+// and the owned rows' sums.
 __host__ __device__ constexpr size_t row_pass_smem(bool dy) {
-  return (dy ? kMaxRank * kLdSlice : kSlice * kLdSmall) * 2 + kStages * kRows * kLdSlice * 2 + (dy ? 2 * kRows * kLdSmall * 2 : 0) +
-         2 * kPartialRows * kLdPartial * 4;
+  return (dy ? kMaxRank * kLdSlice : kSlice * kLdSmall) * 2 + kRowStages * kRows * kLdSlice * 2 + (dy ? 2 * kRows * kLdSmall * 2 : 0) +
+         kOwnedRows * kLdOwned * 4;
 }
-// Column pass: the weight slice, then per stage the base tile, the small tile (dS, bf16) and
-// the X tile (dx pass); the expand pass converts S into two bf16 tiles instead.
-__host__ __device__ constexpr size_t col_pass_smem(bool dx) {
-  return (dx ? kCols * kLdSmall : kMaxRank * kLdCols) * 2 +
-         kStages * (kRows * kLdCols + (dx ? kRows * kLdSmall + kRows * kLdCols : 0)) * 2 + (dx ? 0 : 2 * kRows * kLdSmall * 2);
-}
-
-__device__ __forceinline__ void cluster_arrive() { asm volatile("barrier.cluster.arrive.release.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void cluster_wait() { asm volatile("barrier.cluster.wait.acquire.aligned;\n" ::: "memory"); }
+// Column pass: the weight slice, then per stage the dx_base tile, the dS tile and the X tile.
+constexpr int kColStageElems = kRows * kLdCols + kRows * kLdSmall + kRows * kLdCols;
+__host__ __device__ constexpr size_t col_pass_smem() { return (kCols * kLdSmall + kColStages * kColStageElems) * 2; }
 
 // A 64 × RP fp32 tile of S (row stride ld) held in registers between its load and its
 // conversion to bf16, so the load overlaps a tile of work. Columns at or past `cols` read 0.
 template <int RP>
 struct SmallPrefetch {
   static constexpr int kPerThread = kRows * RP / 4 / kThreads;  // float4s per thread (1..4)
-  float4 v[kPerThread > 0 ? kPerThread : 1];
+  static_assert(kPerThread >= 1, "every thread converts at least one group");
+  float4 v[kPerThread];
   __device__ __forceinline__ void load(const float* src, int64_t ld, int rows_valid, int cols) {
     const bool vec = rows_aligned(src, ld);
 #pragma unroll
@@ -90,7 +85,8 @@ struct SmallPrefetch {
 };
 
 // ---- Row pass: kDy = false → shrink (out_f32 = S), true → dy pass (out_bf16 = s·dY·Bᵀ,
-// dB += s·Sᵀ·dY). grid (C, chunks), clusters of (C, 1, 1); RP = padded largest rank. ----
+// dB += s·Sᵀ·dY). grid (C, chunks), clusters of (C, 1, 1), chunk_rows ≤ kOwnedRows·C;
+// RP = padded largest rank. ----
 template <bool kDy, int RP>
 __global__ void __launch_bounds__(kThreads, 1) row_pass(alto_segments seg, int32_t chunk_rows, const bf16* Z, int32_t d,
                                                         const bf16* const* W, float* out_f32, bf16* out_bf16, int32_t ld_out,
@@ -98,18 +94,16 @@ __global__ void __launch_bounds__(kThreads, 1) row_pass(alto_segments seg, int32
   extern __shared__ __align__(128) unsigned char smem_raw[];
   bf16* w_tile = reinterpret_cast<bf16*>(smem_raw);
   bf16* stage0 = w_tile + (kDy ? kMaxRank * kLdSlice : kSlice * kLdSmall);
-  bf16* s_tiles = stage0 + kStages * kRows * kLdSlice;
-  float* partial = reinterpret_cast<float*>(s_tiles + (kDy ? 2 * kRows * kLdSmall : 0));  // [2][kPartialRows][kLdPartial]
+  bf16* s_tiles = stage0 + kRowStages * kRows * kLdSlice;
+  float* owned = reinterpret_cast<float*>(s_tiles + (kDy ? 2 * kRows * kLdSmall : 0));  // [kOwnedRows][kLdOwned]
   SegmentTile t;
   if (!find_segment_tile(seg, blockIdx.y, chunk_rows, t)) return;  // same answer across the cluster
   const int C = gridDim.x, j = blockIdx.x;
   const int32_t c0 = j * kSlice, width = min(kSlice, d - c0);
   if (t.adapter < 0) {  // no LoRA: S rows are zero, dS rows are never read
     if (!kDy) {
-      for (int i = threadIdx.x; i < t.rows * ld_out; i += kThreads) {
-        const int row = i / ld_out;
-        if (row % C == j) out_f32[static_cast<int64_t>(t.row0) * ld_out + i] = 0.0f;
-      }
+      for (int i = threadIdx.x; i < t.rows * ld_out; i += kThreads)
+        if ((i / ld_out) % C == j) out_f32[static_cast<int64_t>(t.row0) * ld_out + i] = 0.0f;
     }
     return;
   }
@@ -120,6 +114,10 @@ __global__ void __launch_bounds__(kThreads, 1) row_pass(alto_segments seg, int32
   if constexpr (kDy) copy_rect<bf16>(w_tile, kLdSlice, w + c0, d, RP, kSlice, r, width, rows_aligned(w, d), kThreads);
   else copy_rect<bf16>(w_tile, kLdSmall, w + static_cast<int64_t>(c0) * r, r, kSlice, RP, width, r, rows_aligned(w, r), kThreads);
   cp_async_commit();
+  const int mine = (t.rows - j + C - 1) / C;  // rows this block owns
+  for (int i = threadIdx.x; i < mine * kLdOwned; i += kThreads) owned[i] = 0.0f;
+  cooperative_groups::cluster_group cluster = cooperative_groups::this_cluster();
+  cluster.sync();  // every owner's sums are zero before any block adds into them
 
   const bf16* z = Z + static_cast<int64_t>(t.row0) * d + c0;
   const int tiles = (t.rows + kRows - 1) / kRows;
@@ -127,7 +125,7 @@ __global__ void __launch_bounds__(kThreads, 1) row_pass(alto_segments seg, int32
   z_stream.init(d, kRows, width);
   auto load = [&](int tile) {
     if (tile < tiles) {
-      bf16* dst = stage0 + (tile % kStages) * kRows * kLdSlice;
+      bf16* dst = stage0 + (tile % kRowStages) * kRows * kLdSlice;
       const int rows = min(kRows, t.rows - tile * kRows);
       if (rows == kRows) z_stream.issue(dst, z + static_cast<int64_t>(tile) * kRows * d);
       else copy_tile<bf16, kRows, kSlice, kLdSlice, kThreads>(dst, z + static_cast<int64_t>(tile) * kRows * d, d, rows, width, true);
@@ -145,46 +143,13 @@ __global__ void __launch_bounds__(kThreads, 1) row_pass(alto_segments seg, int32
   const int kw = (width + 15) / 16 * 16, col_warp = warp * 32;
   float acc_b[RP / 16][4][4] = {};  // dy pass: dB[16mt + ·][col_warp + 8nt + ·]
 
-  // Partial sums travel to their owner: row → block row % C, slot j, index row / C.
-  const int per_owner = (kRows + C - 1) / C;
-  cooperative_groups::cluster_group cluster = cooperative_groups::this_cluster();
-  // The owner's sums of one tile: its rows, each the sum of the C slots (local reads).
-  auto reduce = [&](int tile) {
-    const float* buf = partial + (tile & 1) * kPartialRows * kLdPartial;
-    const int row0 = tile * kRows, rows = min(kRows, t.rows - row0);
-    const int mine = (rows - j + C - 1) / C, groups = ld_out <= RP ? (ld_out + 3) / 4 : RP / 4;
-    for (int i = threadIdx.x; i < mine * groups; i += kThreads) {
-      const int idx = i / groups, col = (i % groups) * 4;
-      float4 sum = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-#pragma unroll
-      for (int q = 0; q < kMaxCluster; ++q) {
-        if (q >= C) break;
-        const float4 v = *reinterpret_cast<const float4*>(buf + (q * per_owner + idx) * kLdPartial + col);
-        sum.x += v.x, sum.y += v.y, sum.z += v.z, sum.w += v.w;
-      }
-      const int64_t at = static_cast<int64_t>(t.row0 + row0 + j + C * idx) * ld_out + col;
-      const float e[4] = {sum.x, sum.y, sum.z, sum.w};
-      if constexpr (kDy) {
-        __nv_bfloat162 lo = __floats2bfloat162_rn(scale * e[0], scale * e[1]), hi = __floats2bfloat162_rn(scale * e[2], scale * e[3]);
-        uint2 packed;
-        packed.x = *reinterpret_cast<unsigned*>(&lo);
-        packed.y = *reinterpret_cast<unsigned*>(&hi);
-        *reinterpret_cast<uint2*>(out_bf16 + at) = packed;  // ld_out = RP: whole, aligned groups
-      } else {
-#pragma unroll
-        for (int k = 0; k < 4; ++k)
-          if (col + k < ld_out) out_f32[at + k] = col + k < r ? e[k] : 0.0f;
-      }
-    }
-  };
-
-  for (int s = 0; s < kStages - 1; ++s) load(s);
+  for (int s = 0; s < kRowStages - 1; ++s) load(s);
   load_s(0);
   for (int tile = 0; tile < tiles; ++tile) {
-    cp_async_wait<kStages - 2>();
+    cp_async_wait<kRowStages - 2>();
     __syncthreads();
-    load(tile + kStages - 1);
-    const bf16* zt = stage0 + (tile % kStages) * kRows * kLdSlice;
+    load(tile + kRowStages - 1);
+    const bf16* zt = stage0 + (tile % kRowStages) * kRows * kLdSlice;
     bf16* st = s_tiles + (tile & 1) * kRows * kLdSmall;
     if constexpr (kDy) {
       s_next.store(st);
@@ -230,31 +195,44 @@ __global__ void __launch_bounds__(kThreads, 1) row_pass(alto_segments seg, int32
         }
       }
     }
-    if (tile > 0) {
-      cluster_wait();
-      reduce(tile - 1);
-    }
-    {  // this block's partial sums into their owners' slots (stores, no waiting)
-      float* buf = partial + (tile & 1) * kPartialRows * kLdPartial;
-      const int row_a = rg * 16 + g, row_b = row_a + 8;
-      float* to_a = cluster.map_shared_rank(buf, row_a % C) + (j * per_owner + row_a / C) * kLdPartial;
-      float* to_b = cluster.map_shared_rank(buf, row_b % C) + (j * per_owner + row_b / C) * kLdPartial;
+    // Into the owners' sums (fire-and-forget remote adds). Rows past the chunk hold zeros.
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int row = tile * kRows + rg * 16 + g + 8 * h;
+      if (row >= t.rows) continue;
+      float* to = cluster.map_shared_rank(owned, row % C) + (row / C) * kLdOwned;
 #pragma unroll
       for (int pi = 0; pi < 2; ++pi) {
         const int p = 2 * pi + half;
-        if (16 * p >= RP) break;
+        if (16 * p >= rk || 16 * p >= RP) break;
 #pragma unroll
         for (int nt = 0; nt < 2; ++nt) {
           const int col = 16 * p + 8 * nt + 2 * tq;
-          *reinterpret_cast<float2*>(to_a + col) = make_float2(acc_s[pi][nt][0], acc_s[pi][nt][1]);
-          *reinterpret_cast<float2*>(to_b + col) = make_float2(acc_s[pi][nt][2], acc_s[pi][nt][3]);
+          atomicAdd(to + col, acc_s[pi][nt][2 * h]);
+          atomicAdd(to + col + 1, acc_s[pi][nt][2 * h + 1]);
         }
       }
     }
-    cluster_arrive();
   }
-  cluster_wait();
-  reduce(tiles - 1);
+  cp_async_wait<0>();
+  cluster.sync();  // every add has landed; nobody touches another block's memory after this
+  for (int i = threadIdx.x; i < mine * (RP / 4); i += kThreads) {
+    const int idx = i / (RP / 4), col = (i % (RP / 4)) * 4;
+    const float4 v = *reinterpret_cast<const float4*>(owned + idx * kLdOwned + col);
+    const int64_t at = static_cast<int64_t>(t.row0 + j + C * idx) * ld_out + col;
+    if constexpr (kDy) {  // ld_out = RP: whole, aligned groups
+      __nv_bfloat162 lo = __floats2bfloat162_rn(scale * v.x, scale * v.y), hi = __floats2bfloat162_rn(scale * v.z, scale * v.w);
+      uint2 packed;
+      packed.x = *reinterpret_cast<unsigned*>(&lo);
+      packed.y = *reinterpret_cast<unsigned*>(&hi);
+      *reinterpret_cast<uint2*>(out_bf16 + at) = packed;
+    } else {
+      const float e[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+      for (int k = 0; k < 4; ++k)
+        if (col + k < ld_out) out_f32[at + k] = e[k];  // ranks ≥ r hold zeros (zero weights)
+    }
+  }
   if constexpr (kDy) {
     if (col_warp >= width) return;
     float* dst = dB[t.adapter];
@@ -270,17 +248,15 @@ __global__ void __launch_bounds__(kThreads, 1) row_pass(alto_segments seg, int32
   }
 }
 
-// ---- Column pass: kDx = false → expand (out = base + s·S·B, S fp32), true → dx pass
-// (out = base + dS·Aᵀ with dS bf16, dA += Xᵀ·dS). grid (column blocks, chunks). ----
-template <bool kDx, int RP>
-__global__ void __launch_bounds__(kThreads, kDx ? 1 : 2) col_pass(alto_segments seg, int32_t chunk_rows, const float* S, const bf16* dS,
-                                                                  int32_t ld_small, const bf16* const* W, int32_t d, const bf16* base,
-                                                                  bf16* out, const bf16* X, float* const* dA) {
+// ---- Column pass (dx): out = base + dS·Aᵀ with dS bf16 (row stride ld_small),
+// dA += Xᵀ·dS. grid (column blocks, chunks); two blocks per multiprocessor. ----
+template <int RP>
+__global__ void __launch_bounds__(kThreads, 2) dx_pass(alto_segments seg, int32_t chunk_rows, const bf16* dS, int32_t ld_small,
+                                                       const bf16* const* W, int32_t d, const bf16* base, bf16* out, const bf16* X,
+                                                       float* const* dA) {
   extern __shared__ __align__(128) unsigned char smem_raw[];
-  constexpr int kStageElems = kRows * kLdCols + (kDx ? kRows * kLdSmall + kRows * kLdCols : 0);
   bf16* w_tile = reinterpret_cast<bf16*>(smem_raw);
-  bf16* stage0 = w_tile + (kDx ? kCols * kLdSmall : kMaxRank * kLdCols);
-  bf16* s_tiles = stage0 + kStages * kStageElems;  // expand only
+  bf16* stage0 = w_tile + kCols * kLdSmall;
   SegmentTile t;
   if (!find_segment_tile(seg, blockIdx.y, chunk_rows, t)) return;
   const int32_t c0 = blockIdx.x * kCols, width = min(kCols, d - c0);
@@ -292,11 +268,9 @@ __global__ void __launch_bounds__(kThreads, kDx ? 1 : 2) col_pass(alto_segments 
     return;
   }
   const int32_t r = seg.ranks[t.adapter], rk = rank_pad(r);
-  const float scale = kDx ? 1.0f : seg.scales[t.adapter];
   const bf16* w = W[t.adapter];
-  // The weight slice, once: A[c0..][rank] as stored (dx pass) or B[rank][c0..] (expand).
-  if constexpr (kDx) copy_rect<bf16>(w_tile, kLdSmall, w + static_cast<int64_t>(c0) * r, r, kCols, RP, width, r, rows_aligned(w, r), kThreads);
-  else copy_rect<bf16>(w_tile, kLdCols, w + c0, d, RP, kCols, r, width, rows_aligned(w, d), kThreads);
+  // The weight slice, once: A[c0..][rank] as stored.
+  copy_rect<bf16>(w_tile, kLdSmall, w + static_cast<int64_t>(c0) * r, r, kCols, RP, width, r, rows_aligned(w, r), kThreads);
   cp_async_commit();
 
   const int tiles = (t.rows + kRows - 1) / kRows;
@@ -307,51 +281,38 @@ __global__ void __launch_bounds__(kThreads, kDx ? 1 : 2) col_pass(alto_segments 
   small_stream.init(ld_small, kRows, RP);
   auto load = [&](int tile) {
     if (tile < tiles) {
-      bf16* dst = stage0 + (tile % kStages) * kStageElems;
+      bf16* dst = stage0 + (tile % kColStages) * kColStageElems;
       const int rows = min(kRows, t.rows - tile * kRows);
       const int64_t at = first + static_cast<int64_t>(tile) * kRows * d;
-      const bool full = rows == kRows;
-      if (base) {
-        if (full) big_stream.issue(dst, base + at);
-        else copy_tile<bf16, kRows, kCols, kLdCols, kThreads>(dst, base + at, d, rows, width, true);
-      }
-      if constexpr (kDx) {
-        const bf16* small = dS + static_cast<int64_t>(t.row0 + tile * kRows) * ld_small;
-        if (full) {
-          small_stream.issue(dst + kRows * kLdCols, small);
-          big_stream.issue(dst + kRows * kLdCols + kRows * kLdSmall, X + at);
-        } else {
-          copy_tile<bf16, kRows, RP, kLdSmall, kThreads>(dst + kRows * kLdCols, small, ld_small, rows, RP, true);
-          copy_tile<bf16, kRows, kCols, kLdCols, kThreads>(dst + kRows * kLdCols + kRows * kLdSmall, X + at, d, rows, width, true);
-        }
+      const bf16* small = dS + static_cast<int64_t>(t.row0 + tile * kRows) * ld_small;
+      if (rows == kRows) {
+        if (base) big_stream.issue(dst, base + at);
+        small_stream.issue(dst + kRows * kLdCols, small);
+        big_stream.issue(dst + kRows * kLdCols + kRows * kLdSmall, X + at);
+      } else {
+        if (base) copy_tile<bf16, kRows, kCols, kLdCols, kThreads>(dst, base + at, d, rows, width, true);
+        copy_tile<bf16, kRows, RP, kLdSmall, kThreads>(dst + kRows * kLdCols, small, ld_small, rows, RP, true);
+        copy_tile<bf16, kRows, kCols, kLdCols, kThreads>(dst + kRows * kLdCols + kRows * kLdSmall, X + at, d, rows, width, true);
       }
     }
     cp_async_commit();
   };
-  SmallPrefetch<RP> s_next;
-  auto load_s = [&](int tile) {
-    if (!kDx && tile < tiles) s_next.load(S + static_cast<int64_t>(t.row0 + tile * kRows) * ld_small, ld_small, min(kRows, t.rows - tile * kRows), r);
-  };
   if (!base) {  // no base: every stage's base tile is zero once and for all
-    for (int i = threadIdx.x; i < kStages * kRows * kLdCols; i += kThreads) stage0[(i / (kRows * kLdCols)) * kStageElems + i % (kRows * kLdCols)] = from_float<bf16>(0.0f);
+    for (int i = threadIdx.x; i < kColStages * kRows * kLdCols; i += kThreads)
+      stage0[(i / (kRows * kLdCols)) * kColStageElems + i % (kRows * kLdCols)] = from_float<bf16>(0.0f);
   }
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tq = lane & 3;
   const int rg = warp & 3, half = warp >> 2;  // output: rows 16·rg, columns 64·half
-  float acc_a[RP / 8][4] = {};                // dx pass: dA[c0 + 16·warp + ·][8nt + ·]
+  float acc_a[RP / 8][4] = {};                // dA[c0 + 16·warp + ·][8nt + ·]
 
-  for (int s = 0; s < kStages - 1; ++s) load(s);
-  load_s(0);
+  for (int s = 0; s < kColStages - 1; ++s) load(s);
   for (int tile = 0; tile < tiles; ++tile) {
-    cp_async_wait<kStages - 2>();
+    cp_async_wait<kColStages - 2>();
     __syncthreads();
-    load(tile + kStages - 1);
-    bf16* bt = stage0 + (tile % kStages) * kStageElems;
-    const bf16* st = kDx ? bt + kRows * kLdCols : s_tiles + (tile & 1) * kRows * kLdSmall;
-    if constexpr (!kDx) {
-      s_next.store(const_cast<bf16*>(st));
-      load_s(tile + 1);
-      __syncthreads();
-    }
+    load(tile + kColStages - 1);
+    bf16* bt = stage0 + (tile % kColStages) * kColStageElems;
+    const bf16* st = bt + kRows * kLdCols;
+    const bf16* xt = st + kRows * kLdSmall;
     float acc[8][4] = {};
 #pragma unroll
     for (int kk = 0; kk < RP; kk += 16) {
@@ -360,29 +321,24 @@ __global__ void __launch_bounds__(kThreads, kDx ? 1 : 2) col_pass(alto_segments 
       mma::ldmatrix_x4(af, st + rg * 16 * kLdSmall + kk + mma::lane_a_mk(kLdSmall));
 #pragma unroll
       for (int q = 0; q < 4; ++q) {
-        const int n = 64 * half + 16 * q;
         unsigned bf[4];
-        if constexpr (kDx) mma::ldmatrix_x4(bf, w_tile + n * kLdSmall + kk + mma::lane_b_nk(kLdSmall));
-        else mma::ldmatrix_x4_trans(bf, w_tile + kk * kLdCols + n + mma::lane_b_kn(kLdCols));
+        mma::ldmatrix_x4(bf, w_tile + (64 * half + 16 * q) * kLdSmall + kk + mma::lane_b_nk(kLdSmall));
         mma::mma_bf16(acc[2 * q], af, bf[0], bf[1]);
         mma::mma_bf16(acc[2 * q + 1], af, bf[2], bf[3]);
       }
     }
-    if constexpr (kDx) {  // dA partial: this warp's 16 columns × ranks, over the tile's rows
-      const bf16* xt = bt + kRows * kLdCols + kRows * kLdSmall;
-      if (16 * warp < width) {
+    if (16 * warp < width) {  // dA partial: this warp's 16 columns × ranks, over the tile's rows
 #pragma unroll
-        for (int kk = 0; kk < kRows; kk += 16) {
-          unsigned af[4];
-          mma::ldmatrix_x4_trans(af, xt + kk * kLdCols + 16 * warp + mma::lane_a_km(kLdCols));
+      for (int kk = 0; kk < kRows; kk += 16) {
+        unsigned af[4];
+        mma::ldmatrix_x4_trans(af, xt + kk * kLdCols + 16 * warp + mma::lane_a_km(kLdCols));
 #pragma unroll
-          for (int p = 0; p < RP / 16; ++p) {
-            if (16 * p >= rk) break;
-            unsigned bf[4];
-            mma::ldmatrix_x4_trans(bf, st + kk * kLdSmall + 16 * p + mma::lane_b_kn(kLdSmall));
-            mma::mma_bf16(acc_a[2 * p], af, bf[0], bf[1]);
-            mma::mma_bf16(acc_a[2 * p + 1], af, bf[2], bf[3]);
-          }
+        for (int p = 0; p < RP / 16; ++p) {
+          if (16 * p >= rk) break;
+          unsigned bf[4];
+          mma::ldmatrix_x4_trans(bf, st + kk * kLdSmall + 16 * p + mma::lane_b_kn(kLdSmall));
+          mma::mma_bf16(acc_a[2 * p], af, bf[0], bf[1]);
+          mma::mma_bf16(acc_a[2 * p + 1], af, bf[2], bf[3]);
         }
       }
     }
@@ -394,7 +350,7 @@ __global__ void __launch_bounds__(kThreads, kDx ? 1 : 2) col_pass(alto_segments 
       for (int h = 0; h < 2; ++h) {
         __nv_bfloat162* p = reinterpret_cast<__nv_bfloat162*>(tile_out + (g + 8 * h) * kLdCols + 8 * nt + 2 * tq);
         const float2 b2 = __bfloat1622float2(*p);
-        *p = __floats2bfloat162_rn(b2.x + scale * acc[nt][2 * h], b2.y + scale * acc[nt][2 * h + 1]);
+        *p = __floats2bfloat162_rn(b2.x + acc[nt][2 * h], b2.y + acc[nt][2 * h + 1]);
       }
     }
     __syncwarp();
@@ -416,17 +372,15 @@ __global__ void __launch_bounds__(kThreads, kDx ? 1 : 2) col_pass(alto_segments 
     }
   }
   cp_async_wait<0>();
-  if constexpr (kDx) {
-    if (16 * warp >= width) return;
-    float* dst = dA[t.adapter];
+  if (16 * warp >= width) return;
+  float* dst = dA[t.adapter];
 #pragma unroll
-    for (int nt = 0; nt < RP / 8; ++nt)
+  for (int nt = 0; nt < RP / 8; ++nt)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int col = 16 * warp + g + 8 * (e >> 1), rank = 8 * nt + 2 * tq + (e & 1);
-        if (col < width && rank < r) atomicAdd(dst + static_cast<int64_t>(c0 + col) * r + rank, acc_a[nt][e]);
-      }
-  }
+    for (int e = 0; e < 4; ++e) {
+      const int col = 16 * warp + g + 8 * (e >> 1), rank = 8 * nt + 2 * tq + (e & 1);
+      if (col < width && rank < r) atomicAdd(dst + static_cast<int64_t>(c0 + col) * r + rank, acc_a[nt][e]);
+    }
 }
 
 }  // namespace alto::cuda::pass

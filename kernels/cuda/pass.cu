@@ -14,11 +14,12 @@ using namespace pass;
 
 int32_t round_up(int64_t v, int64_t m) { return static_cast<int32_t>((v + m - 1) / m * m); }
 
-// Rows per chunk so that about `waves` waves of blocks cover the GPU.
-int32_t chunk_rows(const alto_segments* seg, int64_t blocks_per_chunk, int64_t resident_per_sm, int64_t waves, int32_t lo) {
+// Rows per chunk (a multiple of 64 in [lo, hi]) so that about `waves` waves of blocks cover
+// the GPU.
+int32_t chunk_rows(const alto_segments* seg, int64_t blocks_per_chunk, int64_t resident_per_sm, int64_t waves, int32_t lo, int32_t hi) {
   const int64_t want = std::max<int64_t>(1, waves * resident_per_sm * current_device().sms / blocks_per_chunk);
   const int64_t rows = (static_cast<int64_t>(seg->total_rows) + want - 1) / want;
-  return std::max(lo, std::min<int32_t>(4096, round_up(std::max<int64_t>(rows, 1), kRows)));
+  return std::max(std::min(lo, hi), std::min<int32_t>(hi, round_up(std::max<int64_t>(rows, 1), kRows)));
 }
 
 int32_t clusters_for(int32_t d) { return (d + kSlice - 1) / kSlice; }
@@ -58,7 +59,8 @@ template <bool kDy>
 cudaError_t row_pass_launch(const alto_segments* seg, const bf16* Z, int32_t d, const bf16* const* W, float* out_f32, bf16* out_bf16,
                             int32_t ld_out, const float* S, float* const* dB, cudaStream_t stream) {
   const int32_t C = clusters_for(d);
-  const int32_t chunk = chunk_rows(seg, C, 1, 2, kDy ? 256 : kRows);
+  // A chunk's rows are owned C ways, at most kOwnedRows each.
+  const int32_t chunk = chunk_rows(seg, C, 1, 2, kDy ? 256 : kRows, kOwnedRows * C);
   const dim3 grid(C, static_cast<unsigned>(tile_bound(seg, chunk)));
   return with_rank(seg->max_rank, [&](auto rp) {
     return launch_pass(row_pass<kDy, decltype(rp)::value>, grid, row_pass_smem(kDy), C, stream, *seg, chunk, Z, d, W, out_f32, out_bf16,
@@ -66,15 +68,13 @@ cudaError_t row_pass_launch(const alto_segments* seg, const bf16* Z, int32_t d, 
   });
 }
 
-template <bool kDx>
-cudaError_t col_pass_launch(const alto_segments* seg, const float* S, const bf16* dS, int32_t ld_small, const bf16* const* W, int32_t d,
-                            const bf16* base, bf16* out, const bf16* X, float* const* dA, cudaStream_t stream) {
+cudaError_t dx_pass_launch(const alto_segments* seg, const bf16* dS, int32_t ld_small, const bf16* const* A, int32_t d, const bf16* base,
+                           bf16* out, const bf16* X, float* const* dA, cudaStream_t stream) {
   const int32_t col_blocks = (d + kCols - 1) / kCols;
-  const int32_t chunk = chunk_rows(seg, col_blocks, kDx ? 1 : 2, 3, kDx ? 256 : kRows);
+  const int32_t chunk = chunk_rows(seg, col_blocks, 2, 3, 256, 4096);
   const dim3 grid(col_blocks, static_cast<unsigned>(tile_bound(seg, chunk)));
   return with_rank(seg->max_rank, [&](auto rp) {
-    return launch_pass(col_pass<kDx, decltype(rp)::value>, grid, col_pass_smem(kDx), 1, stream, *seg, chunk, S, dS, ld_small, W, d, base,
-                       out, X, dA);
+    return launch_pass(dx_pass<decltype(rp)::value>, grid, col_pass_smem(), 1, stream, *seg, chunk, dS, ld_small, A, d, base, out, X, dA);
   });
 }
 
@@ -96,12 +96,6 @@ cudaError_t pass_shrink(const alto_segments* seg, const void* X, int32_t d_in, c
                                 nullptr, nullptr, stream);
 }
 
-cudaError_t pass_expand(const alto_segments* seg, const float* S, const void* const* B, int32_t d_out, const void* base, void* Y,
-                        cudaStream_t stream) {
-  return col_pass_launch<false>(seg, S, nullptr, seg->max_rank, reinterpret_cast<const bf16* const*>(B), d_out, static_cast<const bf16*>(base),
-                                static_cast<bf16*>(Y), nullptr, nullptr, stream);
-}
-
 cudaError_t pass_backward(const alto_segments* seg, const void* X, int32_t d_in, const void* dY, int32_t d_out, const void* const* A,
                           const void* const* B, const float* S, const void* dx_base, void* dX, float* const* dA, float* const* dB,
                           void* workspace, cudaStream_t stream) {
@@ -110,8 +104,8 @@ cudaError_t pass_backward(const alto_segments* seg, const void* X, int32_t d_in,
   cudaError_t e = row_pass_launch<true>(seg, static_cast<const bf16*>(dY), d_out, reinterpret_cast<const bf16* const*>(B), nullptr, dS, ld, S,
                                         dB, stream);
   if (e != cudaSuccess) return e;
-  return col_pass_launch<true>(seg, nullptr, dS, ld, reinterpret_cast<const bf16* const*>(A), d_in, static_cast<const bf16*>(dx_base),
-                               static_cast<bf16*>(dX), static_cast<const bf16*>(X), dA, stream);
+  return dx_pass_launch(seg, dS, ld, reinterpret_cast<const bf16* const*>(A), d_in, static_cast<const bf16*>(dx_base), static_cast<bf16*>(dX),
+                        static_cast<const bf16*>(X), dA, stream);
 }
 
 }  // namespace alto::cuda

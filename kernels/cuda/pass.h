@@ -1,6 +1,6 @@
 // The streaming passes (kernels_pass.cuh) for bf16 calls with ranks up to 64 and 16-byte
-// aligned rows; forward.cu and backward.cu use them where `pass_fits` says so and take the
-// general kernels otherwise.
+// aligned rows: the shrink and the whole backward. forward.cu and backward.cu use them where
+// `pass_fits` says so and take the general kernels otherwise.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -19,8 +19,6 @@ bool pass_fits(const alto_segments* seg, std::initializer_list<int32_t> dims, st
 size_t pass_workspace(const alto_segments* seg);
 
 cudaError_t pass_shrink(const alto_segments* seg, const void* X, int32_t d_in, const void* const* A, float* S, cudaStream_t stream);
-cudaError_t pass_expand(const alto_segments* seg, const float* S, const void* const* B, int32_t d_out, const void* base, void* Y,
-                        cudaStream_t stream);
 cudaError_t pass_backward(const alto_segments* seg, const void* X, int32_t d_in, const void* dY, int32_t d_out, const void* const* A,
                           const void* const* B, const float* S, const void* dx_base, void* dX, float* const* dA, float* const* dB,
                           void* workspace, cudaStream_t stream);
