@@ -5,7 +5,6 @@
 
 #include "kernels.cuh"
 #include "kernels_bf16.cuh"
-#include "pass.h"
 
 using namespace alto::cuda;
 
@@ -60,7 +59,7 @@ alto_status launch_backward(const alto_segments* seg, const void* X, int32_t d_i
 
 extern "C" size_t alto_cuda_backward_workspace(const alto_segments* seg) {
   if (check_segments(seg) != ALTO_OK) return 0;
-  return std::max(static_cast<size_t>(seg->total_rows) * seg->max_rank * sizeof(float), pass_workspace(seg));
+  return static_cast<size_t>(seg->total_rows) * seg->max_rank * sizeof(float);
 }
 
 extern "C" alto_status alto_cuda_backward(const alto_segments* seg, alto_dtype dtype, const void* X, int32_t d_in, const void* dY,
@@ -73,9 +72,6 @@ extern "C" alto_status alto_cuda_backward(const alto_segments* seg, alto_dtype d
   if (!X || !dY || !S || !dX) return ALTO_ERR_INVALID_ARGUMENT;
   if (!workspace || workspace_bytes < alto_cuda_backward_workspace(seg)) return ALTO_ERR_WORKSPACE_TOO_SMALL;
   const auto s = static_cast<cudaStream_t>(stream);
-  if (dtype == ALTO_BF16 && pass_fits(seg, {d_in, d_out}, {X, dY, dx_base, dX})) {
-    return pass_backward(seg, X, d_in, dY, d_out, A, B, S, dx_base, dX, dA, dB, workspace, s) == cudaSuccess ? ALTO_OK : ALTO_ERR_CUDA;
-  }
   auto* dS = static_cast<float*>(workspace);
   if (dtype == ALTO_F32) return launch_backward<float>(seg, X, d_in, dY, d_out, A, B, S, dx_base, dX, dA, dB, dS, s);
   if (dtype == ALTO_BF16) return launch_backward<bf16>(seg, X, d_in, dY, d_out, A, B, S, dx_base, dX, dA, dB, dS, s);

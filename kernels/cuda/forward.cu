@@ -3,7 +3,6 @@
 
 #include "kernels.cuh"
 #include "kernels_bf16.cuh"
-#include "pass.h"
 
 using namespace alto::cuda;
 
@@ -16,7 +15,6 @@ alto_status launch_shrink(const alto_segments* seg, const void* X, int32_t d_in,
                   reduce_splits(seg, d_in, bk));
   cudaError_t e;
   if constexpr (std::is_same<E, bf16>::value) {
-    if (pass_fits(seg, {d_in}, {X})) return pass_shrink(seg, X, d_in, A, S, stream) == cudaSuccess ? ALTO_OK : ALTO_ERR_CUDA;
     e = launch(row_reduce_bf16<false>, grid, rr::kThreads, rr::smem_bytes(), stream, *seg, static_cast<const bf16*>(X), d_in,
                reinterpret_cast<const bf16* const*>(A), S);
   } else {

@@ -54,8 +54,9 @@ __global__ void __launch_bounds__(rr::kThreads) row_reduce_bf16(alto_segments se
   StreamTile<bf16, rr::kRows, rr::kK, rr::kLd, rr::kThreads> x_stream;
   StreamTile<bf16, 64, 64, rr::kLd, rr::kThreads> w_stream;
   x_stream.init(d, t.rows, rr::kK);
-  if constexpr (kTransposedW) w_stream.init(d, ranks, rr::kK);
-  else w_stream.init(r, rr::kK, ranks);
+  const int ranks_used = (ranks + 15) / 16 * 16;  // the mma loop stops there
+  if constexpr (kTransposedW) w_stream.init(d, ranks, rr::kK, ranks_used);
+  else w_stream.init(r, rr::kK, ranks, 64, ranks_used);
   auto load = [&](int kt) {
     if (kt < nk) {
       bf16* a = stages + (kt % rr::kStages) * rr::kStageElems;
@@ -181,6 +182,7 @@ __global__ void __launch_bounds__(ex::kThreads) expand_bf16(alto_segments seg, i
   }
   const int32_t ld = seg.max_rank;
   const int32_t r = seg.ranks[t.adapter], rp = RP > 0 ? RP : ex::rank_pad(r), lds = rp + 8;
+  const int32_t r_used = ex::rank_pad(r);  // the product stops at the adapter's own padded rank
   const int stage_elems = ex::w_elems(ld) + ex::kRows * ex::kLdBase;
   bf16* s_tile = reinterpret_cast<bf16*>(smem_raw);
   bf16* stage0 = s_tile + ex::kRows * (ex::rank_pad(ld) + 8);
@@ -198,8 +200,8 @@ __global__ void __launch_bounds__(ex::kThreads) expand_bf16(alto_segments seg, i
   StreamTile<bf16, ex::kRows, ex::kStep, ex::kLdBase, ex::kThreads> base_stream;
   const bool fast = RP > 0 && w_aligned && vec;
   if (fast) {
-    if constexpr (kTransposedW) w_stream.init(r, ex::kStep, r);
-    else w_stream.init(d, r, ex::kStep);
+    if constexpr (kTransposedW) w_stream.init(r, ex::kStep, r, ex::kStep, r_used);
+    else w_stream.init(d, r, ex::kStep, r_used);
     base_stream.init(d, base ? t.rows : 0, ex::kStep);
   }
   auto load = [&](int st) {
@@ -233,6 +235,7 @@ __global__ void __launch_bounds__(ex::kThreads) expand_bf16(alto_segments seg, i
     float acc[8][4] = {};
 #pragma unroll
     for (int k = 0; k < (RP > 0 ? RP : rp); k += 16) {
+      if (k >= r_used) break;
       unsigned af[4];
       mma::ldmatrix_x4(af, s_tile + warp * 16 * lds + k + mma::lane_a_mk(lds));
 #pragma unroll
@@ -339,7 +342,7 @@ static __global__ void __launch_bounds__(wg::kThreads, 2) weight_grad_bf16(alto_
   StreamTile<bf16, wg::kK, wg::kCols, wg::kLdBig, wg::kThreads> big_stream;
   StreamTile<float, wg::kK, wg::kRanks, wg::kRanks, wg::kThreads> small_stream;
   big_stream.init(d, wg::kK, cols);
-  small_stream.init(ld, wg::kK, ranks);
+  small_stream.init(ld, wg::kK, ranks, wg::kK, (ranks + 15) / 16 * 16);
   auto load = [&](int kt) {
     if (kt < nk) {
       const int32_t k0 = kt * wg::kK;

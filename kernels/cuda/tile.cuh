@@ -111,21 +111,25 @@ __device__ __forceinline__ void copy_tile(E* dst, const E* src, int64_t ld, int 
 // and how many of its bytes are inside the matrix, worked out once. `issue` then costs a few
 // instructions a chunk. The caller passes the validity of the dimension that stays fixed;
 // the sliding one is taken as full (the caller uses copy_tile for a ragged last step).
+// Chunks at or past rows_used / cols_used are never read by the consumer and not copied
+// (a low-rank adapter in a launch sized for a higher rank).
 template <typename E, int R, int C, int LDS, int NT>
 struct StreamTile {
   static constexpr int kVec = 16 / sizeof(E), kPerRow = C / kVec, kChunks = R * kPerRow, kMine = (kChunks + NT - 1) / NT;
   static_assert(C % kVec == 0, "tile width must hold whole 16-byte vectors");
   int32_t src_off[kMine];
   uint32_t dst_off[kMine];
-  int32_t bytes[kMine];  // -1: not this thread's chunk
+  int32_t bytes[kMine];  // -1: not copied by this thread
 
-  __device__ __forceinline__ void init(int32_t ld, int rows_valid, int cols_valid) {
+  __device__ __forceinline__ void init(int32_t ld, int rows_valid, int cols_valid, int rows_used = R, int cols_used = C) {
 #pragma unroll
     for (int j = 0; j < kMine; ++j) {
       const int i = threadIdx.x + j * NT, r = i / kPerRow, c = (i % kPerRow) * kVec;
       src_off[j] = r * ld + c;
       dst_off[j] = static_cast<uint32_t>((r * LDS + c) * sizeof(E));
-      bytes[j] = i >= kChunks ? -1 : (r < rows_valid ? max(0, min(kVec, cols_valid - c)) * static_cast<int>(sizeof(E)) : 0);
+      bytes[j] = i >= kChunks || r >= rows_used || c >= cols_used
+                     ? -1
+                     : (r < rows_valid ? max(0, min(kVec, cols_valid - c)) * static_cast<int>(sizeof(E)) : 0);
     }
   }
   __device__ __forceinline__ void issue(E* dst, const E* src) const {

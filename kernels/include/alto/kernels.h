@@ -8,7 +8,7 @@
  *
  *   shrink    S_g  = X_g · A_a                       (S: T x max_rank, fp32)
  *   expand    Y_g  = base_g + s_a · S_g · B_a        (the add into the base output is fused)
- *   backward  dS_g = s_a · dY_g · B_aᵀ               (dS: in the workspace)
+ *   backward  dS_g = s_a · dY_g · B_aᵀ               (dS: T x max_rank, fp32, workspace)
  *             dX_g = dXbase_g + dS_g · A_aᵀ
  *             dA_a += X_gᵀ · dS_g                     (summed over every segment of a)
  *             dB_a += s_a · S_gᵀ · dY_g
@@ -98,8 +98,7 @@ int32_t alto_cuda_compiled(void);
 /* Devices visible (0 without a driver or GPU). */
 int32_t alto_cuda_device_count(void);
 
-/* Bytes of workspace alto_cuda_backward needs (scratch for dS; its contents afterwards are
- * unspecified: fp32 T x max_rank on the fp32 path, bf16 on the bf16 path). */
+/* Bytes of workspace alto_cuda_backward needs (dS: T x max_rank fp32). */
 size_t alto_cuda_backward_workspace(const alto_segments* seg);
 
 /* S = X·A (S fp32). One launch. */
