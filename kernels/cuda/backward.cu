@@ -4,6 +4,7 @@
 #include <cuda_runtime.h>
 
 #include "kernels.cuh"
+#include "expand.h"
 #include "kernels_bf16.cuh"
 
 using namespace alto::cuda;
@@ -38,10 +39,7 @@ alto_status launch_backward(const alto_segments* seg, const void* X, int32_t d_i
   const dim3 grad_grid(static_cast<unsigned>(tile_bound(seg, chunk)), col_tiles * rank_tiles, 2);
   if constexpr (kBf16) {
     ALTO_CUDA_TRY(launch(row_reduce_bf16<true>, reduce_grid, rr::kThreads, rr::smem_bytes(), stream, *seg, dy, d_out, b, dS));
-    const int32_t span = expand_span(seg, d_in);
-    const dim3 expand_grid(static_cast<unsigned>(tile_bound(seg, ex::kRows)), (d_in + span - 1) / span);
-    ALTO_CUDA_TRY(launch(expand_bf16_for<true>(seg->max_rank), expand_grid, ex::kThreads, ex::smem_bytes(seg->max_rank), stream, *seg, span,
-                         static_cast<const float*>(dS), a, d_in, static_cast<const bf16*>(dx_base), static_cast<bf16*>(dX)));
+    ALTO_CUDA_TRY(expand_bf16_launch(seg, true, static_cast<const float*>(dS), A, d_in, dx_base, dX, stream));
     ALTO_CUDA_TRY(launch(weight_grad_bf16, grad_grid, wg::kThreads, wg::smem_bytes(), stream, *seg, chunk, col_tiles, x, d_in, dy, d_out, S,
                          static_cast<const float*>(dS), dA, dB));
   } else {

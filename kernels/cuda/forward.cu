@@ -2,6 +2,7 @@
 #include <cuda_runtime.h>
 
 #include "kernels.cuh"
+#include "expand.h"
 #include "kernels_bf16.cuh"
 
 using namespace alto::cuda;
@@ -29,10 +30,7 @@ alto_status launch_expand(const alto_segments* seg, const float* S, const void* 
                           cudaStream_t stream) {
   cudaError_t e;
   if constexpr (std::is_same<E, bf16>::value) {
-    const int32_t span = expand_span(seg, d_out);
-    const dim3 grid(static_cast<unsigned>(tile_bound(seg, ex::kRows)), (d_out + span - 1) / span);
-    e = launch(expand_bf16_for<false>(seg->max_rank), grid, ex::kThreads, ex::smem_bytes(seg->max_rank), stream, *seg, span, S,
-               reinterpret_cast<const bf16* const*>(B), d_out, static_cast<const bf16*>(base), static_cast<bf16*>(Y));
+    e = expand_bf16_launch(seg, false, S, B, d_out, base, Y, stream);
   } else {
     const dim3 grid(static_cast<unsigned>(tile_bound(seg, kExpandRows)), (d_out + kExpandCols - 1) / kExpandCols);
     e = launch(expand_kernel<E, false>, grid, kThreads, expand_smem_bytes<E, false>(), stream, *seg, S, reinterpret_cast<const E* const*>(B),

@@ -1,0 +1,77 @@
+// The bf16 expand launch shared by the forward (Y = base + s·S·B) and the backward
+// (dX = dx_base + dS·Aᵀ): the bulk-tensor kernel where it applies (sm_90, ranks ≤ 64, a base,
+// 16-byte aligned rows, tensor maps made), the cp.async kernel otherwise.
+#include <cuda.h>
+#include <cudaTypedefs.h>
+#include <cuda_runtime.h>
+
+#include "expand.h"
+#include "expand_tma.cuh"
+#include "kernels.cuh"
+
+namespace alto::cuda {
+namespace {
+
+PFN_cuTensorMapEncodeTiled_v12000 encoder() {
+  static PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
+    void* p = nullptr;
+    cudaDriverEntryPointQueryResult status;
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &p, 12000, cudaEnableDefault, &status) != cudaSuccess ||
+        status != cudaDriverEntryPointSuccess) {
+      cudaGetLastError();
+      p = nullptr;
+    }
+    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(p);
+  }();
+  return fn;
+}
+
+// A rows × cols row-major bf16 matrix read and written in 64 × 64 boxes, 128-byte swizzle.
+bool tile_map(CUtensorMap* map, const void* ptr, int64_t rows, int64_t cols) {
+  const auto encode = encoder();
+  if (!encode) return false;
+  const cuuint64_t dims[2] = {static_cast<cuuint64_t>(cols), static_cast<cuuint64_t>(rows)};
+  const cuuint64_t strides[1] = {static_cast<cuuint64_t>(cols) * 2};
+  const cuuint32_t box[2] = {ext::kStep, ext::kRows}, unit[2] = {1, 1};
+  return encode(map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, const_cast<void*>(ptr), dims, strides, box, unit, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+}
+
+template <bool kTransposedW>
+auto tma_kernel(int rp) -> decltype(&expand_tma_bf16<kTransposedW, 16>) {
+  switch (rp) {
+    case 16: return &expand_tma_bf16<kTransposedW, 16>;
+    case 32: return &expand_tma_bf16<kTransposedW, 32>;
+    case 48: return &expand_tma_bf16<kTransposedW, 48>;
+    default: return &expand_tma_bf16<kTransposedW, 64>;
+  }
+}
+
+template <bool kTransposedW>
+cudaError_t launch_expand(const alto_segments* seg, const float* small, const bf16* const* W, int32_t d, const bf16* base, bf16* out,
+                          cudaStream_t stream) {
+  const int32_t span = expand_span(seg, d);
+  const dim3 grid(static_cast<unsigned>(tile_bound(seg, ex::kRows)), (d + span - 1) / span);
+  const int rp = ex::rank_pad(seg->max_rank);
+  const bool aligned = d % 8 == 0 && reinterpret_cast<uintptr_t>(base) % 16 == 0 && reinterpret_cast<uintptr_t>(out) % 16 == 0;
+  CUtensorMap base_map, out_map;
+  if (base && aligned && rp <= 64 && current_device().major >= 9 && tile_map(&base_map, base, seg->total_rows, d) &&
+      tile_map(&out_map, out, seg->total_rows, d)) {
+    return launch(tma_kernel<kTransposedW>(rp), grid, ext::kThreads, ext::smem_bytes(rp), stream, base_map, out_map, *seg, span, small, W, d,
+                  base, out);
+  }
+  return launch(expand_bf16_for<kTransposedW>(seg->max_rank), grid, ex::kThreads, ex::smem_bytes(seg->max_rank), stream, *seg, span, small, W,
+                d, base, out);
+}
+
+}  // namespace
+
+cudaError_t expand_bf16_launch(const alto_segments* seg, bool transposed_w, const float* small, const void* const* W, int32_t d,
+                               const void* base, void* out, cudaStream_t stream) {
+  const auto* w = reinterpret_cast<const bf16* const*>(W);
+  const auto* b = static_cast<const bf16*>(base);
+  auto* o = static_cast<bf16*>(out);
+  return transposed_w ? launch_expand<true>(seg, small, w, d, b, o, stream) : launch_expand<false>(seg, small, w, d, b, o, stream);
+}
+
+}  // namespace alto::cuda
