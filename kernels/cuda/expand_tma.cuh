@@ -15,7 +15,7 @@
 namespace alto::cuda {
 
 namespace ext {
-constexpr int kThreads = 128, kRows = 64, kStep = 64, kStages = 4, kAhead = 2;
+constexpr int kThreads = 128, kRows = 64, kStep = 64, kStages = 5, kAhead = 3;
 constexpr int kTileBytes = kRows * kStep * 2;
 // Shared memory: 1 KB alignment slack, the base tiles, the barriers, the S tile, the weight slices.
 __host__ __device__ constexpr size_t smem_bytes(int rp) {
@@ -58,8 +58,6 @@ __global__ void __launch_bounds__(ext::kThreads) expand_tma_bf16(const __grid_co
     for (int k = 0; k < ext::kStages; ++k) tma::mbar_init(&bars[k], 1);
     tma::mbar_fence_init();
   }
-  convert_rect<bf16>(s_tile, kLds, small + static_cast<int64_t>(t.row0) * seg.max_rank, seg.max_rank, ext::kRows, RP, t.rows, r, ext::kThreads);
-  __syncthreads();
 
   const int steps = (c_end - c_begin + ext::kStep - 1) / ext::kStep;
   using WStream = typename std::conditional<kTransposedW, StreamTile<bf16, ext::kStep, RP, kLds, ext::kThreads>,
@@ -89,6 +87,9 @@ __global__ void __launch_bounds__(ext::kThreads) expand_tma_bf16(const __grid_co
     cp_async_commit();
   };
   for (int st = 0; st < ext::kAhead; ++st) load(st);
+  // The S tile converts while the first tiles are on their way.
+  convert_rect<bf16>(s_tile, kLds, small + static_cast<int64_t>(t.row0) * seg.max_rank, seg.max_rank, ext::kRows, RP, t.rows, r, ext::kThreads);
+  __syncthreads();  // the S tile and the barriers' initialisation, for every thread
   for (int st = 0; st < steps; ++st) {
     const int k = st % ext::kStages;
     cp_async_wait<ext::kAhead - 1>();
