@@ -17,9 +17,11 @@ namespace alto::cuda {
 namespace ext {
 constexpr int kThreads = 128, kRows = 64, kStep = 64, kStages = 5, kAhead = 3;
 constexpr int kTileBytes = kRows * kStep * 2;
+constexpr int kBarBytes = 128;  // the stages' barriers, padded so what follows stays 16-byte aligned
+static_assert(kStages * 8 <= kBarBytes, "barrier area too small");
 // Shared memory: 1 KB alignment slack, the base tiles, the barriers, the S tile, the weight slices.
 __host__ __device__ constexpr size_t smem_bytes(int rp) {
-  return 1024 + kStages * kTileBytes + kStages * 8 + static_cast<size_t>(kRows) * (rp + 8) * 2 + kStages * ex::w_elems(rp) * 2;
+  return 1024 + kStages * kTileBytes + kBarBytes + static_cast<size_t>(kRows) * (rp + 8) * 2 + kStages * ex::w_elems(rp) * 2;
 }
 }  // namespace ext
 
@@ -32,7 +34,7 @@ __global__ void __launch_bounds__(ext::kThreads) expand_tma_bf16(const __grid_co
   unsigned char* aligned = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
   bf16* tiles = reinterpret_cast<bf16*>(aligned);
   uint64_t* bars = reinterpret_cast<uint64_t*>(aligned + ext::kStages * ext::kTileBytes);
-  bf16* s_tile = reinterpret_cast<bf16*>(bars + ext::kStages);
+  bf16* s_tile = reinterpret_cast<bf16*>(aligned + ext::kStages * ext::kTileBytes + ext::kBarBytes);
   constexpr int kLds = RP + 8, kWElems = ex::w_elems(RP);
   bf16* w_stages = s_tile + ext::kRows * kLds;
 
