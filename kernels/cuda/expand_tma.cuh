@@ -1,13 +1,14 @@
 // Expand (Y = base + s·S·B, dX = dx_base + dS·Aᵀ), bf16, with the base tiles read and the
 // output tiles written by bulk-tensor copies (tma.cuh). Same block shape as expand_bf16
-// (64 rows × `span` columns in 64-column steps, 4 warps) but one thread moves every base and
-// output tile: no per-thread address work for the large matrices. The weight slices (one
-// pointer per adapter, so no tensor map) still stream by cp.async.
+// (64 rows × `span` columns in 64-column steps, 4 warps) but one thread loads each base tile
+// and one lane per warp stores the warp's 16 output rows: no per-thread address work for the
+// large matrices. The weight slices (one pointer per adapter, so no tensor map) still
+// stream by cp.async.
 //
 // Pipeline: stage k of kStages holds the base tile and the weight slice of steps k, k +
 // kStages, …; loads run kAhead steps ahead. The sum is written over the base tile in place
-// and stored from there, so a stage is refilled only after the store of its previous step
-// has read it (cp.async.bulk.wait_group.read).
+// and stored from there, so a stage is refilled only after every warp's store of its
+// previous step has read it (cp.async.bulk.wait_group.read before the step's barrier).
 #pragma once
 #include "kernels_bf16.cuh"
 #include "tma.cuh"
@@ -24,6 +25,44 @@ __host__ __device__ constexpr size_t smem_bytes(int rp) {
   return 1024 + kStages * kTileBytes + kBarBytes + static_cast<size_t>(kRows) * (rp + 8) * 2 + kStages * ex::w_elems(rp) * 2;
 }
 }  // namespace ext
+
+// The block's S rows (fp32, row stride ld) into the bf16 tile [64][RP + 8], zeros past the
+// rank or the segment; loads go out eight at a time so their latencies overlap.
+template <int RP>
+__device__ __forceinline__ void convert_s_tile(bf16* dst, const float* src, int64_t ld, int rows, int cols) {
+  constexpr int kPerRow = RP / 4, kPer = ext::kRows * kPerRow / ext::kThreads;
+  const bool vec = rows_aligned(src, ld);
+#pragma unroll
+  for (int b = 0; b < kPer; b += 8) {
+    float4 v[8];
+#pragma unroll
+    for (int u = 0; u < 8; ++u) {
+      const int i = threadIdx.x + (b + u) * ext::kThreads, r = i / kPerRow, c = (i % kPerRow) * 4;
+      v[u] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+      if (b + u < kPer && r < rows) {
+        const float* p = src + r * ld + c;
+        if (vec && c + 4 <= cols) {
+          v[u] = *reinterpret_cast<const float4*>(p);
+        } else {
+          v[u].x = c < cols ? p[0] : 0.0f;
+          v[u].y = c + 1 < cols ? p[1] : 0.0f;
+          v[u].z = c + 2 < cols ? p[2] : 0.0f;
+          v[u].w = c + 3 < cols ? p[3] : 0.0f;
+        }
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < 8; ++u) {
+      if (b + u >= kPer) break;
+      const int i = threadIdx.x + (b + u) * ext::kThreads, r = i / kPerRow, c = (i % kPerRow) * 4;
+      __nv_bfloat162 lo = __floats2bfloat162_rn(v[u].x, v[u].y), hi = __floats2bfloat162_rn(v[u].z, v[u].w);
+      uint2 packed;
+      packed.x = *reinterpret_cast<unsigned*>(&lo);
+      packed.y = *reinterpret_cast<unsigned*>(&hi);
+      *reinterpret_cast<uint2*>(dst + r * (RP + 8) + c) = packed;
+    }
+  }
+}
 
 template <bool kTransposedW, int RP>
 __global__ void __launch_bounds__(ext::kThreads) expand_tma_bf16(const __grid_constant__ CUtensorMap base_map,
@@ -72,7 +111,6 @@ __global__ void __launch_bounds__(ext::kThreads) expand_tma_bf16(const __grid_co
       const int32_t n0 = c_begin + st * ext::kStep, cols = min(ext::kStep, d - n0);
       const int k = st % ext::kStages;
       if (leader) {
-        tma::store_wait_read<ext::kStages - ext::kAhead - 1>();  // the stage's last store has read it
         tma::mbar_expect_tx(&bars[k], ext::kTileBytes);
         tma::load_2d(tiles + k * ext::kRows * ext::kStep, &base_map, n0, t.row0, &bars[k]);
       }
@@ -90,11 +128,14 @@ __global__ void __launch_bounds__(ext::kThreads) expand_tma_bf16(const __grid_co
   };
   for (int st = 0; st < ext::kAhead; ++st) load(st);
   // The S tile converts while the first tiles are on their way.
-  convert_rect<bf16>(s_tile, kLds, small + static_cast<int64_t>(t.row0) * seg.max_rank, seg.max_rank, ext::kRows, RP, t.rows, r, ext::kThreads);
+  convert_s_tile<RP>(s_tile, small + static_cast<int64_t>(t.row0) * seg.max_rank, seg.max_rank, t.rows, r);
   __syncthreads();  // the S tile and the barriers' initialisation, for every thread
   for (int st = 0; st < steps; ++st) {
     const int k = st % ext::kStages;
     cp_async_wait<ext::kAhead - 1>();
+    // The stage refilled below was last stored kStages - kAhead steps ago: each warp's store
+    // of it has read shared memory before the barrier.
+    if (lane == 0) tma::store_wait_read<ext::kStages - ext::kAhead - 1>();
     tma::mbar_wait(&bars[k], (st / ext::kStages) & 1);
     __syncthreads();
     load(st + ext::kAhead);
@@ -127,26 +168,30 @@ __global__ void __launch_bounds__(ext::kThreads) expand_tma_bf16(const __grid_co
         *p = __floats2bfloat162_rn(b2.x + scale * acc[nt][2 * h], b2.y + scale * acc[nt][2 * h + 1]);
       }
     }
-    if (t.rows == ext::kRows) {  // whole tile: one bulk store (columns past d are not written)
+    // Each warp stores its own 16 rows: a bulk store of the 16 × 64 box, or, for the
+    // segment's last rows, ordinary stores that leave the next segment's rows untouched.
+    bf16* slab = tile + warp * 16 * ext::kStep;
+    const int warp_rows = t.rows - warp * 16;
+    if (t.rows == ext::kRows) {
       tma::fence_async_smem();
-      __syncthreads();
-      if (leader) {
-        tma::store_2d(&out_map, n0, t.row0, tile);
+      __syncwarp();
+      if (lane == 0) {
+        tma::store_2d(&out_map, n0, t.row0 + warp * 16, slab);
         tma::store_commit();
       }
-    } else {  // the segment's last rows: ordinary stores, the next segment's rows untouched
-      __syncthreads();
+    } else {
+      __syncwarp();
       const int cols = min(ext::kStep, d - n0);
-      for (int i = threadIdx.x; i < t.rows * 8; i += ext::kThreads) {
+      for (int i = lane; i < 16 * 8; i += 32) {
         const int row = i >> 3, c = (i & 7) * 8;
-        if (c < cols) {
-          *reinterpret_cast<uint4*>(out + static_cast<int64_t>(t.row0 + row) * d + n0 + c) =
-              *reinterpret_cast<const uint4*>(tile + tma::swizzled(row, c));
+        if (row < warp_rows && c < cols) {
+          *reinterpret_cast<uint4*>(out + static_cast<int64_t>(t.row0 + warp * 16 + row) * d + n0 + c) =
+              *reinterpret_cast<const uint4*>(slab + tma::swizzled(row, c));
         }
       }
     }
   }
-  if (leader) tma::store_wait<0>();  // shared memory stays valid until every store has read it
+  if (lane == 0) tma::store_wait<0>();  // shared memory stays valid until every store has read it
   cp_async_wait<0>();
 }
 
