@@ -11,6 +11,7 @@ export default defineConfig({
       '@alto/scheduler': src('./packages/scheduler/src/index.ts'),
       '@alto/scheduler-link': src('./plugins/scheduler-link/src/index.ts'),
       '@alto/tfjs': src('./packages/tfjs/src/index.ts'),
+      '@alto/tfjs-backend-cuda': src('./packages/tfjs-backend-cuda/src/index.ts'),
       '@alto/models': src('./packages/models/src/index.ts'),
       '@alto/cli': src('./packages/cli/src/index.ts'),
       '@alto/early-exit': src('./plugins/early-exit/src/index.ts'),

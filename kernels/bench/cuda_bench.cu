@@ -17,7 +17,7 @@
 
 #include "alto/kernels.h"
 #include "../tests/cuda_util.h"
-#include "cublas_loader.h"
+#include "cublas.h"
 
 namespace {
 
@@ -114,7 +114,7 @@ struct Result {
   double ours_shrink, ours_expand, ours_fwd, ours_bwd, ours, loop, err_y, err_dx, err_da, err_db, bytes;
 };
 
-Result run_shape(const Shape& sh, alto_dtype dtype, alto::bench::Cublas& blas, cudaStream_t stream, std::mt19937& rng) {
+Result run_shape(const Shape& sh, alto_dtype dtype, alto::cuda::Cublas& blas, cudaStream_t stream, std::mt19937& rng) {
   const int K = sh.adapters, d = sh.d, rows = sh.batch * sh.seq, T = rows * K;
   const int rank_cycle[3] = {16, 32, 64};
   const size_t es = dtype == ALTO_F32 ? 4 : 2;
@@ -285,7 +285,7 @@ int main(int argc, char** argv) {
     g_profile = true;
     cudaStream_t stream;
     CHECK_CUDA(cudaStreamCreate(&stream));
-    alto::bench::Cublas blas;
+    alto::cuda::Cublas blas;
     std::mt19937 rng(1);
     const Shape sh{std::atoi(argv[2]), std::atoi(argv[3]), std::atoi(argv[4]), 512};
     run_shape(sh, std::string(argv[5]) == "fp32" ? ALTO_F32 : ALTO_BF16, blas, stream, rng);
@@ -296,8 +296,11 @@ int main(int argc, char** argv) {
   CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
   cudaStream_t stream;
   CHECK_CUDA(cudaStreamCreate(&stream));
-  alto::bench::Cublas blas;
-  if (!blas.open(stream)) return 5;
+  alto::cuda::Cublas blas;
+  if (!blas.open(stream)) {
+    std::fprintf(stderr, "%s\n", blas.error().c_str());
+    return 5;
+  }
   std::mt19937 rng(1234);
   const double copy_gbps = copy_bandwidth_gbps(stream);
   std::printf("device %s, copy bandwidth %.0f GB/s\n", prop.name, copy_gbps);

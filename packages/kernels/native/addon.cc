@@ -1,8 +1,12 @@
-// The addon's entry point: the CPU operations and what the build knows about CUDA.
+// The addon's entry point: the CPU operations, what the build knows about CUDA and, in CUDA
+// builds, the engine of the tfjs CUDA backend.
 #include <napi.h>
 
 #include "alto/kernels.h"
 #include "cpu_ops.h"
+#ifdef ALTO_WITH_ENGINE
+#include "engine.h"
+#endif
 
 namespace {
 
@@ -16,6 +20,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaDeviceCount", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), alto_cuda_device_count());
   }));
+#ifdef ALTO_WITH_ENGINE
+  InitEngine(env, exports);  // CudaEngine: present whenever the CUDA kernels are
+#endif
   return exports;
 }
 

@@ -11,6 +11,32 @@ export interface NativePlan {
   maxRank: number;
 }
 
+/**
+ * The CUDA engine of the tfjs CUDA backend (kernels/include/alto/engine.h): one device, one
+ * stream, a caching memory pool. Device pointers are numbers; every call is queued on the
+ * stream except `download` and `sync`, which wait. Enum arguments are the C enums' values
+ * (see `engine-enums.ts`). Present only in CUDA builds.
+ */
+export interface CudaEngine {
+  alloc(bytes: number): number;
+  free(ptr: number): void;
+  memory(): { inUse: number; reserved: number; allocations: number };
+  trim(): void;
+  upload(ptr: number, host: ArrayBufferView): void;
+  download(ptr: number, host: ArrayBufferView): void;
+  copy(dst: number, src: number, bytes: number): void;
+  sync(): void;
+  fill(elem: number, ptr: number, value: number, n: number): void;
+  unary(op: number, x: number, y: number, n: number, alpha: number): void;
+  binary(op: number, elem: number, a: number, aStrides: number[], b: number, bStrides: number[], out: number, shape: number[]): void;
+  cast(from: number, x: number, to: number, y: number, n: number): void;
+  select(elem: number, cond: number, a: number, b: number, out: number, n: number): void;
+  reduce(op: number, elem: number, x: number, y: number, outer: number, inner: number): void;
+  transpose(x: number, y: number, shape: number[], perm: number[], elemBytes: number): void;
+  matmul(precision: number, batch: number, m: number, n: number, k: number, a: number, strideA: number, transA: boolean, b: number, strideB: number, transB: boolean, c: number): void;
+  destroy(): void;
+}
+
 /** The addon's functions. Shapes are row-major; see kernels/include/alto/kernels.h. */
 export interface NativeKernels {
   /** y = base + s·(x·A)·B per segment; y may be base. x: T×dIn, base and y: T×dOut. */
@@ -23,6 +49,8 @@ export interface NativeKernels {
   /** Whether this build includes the CUDA kernels. */
   readonly cudaCompiled: boolean;
   cudaDeviceCount(): number;
+  /** The CUDA engine class (CUDA builds only): `new CudaEngine(device)`. */
+  readonly CudaEngine?: new (device: number) => CudaEngine;
 }
 
 export type NativeLoad = { ok: true; kernels: NativeKernels; path: string } | { ok: false; reason: string };

@@ -1,0 +1,33 @@
+/**
+ * The CUDA backend's op checks (test/tfjs-cuda/cases.ts) as one program for the GPU machine,
+ * which has no node_modules: bundled by bundle.mjs, run by device-run.sh.
+ *   node device-check.mjs OUT.json
+ */
+import { writeFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { CUDA_BACKEND, registerCudaBackend } from '@alto/tfjs-backend-cuda';
+import { runCases, type Outcome } from '../../test/tfjs-cuda/cases.js';
+
+const registration = registerCudaBackend();
+if (!registration.ok) {
+  console.error(`CUDA backend unavailable: ${registration.reason}`);
+  process.exit(2);
+}
+const outcomes: Outcome[] = await runCases(CUDA_BACKEND);
+
+// Device memory: a 4 MiB tensor shows in tf.memory() and is given back on dispose.
+await tf.setBackend(CUDA_BACKEND);
+const inGpu = () => (tf.memory() as unknown as { numBytesInGPU: number }).numBytesInGPU;
+const before = inGpu();
+const x = tf.ones([1024, 1024]);
+const held = inGpu() - before;
+x.dispose();
+const after = inGpu();
+outcomes.push({ name: 'device memory tracked and freed', ok: held >= 4 << 20 && after === before, detail: `held ${held} B, ${after - before} B left after dispose` });
+
+for (const o of outcomes) console.log(`${o.ok ? 'ok  ' : 'FAIL'} ${o.name}${o.ok ? '' : `: ${o.detail}`}`);
+const passed = outcomes.filter((o) => o.ok).length;
+if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify({ backend: CUDA_BACKEND, date: new Date().toISOString(), outcomes }, null, 1));
+console.log(`${passed} passed, ${outcomes.length - passed} failed`);
+process.exit(passed === outcomes.length ? 0 : 1);

@@ -1,0 +1,164 @@
+// Engine lifetime, memory, transfers, fill, cast and select.
+#include "engine_impl.h"
+
+using namespace alto::cuda;
+
+namespace {
+
+template <typename T>
+__global__ void fill_kernel(T* out, T value, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) out[i] = value;
+}
+
+template <typename From, typename To>
+__device__ __forceinline__ To convert(From v) {
+  if constexpr (std::is_same<To, uint8_t>::value) return v != From(0) ? 1 : 0;
+  else if constexpr (std::is_same<To, int32_t>::value && std::is_same<From, float>::value) return static_cast<int32_t>(truncf(v));
+  else return static_cast<To>(v);
+}
+
+template <typename From, typename To>
+__global__ void cast_kernel(const From* x, To* y, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) y[i] = convert<From, To>(x[i]);
+}
+
+template <typename T>
+__global__ void select_kernel(const uint8_t* cond, const T* a, const T* b, T* out, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) out[i] = cond[i] ? a[i] : b[i];
+}
+
+template <typename From>
+cudaError_t cast_from(const From* x, alto_elem to, void* y, int64_t n, cudaStream_t s) {
+  switch (to) {
+    case ALTO_ELEM_F32: cast_kernel<<<grid_for(n), 256, 0, s>>>(x, static_cast<float*>(y), n); break;
+    case ALTO_ELEM_I32: cast_kernel<<<grid_for(n), 256, 0, s>>>(x, static_cast<int32_t*>(y), n); break;
+    case ALTO_ELEM_U8: cast_kernel<<<grid_for(n), 256, 0, s>>>(x, static_cast<uint8_t*>(y), n); break;
+  }
+  return cudaGetLastError();
+}
+
+}  // namespace
+
+extern "C" alto_status alto_engine_create(int32_t device, alto_engine** out) {
+  if (!out) return ALTO_ERR_INVALID_ARGUMENT;
+  *out = nullptr;
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || device < 0 || device >= count) {
+    cudaGetLastError();
+    return ALTO_ERR_INVALID_ARGUMENT;
+  }
+  auto* e = new alto_engine;
+  e->device = device;
+  if (cudaSetDevice(device) != cudaSuccess || cudaStreamCreateWithFlags(&e->stream, cudaStreamNonBlocking) != cudaSuccess) {
+    cudaGetLastError();
+    delete e;
+    return ALTO_ERR_CUDA;
+  }
+  e->pool = std::make_unique<Pool>(e->stream);
+  *out = e;
+  return ALTO_OK;
+}
+
+extern "C" void alto_engine_destroy(alto_engine* e) {
+  if (!e) return;
+  cudaSetDevice(e->device);
+  cudaStreamSynchronize(e->stream);
+  e->pool.reset();
+  cudaStreamDestroy(e->stream);
+  delete e;
+}
+
+extern "C" const char* alto_engine_last_error(const alto_engine* e) { return e ? e->error.c_str() : ""; }
+
+extern "C" alto_status alto_engine_alloc(alto_engine* e, size_t bytes, void** ptr) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  if (!ptr) return engine_invalid(e, "alloc: no output pointer");
+  return engine_status(e, e->pool->alloc(bytes, ptr), "cudaMalloc");
+}
+
+extern "C" alto_status alto_engine_free(alto_engine* e, void* ptr) {
+  if (!e) return ALTO_ERR_INVALID_ARGUMENT;
+  return e->pool->free(ptr) ? ALTO_OK : engine_invalid(e, "free: not a live block of this engine");
+}
+
+extern "C" alto_status alto_engine_memory_stats(const alto_engine* e, alto_engine_memory* out) {
+  if (!e || !out) return ALTO_ERR_INVALID_ARGUMENT;
+  out->in_use = e->pool->in_use();
+  out->reserved = e->pool->reserved();
+  out->allocations = e->pool->live_blocks();
+  return ALTO_OK;
+}
+
+extern "C" alto_status alto_engine_trim(alto_engine* e) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  return engine_status(e, e->pool->trim(), "trim");
+}
+
+extern "C" alto_status alto_engine_upload(alto_engine* e, void* dst, const void* src, size_t bytes) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  // Pageable host memory: the copy has taken the bytes when this returns.
+  return engine_status(e, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, e->stream), "upload");
+}
+
+extern "C" alto_status alto_engine_download(alto_engine* e, void* dst, const void* src, size_t bytes) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  cudaError_t err = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, e->stream);
+  if (err == cudaSuccess) err = cudaStreamSynchronize(e->stream);
+  return engine_status(e, err, "download");
+}
+
+extern "C" alto_status alto_engine_copy(alto_engine* e, void* dst, const void* src, size_t bytes) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  return engine_status(e, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, e->stream), "copy");
+}
+
+extern "C" alto_status alto_engine_sync(alto_engine* e) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  return engine_status(e, cudaStreamSynchronize(e->stream), "sync");
+}
+
+extern "C" alto_status alto_engine_fill(alto_engine* e, alto_elem type, void* out, double value, int64_t n) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  if (n <= 0) return ALTO_OK;
+  switch (type) {
+    case ALTO_ELEM_F32: fill_kernel<<<grid_for(n), 256, 0, e->stream>>>(static_cast<float*>(out), static_cast<float>(value), n); break;
+    case ALTO_ELEM_I32: fill_kernel<<<grid_for(n), 256, 0, e->stream>>>(static_cast<int32_t*>(out), static_cast<int32_t>(value), n); break;
+    case ALTO_ELEM_U8: fill_kernel<<<grid_for(n), 256, 0, e->stream>>>(static_cast<uint8_t*>(out), static_cast<uint8_t>(value != 0), n); break;
+    default: return engine_invalid(e, "fill: unknown element type");
+  }
+  return engine_status(e, cudaGetLastError(), "fill");
+}
+
+extern "C" alto_status alto_engine_cast(alto_engine* e, alto_elem from, const void* x, alto_elem to, void* y, int64_t n) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  if (n <= 0) return ALTO_OK;
+  cudaError_t err;
+  switch (from) {
+    case ALTO_ELEM_F32: err = cast_from(static_cast<const float*>(x), to, y, n, e->stream); break;
+    case ALTO_ELEM_I32: err = cast_from(static_cast<const int32_t*>(x), to, y, n, e->stream); break;
+    case ALTO_ELEM_U8: err = cast_from(static_cast<const uint8_t*>(x), to, y, n, e->stream); break;
+    default: return engine_invalid(e, "cast: unknown element type");
+  }
+  return engine_status(e, err, "cast");
+}
+
+extern "C" alto_status alto_engine_select(alto_engine* e, alto_elem type, const uint8_t* cond, const void* a, const void* b, void* out,
+                                          int64_t n) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  if (n <= 0) return ALTO_OK;
+  switch (type) {
+    case ALTO_ELEM_F32:
+      select_kernel<<<grid_for(n), 256, 0, e->stream>>>(cond, static_cast<const float*>(a), static_cast<const float*>(b), static_cast<float*>(out), n);
+      break;
+    case ALTO_ELEM_I32:
+      select_kernel<<<grid_for(n), 256, 0, e->stream>>>(cond, static_cast<const int32_t*>(a), static_cast<const int32_t*>(b),
+                                                         static_cast<int32_t*>(out), n);
+      break;
+    case ALTO_ELEM_U8:
+      select_kernel<<<grid_for(n), 256, 0, e->stream>>>(cond, static_cast<const uint8_t*>(a), static_cast<const uint8_t*>(b),
+                                                         static_cast<uint8_t*>(out), n);
+      break;
+    default: return engine_invalid(e, "select: unknown element type");
+  }
+  return engine_status(e, cudaGetLastError(), "select");
+}

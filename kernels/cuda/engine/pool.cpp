@@ -1,0 +1,62 @@
+#include "pool.h"
+
+namespace alto::cuda {
+
+size_t Pool::size_class(size_t bytes) {
+  constexpr size_t kMin = 512;
+  if (bytes <= kMin) return kMin;
+  // Four classes per octave: round up to a multiple of 2^(floor(log2(bytes)) - 2).
+  int top = 63 - __builtin_clzll(static_cast<unsigned long long>(bytes));
+  const size_t step = size_t{1} << (top - 2);
+  return (bytes + step - 1) / step * step;
+}
+
+cudaError_t Pool::alloc(size_t bytes, void** ptr) {
+  const size_t size = size_class(bytes);
+  auto& free_list = cached_[size];
+  if (!free_list.empty()) {
+    *ptr = free_list.back();
+    free_list.pop_back();
+  } else {
+    cudaError_t e = cudaMalloc(ptr, size);
+    if (e == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      if ((e = trim()) != cudaSuccess) return e;
+      e = cudaMalloc(ptr, size);
+    }
+    if (e != cudaSuccess) return e;
+    reserved_ += size;
+  }
+  live_[*ptr] = size;
+  in_use_ += size;
+  return cudaSuccess;
+}
+
+bool Pool::free(void* ptr) {
+  const auto it = live_.find(ptr);
+  if (it == live_.end()) return false;
+  cached_[it->second].push_back(ptr);
+  in_use_ -= it->second;
+  live_.erase(it);
+  return true;
+}
+
+cudaError_t Pool::trim() {
+  cudaError_t e = cudaStreamSynchronize(stream_);
+  for (auto& [size, blocks] : cached_) {
+    for (void* p : blocks) {
+      const cudaError_t f = cudaFree(p);
+      if (e == cudaSuccess) e = f;
+      reserved_ -= size;
+    }
+    blocks.clear();
+  }
+  return e;
+}
+
+Pool::~Pool() {
+  trim();
+  for (auto& [ptr, size] : live_) cudaFree(ptr);
+}
+
+}  // namespace alto::cuda

@@ -1,0 +1,117 @@
+/*
+ * ALTO CUDA engine: the device side of the tfjs CUDA backend, as a plain C ABI.
+ *
+ * An engine owns one device, one stream, a caching pool of device memory (plain cudaMalloc,
+ * never managed memory) and a cuBLAS handle (loaded at run time). Every operation is queued
+ * on the engine's stream and returns at once; only alto_engine_download and
+ * alto_engine_sync wait. Memory freed to the pool is reused by later work on the same
+ * stream, so stream order makes reuse safe without events.
+ *
+ * Element types: ALTO_F32 (float32), ALTO_I32 (int32), ALTO_U8 (bool, 0 or 1). Shapes are
+ * row-major; ranks up to ALTO_ENGINE_MAX_RANK. Pointers are device pointers unless named host.
+ */
+#ifndef ALTO_ENGINE_H
+#define ALTO_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alto/kernels.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ALTO_ENGINE_MAX_RANK 8
+
+typedef enum { ALTO_ELEM_F32 = 0, ALTO_ELEM_I32 = 1, ALTO_ELEM_U8 = 2 } alto_elem;
+
+typedef struct alto_engine alto_engine;
+
+typedef struct {
+  uint64_t in_use;       /* bytes handed out and not yet freed */
+  uint64_t reserved;     /* bytes held from cudaMalloc (in use + cached) */
+  uint64_t allocations;  /* blocks handed out now */
+} alto_engine_memory;
+
+/* Creates an engine on `device` (its own non-blocking stream). */
+alto_status alto_engine_create(int32_t device, alto_engine** engine);
+void alto_engine_destroy(alto_engine* engine);
+/* A readable reason for the last failure on this engine (empty when none). */
+const char* alto_engine_last_error(const alto_engine* engine);
+
+/* ---- memory ---- */
+alto_status alto_engine_alloc(alto_engine* e, size_t bytes, void** ptr);
+alto_status alto_engine_free(alto_engine* e, void* ptr);
+alto_status alto_engine_memory_stats(const alto_engine* e, alto_engine_memory* out);
+/* Returns cached blocks to the device (waits for the stream first). */
+alto_status alto_engine_trim(alto_engine* e);
+
+/* ---- transfers ---- */
+alto_status alto_engine_upload(alto_engine* e, void* dst, const void* host_src, size_t bytes);
+/* Waits for the stream, then copies. */
+alto_status alto_engine_download(alto_engine* e, void* host_dst, const void* src, size_t bytes);
+alto_status alto_engine_copy(alto_engine* e, void* dst, const void* src, size_t bytes);
+alto_status alto_engine_sync(alto_engine* e);
+
+/* ---- elementwise ---- */
+typedef enum {
+  ALTO_UN_NEG, ALTO_UN_ABS, ALTO_UN_EXP, ALTO_UN_LOG, ALTO_UN_SQRT, ALTO_UN_RSQRT, ALTO_UN_SQUARE,
+  ALTO_UN_RECIPROCAL, ALTO_UN_RELU, ALTO_UN_SIGMOID, ALTO_UN_TANH, ALTO_UN_SIN, ALTO_UN_COS, ALTO_UN_FLOOR,
+  ALTO_UN_CEIL, ALTO_UN_ROUND, ALTO_UN_SIGN, ALTO_UN_LOG1P, ALTO_UN_EXPM1, ALTO_UN_ERF, ALTO_UN_SOFTPLUS,
+  ALTO_UN_ELU, ALTO_UN_RELU6, ALTO_UN_STEP,   /* step: x > 0 ? 1 : alpha */
+  ALTO_UN_LEAKY_RELU,                        /* x >= 0 ? x : alpha·x */
+  ALTO_UN_LOGICAL_NOT,                       /* u8 → u8 */
+  ALTO_UN_COUNT
+} alto_unary_op;
+
+typedef enum {
+  ALTO_BIN_ADD, ALTO_BIN_SUB, ALTO_BIN_MUL, ALTO_BIN_DIV, ALTO_BIN_MAX, ALTO_BIN_MIN, ALTO_BIN_POW,
+  ALTO_BIN_SQUARED_DIFF, ALTO_BIN_FLOOR_DIV, ALTO_BIN_MOD, ALTO_BIN_ATAN2,
+  /* comparisons and logic: the output is u8 */
+  ALTO_BIN_EQUAL, ALTO_BIN_NOT_EQUAL, ALTO_BIN_LESS, ALTO_BIN_LESS_EQUAL, ALTO_BIN_GREATER, ALTO_BIN_GREATER_EQUAL,
+  ALTO_BIN_LOGICAL_AND, ALTO_BIN_LOGICAL_OR,
+  ALTO_BIN_COUNT
+} alto_binary_op;
+
+/* out[n] = value, of type `type`. */
+alto_status alto_engine_fill(alto_engine* e, alto_elem type, void* out, double value, int64_t n);
+/* y = op(x) over n f32 elements (LOGICAL_NOT: u8). */
+alto_status alto_engine_unary(alto_engine* e, alto_unary_op op, const void* x, void* y, int64_t n, float alpha);
+/* out = a op b with broadcasting: out has `shape` (rank dims); a_strides and b_strides are the
+ * operands' element strides per output dim (0 where broadcast). `type` is the operands' type
+ * (F32 or I32; U8 for the logical ops); comparisons and logic write u8. */
+alto_status alto_engine_binary(alto_engine* e, alto_binary_op op, alto_elem type, const void* a, const int64_t* a_strides,
+                               const void* b, const int64_t* b_strides, void* out, const int64_t* shape, int32_t rank);
+/* y[n] = (to) x[n]. */
+alto_status alto_engine_cast(alto_engine* e, alto_elem from, const void* x, alto_elem to, void* y, int64_t n);
+/* out = cond ? a : b elementwise (all the same shape; cond u8). */
+alto_status alto_engine_select(alto_engine* e, alto_elem type, const uint8_t* cond, const void* a, const void* b, void* out, int64_t n);
+
+/* ---- reductions over the last axis of an [outer, inner] view (f32; sum also i32) ---- */
+typedef enum { ALTO_RED_SUM, ALTO_RED_MEAN, ALTO_RED_MAX, ALTO_RED_MIN, ALTO_RED_PROD, ALTO_RED_ARGMAX, ALTO_RED_ARGMIN } alto_reduce_op;
+/* ARGMAX/ARGMIN write i32 indices. */
+alto_status alto_engine_reduce(alto_engine* e, alto_reduce_op op, alto_elem type, const void* x, void* y, int64_t outer, int64_t inner);
+
+/* ---- layout ---- */
+/* y = x transposed by perm (y.shape[i] = shape[perm[i]]); elem_bytes 1, 4 or 8. */
+alto_status alto_engine_transpose(alto_engine* e, const void* x, void* y, const int64_t* shape, const int32_t* perm, int32_t rank,
+                                  int32_t elem_bytes);
+
+/* ---- matrix products (f32 in and out, fp32 accumulation) ---- */
+typedef enum {
+  ALTO_MATMUL_FP32 = 0, /* exact fp32 products */
+  ALTO_MATMUL_TF32 = 1, /* inputs rounded to TF32 on the tensor cores */
+  ALTO_MATMUL_BF16 = 2  /* inputs rounded to bf16 on the tensor cores */
+} alto_matmul_precision;
+/* C[b] = op(A[b])·op(B[b]) for b < batch, row-major; op(A) is m×k, op(B) is k×n. A batch
+ * stride of 0 reuses one matrix for every b (broadcast). */
+alto_status alto_engine_matmul(alto_engine* e, alto_matmul_precision precision, int64_t batch, int64_t m, int64_t n, int64_t k,
+                               const float* A, int64_t stride_a, int32_t trans_a, const float* B, int64_t stride_b, int32_t trans_b,
+                               float* C);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ALTO_ENGINE_H */

@@ -1,0 +1,157 @@
+#include "engine.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "alto/engine.h"
+
+namespace alto::node {
+namespace {
+
+void* ptr_arg(const Napi::CallbackInfo& info, size_t i) {
+  const double v = info[i].As<Napi::Number>().DoubleValue();
+  return reinterpret_cast<void*>(static_cast<uintptr_t>(v));
+}
+int64_t int_arg(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int64Value(); }
+std::vector<int64_t> ints_arg(const Napi::CallbackInfo& info, size_t i) {
+  const auto arr = info[i].As<Napi::Array>();
+  std::vector<int64_t> out(arr.Length());
+  for (uint32_t k = 0; k < arr.Length(); ++k) out[k] = arr.Get(k).As<Napi::Number>().Int64Value();
+  return out;
+}
+
+class Engine : public Napi::ObjectWrap<Engine> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "CudaEngine",
+                       {InstanceMethod("alloc", &Engine::Alloc), InstanceMethod("free", &Engine::Free),
+                        InstanceMethod("memory", &Engine::Memory), InstanceMethod("trim", &Engine::Trim),
+                        InstanceMethod("upload", &Engine::Upload), InstanceMethod("download", &Engine::Download),
+                        InstanceMethod("copy", &Engine::Copy), InstanceMethod("sync", &Engine::Sync),
+                        InstanceMethod("fill", &Engine::Fill), InstanceMethod("unary", &Engine::Unary),
+                        InstanceMethod("binary", &Engine::Binary), InstanceMethod("cast", &Engine::Cast),
+                        InstanceMethod("select", &Engine::Select), InstanceMethod("reduce", &Engine::Reduce),
+                        InstanceMethod("transpose", &Engine::Transpose), InstanceMethod("matmul", &Engine::Matmul),
+                        InstanceMethod("destroy", &Engine::Destroy)});
+  }
+
+  explicit Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) {
+    const int32_t device = info.Length() > 0 ? info[0].As<Napi::Number>().Int32Value() : 0;
+    const alto_status st = alto_engine_create(device, &engine_);
+    if (st != ALTO_OK) throw Napi::Error::New(info.Env(), std::string("CUDA engine on device ") + std::to_string(device) + ": " + alto_status_string(st));
+  }
+  ~Engine() override { alto_engine_destroy(engine_); }
+
+ private:
+  alto_engine* engine_ = nullptr;
+
+  alto_engine* live(const Napi::CallbackInfo& info) {
+    if (!engine_) throw Napi::Error::New(info.Env(), "the CUDA engine was destroyed");
+    return engine_;
+  }
+  void check(const Napi::CallbackInfo& info, alto_status st, const char* what) {
+    if (st == ALTO_OK) return;
+    throw Napi::Error::New(info.Env(), std::string(what) + ": " + alto_status_string(st) + " (" + alto_engine_last_error(engine_) + ")");
+  }
+
+  Napi::Value Alloc(const Napi::CallbackInfo& info) {
+    void* p = nullptr;
+    check(info, alto_engine_alloc(live(info), static_cast<size_t>(int_arg(info, 0)), &p), "alloc");
+    const auto addr = reinterpret_cast<uintptr_t>(p);
+    if (addr >= (uintptr_t{1} << 53)) throw Napi::Error::New(info.Env(), "alloc: device address beyond 2^53");
+    return Napi::Number::New(info.Env(), static_cast<double>(addr));
+  }
+  void Free(const Napi::CallbackInfo& info) { check(info, alto_engine_free(live(info), ptr_arg(info, 0)), "free"); }
+  Napi::Value Memory(const Napi::CallbackInfo& info) {
+    alto_engine_memory m{};
+    check(info, alto_engine_memory_stats(live(info), &m), "memory");
+    auto out = Napi::Object::New(info.Env());
+    out.Set("inUse", static_cast<double>(m.in_use));
+    out.Set("reserved", static_cast<double>(m.reserved));
+    out.Set("allocations", static_cast<double>(m.allocations));
+    return out;
+  }
+  void Trim(const Napi::CallbackInfo& info) { check(info, alto_engine_trim(live(info)), "trim"); }
+  // upload(ptr, typedArray): the bytes are taken before this returns.
+  void Upload(const Napi::CallbackInfo& info) {
+    auto view = info[1].As<Napi::TypedArray>();
+    auto* host = static_cast<uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
+    check(info, alto_engine_upload(live(info), ptr_arg(info, 0), host, view.ByteLength()), "upload");
+  }
+  void Download(const Napi::CallbackInfo& info) {
+    auto view = info[1].As<Napi::TypedArray>();
+    auto* host = static_cast<uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
+    check(info, alto_engine_download(live(info), host, ptr_arg(info, 0), view.ByteLength()), "download");
+  }
+  void Copy(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_copy(live(info), ptr_arg(info, 0), ptr_arg(info, 1), static_cast<size_t>(int_arg(info, 2))), "copy");
+  }
+  void Sync(const Napi::CallbackInfo& info) { check(info, alto_engine_sync(live(info)), "sync"); }
+  // fill(type, ptr, value, n)
+  void Fill(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_fill(live(info), static_cast<alto_elem>(int_arg(info, 0)), ptr_arg(info, 1), info[2].As<Napi::Number>().DoubleValue(),
+                                 int_arg(info, 3)),
+          "fill");
+  }
+  // unary(op, x, y, n, alpha)
+  void Unary(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_unary(live(info), static_cast<alto_unary_op>(int_arg(info, 0)), ptr_arg(info, 1), ptr_arg(info, 2), int_arg(info, 3),
+                                  info[4].As<Napi::Number>().FloatValue()),
+          "unary");
+  }
+  // binary(op, type, a, aStrides, b, bStrides, out, shape)
+  void Binary(const Napi::CallbackInfo& info) {
+    const auto sa = ints_arg(info, 3), sb = ints_arg(info, 5), shape = ints_arg(info, 7);
+    if (sa.size() != shape.size() || sb.size() != shape.size()) throw Napi::Error::New(info.Env(), "binary: strides and shape differ in rank");
+    check(info, alto_engine_binary(live(info), static_cast<alto_binary_op>(int_arg(info, 0)), static_cast<alto_elem>(int_arg(info, 1)),
+                                   ptr_arg(info, 2), sa.data(), ptr_arg(info, 4), sb.data(), ptr_arg(info, 6), shape.data(),
+                                   static_cast<int32_t>(shape.size())),
+          "binary");
+  }
+  // cast(from, x, to, y, n)
+  void Cast(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_cast(live(info), static_cast<alto_elem>(int_arg(info, 0)), ptr_arg(info, 1), static_cast<alto_elem>(int_arg(info, 2)),
+                                 ptr_arg(info, 3), int_arg(info, 4)),
+          "cast");
+  }
+  // select(type, cond, a, b, out, n)
+  void Select(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_select(live(info), static_cast<alto_elem>(int_arg(info, 0)), static_cast<const uint8_t*>(ptr_arg(info, 1)),
+                                   ptr_arg(info, 2), ptr_arg(info, 3), ptr_arg(info, 4), int_arg(info, 5)),
+          "select");
+  }
+  // reduce(op, type, x, y, outer, inner)
+  void Reduce(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_reduce(live(info), static_cast<alto_reduce_op>(int_arg(info, 0)), static_cast<alto_elem>(int_arg(info, 1)),
+                                   ptr_arg(info, 2), ptr_arg(info, 3), int_arg(info, 4), int_arg(info, 5)),
+          "reduce");
+  }
+  // transpose(x, y, shape, perm, elemBytes)
+  void Transpose(const Napi::CallbackInfo& info) {
+    const auto shape = ints_arg(info, 2), perm64 = ints_arg(info, 3);
+    if (perm64.size() != shape.size()) throw Napi::Error::New(info.Env(), "transpose: perm and shape differ in rank");
+    std::vector<int32_t> perm(perm64.begin(), perm64.end());
+    check(info, alto_engine_transpose(live(info), ptr_arg(info, 0), ptr_arg(info, 1), shape.data(), perm.data(), static_cast<int32_t>(shape.size()),
+                                      static_cast<int32_t>(int_arg(info, 4))),
+          "transpose");
+  }
+  // matmul(precision, batch, m, n, k, A, strideA, transA, B, strideB, transB, C)
+  void Matmul(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_matmul(live(info), static_cast<alto_matmul_precision>(int_arg(info, 0)), int_arg(info, 1), int_arg(info, 2),
+                                   int_arg(info, 3), int_arg(info, 4), static_cast<const float*>(ptr_arg(info, 5)), int_arg(info, 6),
+                                   info[7].ToBoolean().Value(), static_cast<const float*>(ptr_arg(info, 8)), int_arg(info, 9),
+                                   info[10].ToBoolean().Value(), static_cast<float*>(ptr_arg(info, 11))),
+          "matmul");
+  }
+  void Destroy(const Napi::CallbackInfo&) {
+    alto_engine_destroy(engine_);
+    engine_ = nullptr;
+  }
+};
+
+}  // namespace
+
+void InitEngine(Napi::Env env, Napi::Object exports) { exports.Set("CudaEngine", Engine::Define(env)); }
+
+}  // namespace alto::node

@@ -1,0 +1,140 @@
+import { DataStorage, engine, KernelBackend, util } from '@tensorflow/tfjs-core';
+import type { BackendTimingInfo, BackendValues, DataId, DataType, TensorInfo } from '@tensorflow/tfjs-core';
+import { Elem, type CudaEngine } from '@alto/kernels';
+import type { ResolvedCudaOptions } from './options.js';
+
+/** One tensor's device buffer. */
+interface DeviceData {
+  ptr: number;
+  dtype: DataType;
+  size: number;
+  refCount: number;
+  /** The values once read back (device data never changes after it is written). */
+  host?: BackendValues;
+}
+
+/** The engine element type of a tfjs dtype (bool as bytes 0/1); others are not supported. */
+export function elemOf(dtype: DataType): number {
+  switch (dtype) {
+    case 'float32': return Elem.f32;
+    case 'int32': return Elem.i32;
+    case 'bool': return Elem.u8;
+    default: throw new TypeError(`the CUDA backend does not support dtype '${dtype}' (float32, int32 and bool only)`);
+  }
+}
+export function bytesOf(dtype: DataType): number {
+  return dtype === 'bool' ? 1 : 4;
+}
+
+/**
+ * A tfjs backend over ALTO's CUDA engine: tensors live in the engine's device memory pool,
+ * kernels are queued on its stream, values come back to the host only when read.
+ */
+export class CudaBackend extends KernelBackend {
+  readonly data: DataStorage<DeviceData>;
+  private nextId = 0;
+
+  constructor(readonly cuda: CudaEngine, readonly options: ResolvedCudaOptions) {
+    super();
+    this.data = new DataStorage(this, engine());
+  }
+
+  /** A new, unwritten device tensor of this shape and dtype. */
+  makeOutput(shape: number[], dtype: DataType): TensorInfo {
+    const size = util.sizeFromShape(shape);
+    const dataId = { id: this.nextId++ };
+    this.data.set(dataId, { ptr: this.cuda.alloc(size * bytesOf(dtype)), dtype, size, refCount: 1 });
+    return { dataId, shape, dtype };
+  }
+
+  /** The device address of a tensor's data. */
+  ptr(t: TensorInfo): number {
+    return this.data.get(t.dataId).ptr;
+  }
+
+  override write(values: BackendValues, shape: number[], dtype: DataType): DataId {
+    const out = this.makeOutput(shape, dtype);
+    this.upload(out.dataId, values, dtype);
+    return out.dataId;
+  }
+
+  override move(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
+    const size = util.sizeFromShape(shape);
+    this.data.set(dataId, { ptr: this.cuda.alloc(size * bytesOf(dtype)), dtype, size, refCount });
+    this.upload(dataId, values, dtype);
+  }
+
+  private upload(dataId: DataId, values: BackendValues, dtype: DataType): void {
+    elemOf(dtype);
+    const d = this.data.get(dataId);
+    if (d.size === 0) return;
+    const typed = dtype === 'bool' && !(values instanceof Uint8Array) ? Uint8Array.from(values as ArrayLike<number>) : (values as ArrayBufferView);
+    this.cuda.upload(d.ptr, typed);
+  }
+
+  override readSync(dataId: DataId): BackendValues {
+    const d = this.data.get(dataId);
+    if (d.host) return d.host;
+    const out = d.dtype === 'float32' ? new Float32Array(d.size) : d.dtype === 'int32' ? new Int32Array(d.size) : new Uint8Array(d.size);
+    if (d.size > 0) this.cuda.download(d.ptr, out);
+    d.host = out;
+    return out;
+  }
+
+  override async read(dataId: DataId): Promise<BackendValues> {
+    return this.readSync(dataId);
+  }
+
+  override refCount(dataId: DataId): number {
+    return this.data.has(dataId) ? this.data.get(dataId).refCount : 0;
+  }
+  override incRef(dataId: DataId): void {
+    this.data.get(dataId).refCount++;
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    if (!this.data.has(dataId)) return true;
+    const d = this.data.get(dataId);
+    d.refCount--;
+    if (!force && d.refCount > 0) return false;
+    this.cuda.free(d.ptr);
+    this.data.delete(dataId);
+    return true;
+  }
+
+  /** Disposes an intermediate result made inside a kernel. */
+  disposeIntermediate(t: TensorInfo): void {
+    this.disposeData(t.dataId);
+  }
+
+  override numDataIds(): number {
+    return this.data.numDataIds();
+  }
+
+  override memory() {
+    const m = this.cuda.memory();
+    return { unreliable: false, numBytesInGPU: m.inUse, numBytesInGPUAllocated: m.reserved, numBytesInGPUFree: m.reserved - m.inUse };
+  }
+
+  override timerAvailable(): boolean {
+    return true;
+  }
+  override async time(f: () => void): Promise<BackendTimingInfo> {
+    const start = performance.now();
+    f();
+    this.cuda.sync();
+    return { kernelMs: performance.now() - start };
+  }
+
+  override floatPrecision(): 16 | 32 {
+    return 32;
+  }
+  override epsilon(): number {
+    return 1e-7;
+  }
+
+  override dispose(): void {
+    this.cuda.sync();
+    this.cuda.destroy();
+  }
+}

@@ -1,0 +1,49 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { UnaryOp } from '@alto/kernels';
+import type { CudaBackend } from '../backend.js';
+
+/** op(x) elementwise on float32 (logical not on bool). */
+export function unary(backend: CudaBackend, op: number, x: TensorInfo, alpha = 0): TensorInfo {
+  if (op !== UnaryOp.LogicalNot && x.dtype !== 'float32') throw new TypeError(`the CUDA backend runs this elementwise op on float32 only (got ${x.dtype})`);
+  const out = backend.makeOutput(x.shape, x.dtype);
+  backend.cuda.unary(op, backend.ptr(x), backend.ptr(out), tf.util.sizeFromShape(x.shape), alpha);
+  return out;
+}
+
+function unaryKernel(kernelName: string, op: number, alphaOf?: (attrs: tf.NamedAttrMap) => number): KernelConfig {
+  const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
+    const { x } = inputs as { x: TensorInfo };
+    return unary(backend as CudaBackend, op, x, alphaOf ? alphaOf(attrs ?? {}) : 0);
+  };
+  return { kernelName, backendName: '', kernelFunc };
+}
+
+export const unaryKernels: KernelConfig[] = [
+  unaryKernel(tf.Neg, UnaryOp.Neg),
+  unaryKernel(tf.Abs, UnaryOp.Abs),
+  unaryKernel(tf.Exp, UnaryOp.Exp),
+  unaryKernel(tf.Log, UnaryOp.Log),
+  unaryKernel(tf.Sqrt, UnaryOp.Sqrt),
+  unaryKernel(tf.Rsqrt, UnaryOp.Rsqrt),
+  unaryKernel(tf.Square, UnaryOp.Square),
+  unaryKernel(tf.Reciprocal, UnaryOp.Reciprocal),
+  unaryKernel(tf.Relu, UnaryOp.Relu),
+  unaryKernel(tf.Sigmoid, UnaryOp.Sigmoid),
+  unaryKernel(tf.Tanh, UnaryOp.Tanh),
+  unaryKernel(tf.Sin, UnaryOp.Sin),
+  unaryKernel(tf.Cos, UnaryOp.Cos),
+  unaryKernel(tf.Floor, UnaryOp.Floor),
+  unaryKernel(tf.Ceil, UnaryOp.Ceil),
+  unaryKernel(tf.Round, UnaryOp.Round),
+  unaryKernel(tf.Sign, UnaryOp.Sign),
+  unaryKernel(tf.Log1p, UnaryOp.Log1p),
+  unaryKernel(tf.Expm1, UnaryOp.Expm1),
+  unaryKernel(tf.Erf, UnaryOp.Erf),
+  unaryKernel(tf.Softplus, UnaryOp.Softplus),
+  unaryKernel(tf.Elu, UnaryOp.Elu),
+  unaryKernel(tf.Relu6, UnaryOp.Relu6),
+  unaryKernel(tf.Step, UnaryOp.Step, (a) => (a.alpha as number) ?? 0),
+  unaryKernel(tf.LeakyRelu, UnaryOp.LeakyRelu, (a) => (a.alpha as number) ?? 0.2),
+  unaryKernel(tf.LogicalNot, UnaryOp.LogicalNot),
+];

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { loadNativeKernels } from '@alto/kernels';
+import { CUDA_BACKEND, registerCudaBackend, resolveCudaOptions } from '@alto/tfjs-backend-cuda';
+import { runCases } from './tfjs-cuda/cases.js';
+
+/**
+ * The tfjs CUDA backend: option checks and registration run everywhere; the op checks against
+ * the cpu backend need a GPU and are skipped elsewhere, saying so (on the GPU machine they run
+ * as bench/tfjs-cuda/device-run.sh).
+ */
+const load = loadNativeKernels();
+const registration = registerCudaBackend();
+if (!registration.ok) console.warn(`[tfjs-backend-cuda] device checks SKIPPED: ${registration.reason}. They run on the GPU machine: bash bench/tfjs-cuda/device-run.sh`);
+
+describe('tfjs CUDA backend: set-up', () => {
+  it('rejects bad options before touching the GPU, naming every field', () => {
+    expect(() => resolveCudaOptions({ device: -1, matmulPrecision: 'fp16' as 'fp32', priority: Number.NaN })).toThrow(
+      /device: must be a non-negative integer[\s\S]*matmulPrecision: must be 'fp32', 'tf32' or 'bf16'[\s\S]*priority: must be a finite number/,
+    );
+    expect(resolveCudaOptions({ matmulPrecision: 'bf16' })).toEqual({ device: 0, matmulPrecision: 'bf16', priority: 3 });
+  });
+
+  it('ships the CUDA engine in the addon exactly when the CUDA kernels are built', () => {
+    if (!load.ok) throw new Error(load.reason);
+    expect(typeof load.kernels.CudaEngine === 'function').toBe(load.kernels.cudaCompiled);
+  });
+
+  it('registers only where a device is, and says why not elsewhere', () => {
+    if (!load.ok) throw new Error(load.reason);
+    const devices = load.kernels.cudaDeviceCount();
+    expect(registration.ok).toBe(devices > 0 && load.kernels.cudaCompiled);
+    if (!registration.ok) expect(registration.reason).toMatch(/no CUDA device 0 on this machine \(0 found\)|no CUDA engine/);
+    else expect(tf.findBackendFactory(CUDA_BACKEND)).toBeTruthy();
+  });
+});
+
+describe.skipIf(!registration.ok)('tfjs CUDA backend on the device', () => {
+  it('matches the cpu backend op by op (values, dtypes, shapes; no tensor leaked)', async () => {
+    const outcomes = await runCases(CUDA_BACKEND);
+    const failed = outcomes.filter((o) => !o.ok);
+    expect(failed, failed.map((o) => `${o.name}: ${o.detail}`).join('\n')).toEqual([]);
+  }, 120_000);
+
+  it('frees device memory when tensors are disposed, and reports it', async () => {
+    await tf.setBackend(CUDA_BACKEND);
+    const inGpu = () => (tf.memory() as unknown as { numBytesInGPU: number }).numBytesInGPU;
+    const before = inGpu();
+    const x = tf.ones([1024, 1024]);
+    expect(inGpu() - before).toBeGreaterThanOrEqual(4 * 1024 * 1024);
+    x.dispose();
+    expect(inGpu()).toBe(before);
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * Op-by-op checks of the CUDA backend against tfjs's cpu backend on the same inputs: each case
+ * builds its result on the backend under test, and the runner compares the values with the
+ * cpu backend's (float32 within a relative tolerance, int32 and bool exactly). Used by
+ * test/tfjs-cuda.test.ts (where a GPU is) and by device-check.ts (bundled for the GPU machine).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core registers no gradient functions by itself (the union package and tfjs-layers do).
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+
+export interface Case {
+  name: string;
+  run: () => tf.Tensor | tf.Tensor[];
+  tolerance?: number;
+}
+
+// Deterministic inputs, identical on both backends.
+function values(n: number, seed: number, lo = -2, hi = 2): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; ++i) {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    out[i] = lo + ((s >>> 8) / 16777216) * (hi - lo);
+  }
+  return out;
+}
+const t = (shape: number[], seed: number, lo?: number, hi?: number) => tf.tensor(values(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape);
+
+export const cases: Case[] = [
+  { name: 'add with broadcasting [2,3,4] + [3,1]', run: () => tf.add(t([2, 3, 4], 1), t([3, 1], 2)) },
+  { name: 'sub, mul, div, scalar operands', run: () => [tf.sub(t([5, 7], 3), 1.5), tf.mul(2, t([5, 7], 4)), tf.div(t([4, 4], 5), t([4], 6, 0.5, 2))] },
+  { name: 'maximum, minimum, pow, squared difference', run: () => [tf.maximum(t([6], 7), t([6], 8)), tf.minimum(t([2, 3], 9), t([3], 10)), tf.pow(t([8], 11, 0.1, 2), t([8], 12)), tf.squaredDifference(t([3, 3], 13), t([3, 3], 14))] },
+  { name: 'int32 arithmetic, floorDiv and mod', run: () => {
+    const a = tf.tensor1d([7, -7, 9, -9, 0, 5], 'int32'), b = tf.tensor1d([2, 2, -4, -4, 3, 5], 'int32');
+    return [tf.add(a, b), tf.sub(a, b), tf.mul(a, b), tf.floorDiv(a, b), tf.mod(a, b), tf.maximum(a, b)];
+  } },
+  { name: 'float mod and floorDiv with negative operands', run: () => [tf.mod(t([10], 15, -5, 5), t([10], 16, 0.5, 3)), tf.floorDiv(t([10], 17, -5, 5), t([10], 18, -3, -0.5))] },
+  { name: 'comparisons and logic give bool', run: () => {
+    const a = t([4, 5], 19), b = t([5], 20);
+    return [tf.equal(a, a), tf.less(a, b), tf.greaterEqual(a, b), tf.logicalAnd(tf.less(a, 0), tf.greater(b, 0)), tf.logicalNot(tf.less(a, b))];
+  } },
+  { name: 'unary ops', run: () => {
+    const x = t([3, 11], 21), p = t([3, 11], 22, 0.05, 3);
+    return [tf.neg(x), tf.abs(x), tf.exp(x), tf.log(p), tf.sqrt(p), tf.rsqrt(p), tf.square(x), tf.reciprocal(p), tf.relu(x), tf.sigmoid(x), tf.tanh(x),
+      tf.sin(x), tf.cos(x), tf.floor(x), tf.ceil(x), tf.round(x), tf.sign(x), tf.log1p(p), tf.expm1(x), tf.erf(x), tf.softplus(x), tf.elu(x),
+      tf.relu6(tf.mul(x, 4)), tf.step(x, 0.3), tf.leakyRelu(x, 0.1)];
+  } },
+  { name: 'sum, mean, max, min, prod over axes, keepDims', run: () => {
+    const x = t([3, 4, 5], 23, 0.5, 1.5);
+    return [tf.sum(x), tf.sum(x, 1), tf.sum(x, [0, 2], true), tf.mean(x, -1), tf.max(x, 0), tf.min(x, [1, 2]), tf.prod(x, 2)];
+  } },
+  { name: 'sum of bool and int32', run: () => [tf.sum(tf.less(t([6, 7], 24), 0), 1), tf.sum(tf.tensor2d([[1, 2, 3], [4, 5, 6]], undefined, 'int32'), 0)] },
+  { name: 'argMax and argMin, ties to the first', run: () => [tf.argMax(t([4, 9], 25), 1), tf.argMin(t([4, 9], 26), 0), tf.argMax(tf.tensor1d([1, 3, 3, 2]))] },
+  { name: 'a 1000-wide row reduction', run: () => [tf.sum(t([3, 1000], 27), 1), tf.max(t([1000, 3], 28), 0)], tolerance: 1e-5 },
+  { name: 'transpose of rank 2, 3 and 4 (float, int, bool)', run: () => [tf.transpose(t([3, 5], 29)), tf.transpose(t([2, 3, 4], 30), [2, 0, 1]),
+    tf.transpose(tf.cast(t([2, 3, 4, 5], 31, 0, 9), 'int32'), [3, 1, 2, 0]), tf.transpose(tf.less(t([4, 6], 32), 0))] },
+  { name: 'reshape is a view; cast among float32, int32 and bool', run: () => {
+    const x = t([2, 6], 33, -3, 3);
+    return [tf.reshape(x, [3, 4]), tf.cast(x, 'int32'), tf.cast(x, 'bool'), tf.cast(tf.cast(x, 'int32'), 'float32')];
+  } },
+  { name: 'fill, zerosLike, onesLike, where', run: () => {
+    const x = t([3, 4], 34);
+    return [tf.fill([2, 3], 2.5), tf.fill([4], 7, 'int32'), tf.zerosLike(x), tf.onesLike(x), tf.where(tf.greater(x, 0), x, tf.neg(x))];
+  } },
+  { name: 'matMul, transposes and batch broadcasting', run: () => [
+    tf.matMul(t([7, 5], 35), t([5, 3], 36)),
+    tf.matMul(t([5, 7], 37), t([3, 5], 38), true, true),
+    tf.matMul(t([4, 6, 5], 39), t([5, 2], 40)),
+    tf.matMul(t([1, 6, 5], 41), t([3, 5, 4], 42)),
+    tf.matMul(t([3, 0], 43), t([0, 2], 44)),
+  ], tolerance: 1e-5 },
+  { name: 'gradients of a small dense model through matMul, add, tanh, mean', run: () => {
+    const x = t([8, 6], 45), w = t([6, 4], 46), b = t([4], 47);
+    const grads = tf.grads((wv: tf.Tensor, bv: tf.Tensor) => tf.mean(tf.square(tf.tanh(tf.add(tf.matMul(x, wv), bv)))));
+    return grads([w, b]);
+  }, tolerance: 1e-5 },
+  { name: 'five Adam steps on a linear model', run: () => {
+    const x = t([16, 5], 48), y = t([16, 1], 49);
+    const w = tf.variable(t([5, 1], 50)), opt = tf.train.adam(0.05);
+    for (let i = 0; i < 5; ++i) opt.minimize(() => tf.mean(tf.squaredDifference(tf.matMul(x, w), y)) as tf.Scalar);
+    const out = tf.clone(w);
+    w.dispose();
+    opt.dispose();
+    return out;
+  }, tolerance: 1e-4 },
+];
+
+export interface Outcome {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+function compare(got: tf.Tensor, want: tf.Tensor, tolerance: number): string | null {
+  if (got.dtype !== want.dtype) return `dtype ${got.dtype}, expected ${want.dtype}`;
+  if (!tf.util.arraysEqual(got.shape, want.shape)) return `shape [${got.shape}], expected [${want.shape}]`;
+  const g = got.dataSync(), w = want.dataSync();
+  for (let i = 0; i < w.length; ++i) {
+    const a = Number(g[i]), b = Number(w[i]);
+    if (Number.isNaN(a) && Number.isNaN(b)) continue;
+    const bad = got.dtype === 'float32' ? !(Math.abs(a - b) <= tolerance * Math.max(1, Math.abs(b))) : a !== b;
+    if (bad) return `element ${i}: ${a}, expected ${b}`;
+  }
+  return null;
+}
+
+/** Runs every case on `backend` and on cpu; results leak no tensors on either. */
+export async function runCases(backend: string, selected: Case[] = cases): Promise<Outcome[]> {
+  const out: Outcome[] = [];
+  for (const c of selected) {
+    try {
+      await tf.setBackend('cpu');
+      const want = tf.tidy(() => [c.run()].flat());
+      await tf.setBackend(backend);
+      const before = tf.memory().numTensors;
+      const got = tf.tidy(() => [c.run()].flat());
+      const problems: string[] = [];
+      if (got.length !== want.length) problems.push(`${got.length} results, expected ${want.length}`);
+      for (let i = 0; i < Math.min(got.length, want.length); ++i) {
+        const p = compare(got[i], want[i], c.tolerance ?? 1e-6);
+        if (p) problems.push(`result ${i}: ${p}`);
+      }
+      tf.dispose(got);
+      if (tf.memory().numTensors !== before) problems.push(`${tf.memory().numTensors - before} tensors leaked`);
+      tf.dispose(want);
+      out.push({ name: c.name, ok: problems.length === 0, detail: problems.join('; ') });
+    } catch (e) {
+      out.push({ name: c.name, ok: false, detail: (e as Error).message.split('\n')[0] });
+    }
+  }
+  return out;
+}
