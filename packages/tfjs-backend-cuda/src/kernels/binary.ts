@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { BinaryOp } from '@alto/kernels';
 import { elemOf, type CudaBackend } from '../backend.js';
+import { cast } from './layout.js';
 
 /** Element strides of `shape` read as the right-aligned operand of an `out`-shaped result (0 where broadcast). */
 export function broadcastStrides(shape: number[], out: number[]): number[] {
@@ -32,7 +33,12 @@ export function binary(backend: CudaBackend, op: number, a: TensorInfo, b: Tenso
 function binaryKernel(kernelName: string, op: number): KernelConfig {
   const kernelFunc: KernelFunc = ({ inputs, backend }) => {
     const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
-    return binary(backend as CudaBackend, op, a, b);
+    const cuda = backend as CudaBackend;
+    const out = binary(cuda, op, a, b);
+    if (op !== BinaryOp.FloorDiv || out.dtype === 'int32') return out;
+    const whole = cast(cuda, out, 'int32');  // floorDiv gives int32 whatever its inputs, as tfjs
+    cuda.disposeIntermediate(out);
+    return whole;
   };
   return { kernelName, backendName: '', kernelFunc };
 }

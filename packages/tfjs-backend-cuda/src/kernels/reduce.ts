@@ -34,8 +34,9 @@ export function reduce(backend: CudaBackend, op: number, x: TensorInfo, axis: nu
 function reduceKernel(kernelName: string, op: number): KernelConfig {
   const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
     const { x } = inputs as { x: TensorInfo };
-    const { axis, keepDims } = attrs as unknown as { axis: number | number[]; keepDims?: boolean };
-    return reduce(backend as CudaBackend, op, x, axis, keepDims ?? false);
+    // Max names its axes reductionIndices; the others name them axis.
+    const { axis, reductionIndices, keepDims } = attrs as unknown as { axis?: number | number[]; reductionIndices?: number | number[]; keepDims?: boolean };
+    return reduce(backend as CudaBackend, op, x, (axis ?? reductionIndices)!, keepDims ?? false);
   };
   return { kernelName, backendName: '', kernelFunc };
 }
