@@ -1,0 +1,27 @@
+// Files one device run of device-run.sh (DIR = what it wrote to $OUT) as result.json and
+// result.md beside this script, with the commit it ran at.
+//   node bench/tfjs-cuda/report.mjs DIR [GPU name]
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runInfo } from '../env.mjs';
+
+const dir = process.argv[2];
+const gpu = process.argv[3] ?? 'NVIDIA H200';
+const run = JSON.parse(readFileSync(join(dir, 'tfjs-cuda-check.json'), 'utf8'));
+const { commit } = runInfo();
+const passed = run.outcomes.filter((o) => o.ok).length;
+const doc = { device: gpu, date: run.date, commit, backend: run.backend, passed, failed: run.outcomes.length - passed, outcomes: run.outcomes };
+const here = new URL('.', import.meta.url).pathname;
+writeFileSync(join(here, 'result.json'), `${JSON.stringify(doc, null, 1)}\n`);
+const md = [
+  `# tfjs CUDA backend: op checks against the cpu backend on ${gpu}`,
+  '',
+  `Run ${run.date.slice(0, 10)}, commit ${commit.slice(0, 12)}: **${passed} passed, ${doc.failed} failed** (test/tfjs-cuda/cases.ts, bundled by bundle.mjs, run by device-run.sh).`,
+  '',
+  '| case | result |',
+  '|---|---|',
+  ...run.outcomes.map((o) => `| ${o.name} | ${o.ok ? 'ok' : `FAIL: ${o.detail}`} |`),
+  '',
+].join('\n');
+writeFileSync(join(here, 'result.md'), md);
+console.log(md);
