@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# On the GPU machine: the CUDA backend's op checks against the cpu backend. Needs .device/
-# from `node bench/tfjs-cuda/bundle.mjs` (carried). Writes $OUT/tfjs-cuda-check.{json,log}.
+# On the GPU machine: the CUDA backend's op checks against the cpu backend, then tfjs-core's own
+# op tests on it. Needs .device/ from `node bench/tfjs-cuda/bundle.mjs` (carried). Writes
+# $OUT/tfjs-cuda-check.{json,log} and $OUT/tfjs-core-tests.{json,log}.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT="${OUT:-$PWD/out}"
 mkdir -p "$OUT"
 xz -dc .device/node.xz > /tmp/node && chmod +x /tmp/node
-ALTO_KERNELS_ADDON="$PWD/.device/alto_kernels.node" /tmp/node .device/tfjs-cuda-check.mjs "$OUT/tfjs-cuda-check.json" 2>&1 | tee "$OUT/tfjs-cuda-check.log"
-exit "${PIPESTATUS[0]}"
+export ALTO_KERNELS_ADDON="$PWD/.device/alto_kernels.node"
+/tmp/node .device/tfjs-cuda-check.mjs "$OUT/tfjs-cuda-check.json" > "$OUT/tfjs-cuda-check.log" 2>&1
+check=$?
+grep -v "^ok " "$OUT/tfjs-cuda-check.log" | tail -20
+timeout 400 /tmp/node .device/tfjs-core-tests.cjs "$OUT/tfjs-core-tests.json" > "$OUT/tfjs-core-tests.log" 2>&1
+core=$?
+grep -E "^FAIL|op tests on" "$OUT/tfjs-core-tests.log" | tail -60
+echo "check=$check core=$core"
+exit "$check"

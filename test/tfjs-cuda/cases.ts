@@ -69,6 +69,22 @@ export const cases: Case[] = [
     tf.matMul(t([1, 6, 5], 41), t([3, 5, 4], 42)),
     tf.matMul(t([3, 0], 43), t([0, 2], 44)),
   ], tolerance: 1e-5 },
+  { name: 'slice, concat, stack, tile, pad', run: () => {
+    const x = t([4, 5, 6], 51);
+    return [tf.slice(x, [1, 0, 2], [2, -1, 3]), tf.concat([x, t([4, 2, 6], 52)], 1), tf.concat([t([3], 53), t([0], 54), t([2], 55)]),
+      tf.stack([t([2, 3], 56), t([2, 3], 57)], 1), tf.tile(t([2, 3], 58), [2, 3]), tf.pad(t([2, 3], 59), [[1, 0], [2, 1]], 0.5),
+      tf.concat([tf.tensor1d([1, 2], 'int32'), tf.tensor1d([3], 'int32')])];
+  } },
+  { name: 'gather, oneHot, softmax', run: () => {
+    const table = t([10, 4], 60), ids = tf.tensor2d([[1, 3, 3], [9, 0, 2]], undefined, 'int32');
+    return [tf.gather(table, ids), tf.gather(t([3, 5, 2], 61), tf.tensor1d([4, 0], 'int32'), 1), tf.oneHot(tf.tensor1d([0, 3, 2], 'int32'), 4),
+      tf.softmax(t([3, 7], 62, -4, 4)), tf.logSoftmax(t([2, 300], 63, -4, 4))];
+  }, tolerance: 1e-5 },
+  { name: 'gradient of an embedding lookup and softmax cross-entropy', run: () => {
+    const table = t([12, 6], 64), w = t([6, 12], 65), ids = tf.tensor1d([1, 5, 5, 11, 0], 'int32'), labels = tf.oneHot(tf.tensor1d([2, 7, 7, 0, 11], 'int32'), 12);
+    const loss = (e: tf.Tensor, wv: tf.Tensor) => tf.mean(tf.neg(tf.sum(tf.mul(labels, tf.logSoftmax(tf.matMul(tf.gather(e, ids), wv))), -1)));
+    return tf.grads(loss)([table, w]);
+  }, tolerance: 1e-5 },
   { name: 'gradients of a small dense model through matMul, add, tanh, mean', run: () => {
     const x = t([8, 6], 45), w = t([6, 4], 46), b = t([4], 47);
     const grads = tf.grads((wv: tf.Tensor, bv: tf.Tensor) => tf.mean(tf.square(tf.tanh(tf.add(tf.matMul(x, wv), bv)))));

@@ -98,6 +98,26 @@ alto_status alto_engine_reduce(alto_engine* e, alto_reduce_op op, alto_elem type
 alto_status alto_engine_transpose(alto_engine* e, const void* x, void* y, const int64_t* shape, const int32_t* perm, int32_t rank,
                                   int32_t elem_bytes);
 
+/* Copies a box of `size` elements (per dim) from src to dst: dst[dst_offset + Σ i_d·dst_strides[d]]
+ * = src[src_offset + Σ i_d·src_strides[d]] (element strides; a source stride of 0 repeats).
+ * Slice, concat, pad, tile and broadcast are all such copies. elem_bytes 1, 4 or 8. */
+alto_status alto_engine_copy_box(alto_engine* e, int32_t elem_bytes, const void* src, int64_t src_offset, const int64_t* src_strides,
+                                 void* dst, int64_t dst_offset, const int64_t* dst_strides, const int64_t* size, int32_t rank);
+
+/* y[o][j][k] = x[o][indices[j]][k] for an [outer, axis_dim, inner] view of x; indices are i32,
+ * an index outside [0, axis_dim) gives zeros. elem_bytes 1 or 4. */
+alto_status alto_engine_gather(alto_engine* e, int32_t elem_bytes, const void* x, const int32_t* indices, void* y, int64_t outer,
+                               int64_t axis_dim, int64_t inner, int64_t num_indices);
+/* y[s][k] = Σ over rows r with ids[r] = s of x[r][k]; y is [num_segments, inner]; ids outside
+ * [0, num_segments) are dropped. f32 or i32. */
+alto_status alto_engine_segment_sum(alto_engine* e, alto_elem type, const void* x, const int32_t* ids, void* y, int64_t rows,
+                                    int64_t inner, int64_t num_segments);
+/* y[i][j] = j == indices[i] ? on : off, y is [n, depth] of `type`. */
+alto_status alto_engine_one_hot(alto_engine* e, alto_elem type, const int32_t* indices, void* y, int64_t n, int64_t depth, double on,
+                                double off);
+/* Softmax (or log-softmax) over the last axis of an [outer, inner] f32 view. */
+alto_status alto_engine_softmax(alto_engine* e, const float* x, float* y, int64_t outer, int64_t inner, int32_t log);
+
 /* ---- matrix products (f32 in and out, fp32 accumulation) ---- */
 typedef enum {
   ALTO_MATMUL_FP32 = 0, /* exact fp32 products */

@@ -33,11 +33,18 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("binary", &Engine::Binary), InstanceMethod("cast", &Engine::Cast),
                         InstanceMethod("select", &Engine::Select), InstanceMethod("reduce", &Engine::Reduce),
                         InstanceMethod("transpose", &Engine::Transpose), InstanceMethod("matmul", &Engine::Matmul),
+                        InstanceMethod("copyBox", &Engine::CopyBox), InstanceMethod("gather", &Engine::Gather),
+                        InstanceMethod("segmentSum", &Engine::SegmentSum), InstanceMethod("oneHot", &Engine::OneHot),
+                        InstanceMethod("softmax", &Engine::Softmax),
                         InstanceMethod("destroy", &Engine::Destroy)});
   }
 
   explicit Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) {
     const int32_t device = info.Length() > 0 ? info[0].As<Napi::Number>().Int32Value() : 0;
+    const int32_t count = alto_cuda_device_count();
+    if (device < 0 || device >= count) {
+      throw Napi::Error::New(info.Env(), "no CUDA device " + std::to_string(device) + " (" + std::to_string(count) + " found)");
+    }
     const alto_status st = alto_engine_create(device, &engine_);
     if (st != ALTO_OK) throw Napi::Error::New(info.Env(), std::string("CUDA engine on device ") + std::to_string(device) + ": " + alto_status_string(st));
   }
@@ -143,6 +150,38 @@ class Engine : public Napi::ObjectWrap<Engine> {
                                    info[7].ToBoolean().Value(), static_cast<const float*>(ptr_arg(info, 8)), int_arg(info, 9),
                                    info[10].ToBoolean().Value(), static_cast<float*>(ptr_arg(info, 11))),
           "matmul");
+  }
+  // copyBox(elemBytes, src, srcOffset, srcStrides, dst, dstOffset, dstStrides, size)
+  void CopyBox(const Napi::CallbackInfo& info) {
+    const auto ss = ints_arg(info, 3), ds = ints_arg(info, 6), size = ints_arg(info, 7);
+    if (ss.size() != size.size() || ds.size() != size.size()) throw Napi::Error::New(info.Env(), "copyBox: strides and size differ in rank");
+    check(info, alto_engine_copy_box(live(info), static_cast<int32_t>(int_arg(info, 0)), ptr_arg(info, 1), int_arg(info, 2), ss.data(), ptr_arg(info, 4),
+                                     int_arg(info, 5), ds.data(), size.data(), static_cast<int32_t>(size.size())),
+          "copyBox");
+  }
+  // gather(elemBytes, x, indices, y, outer, axisDim, inner, numIndices)
+  void Gather(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_gather(live(info), static_cast<int32_t>(int_arg(info, 0)), ptr_arg(info, 1), static_cast<const int32_t*>(ptr_arg(info, 2)),
+                                   ptr_arg(info, 3), int_arg(info, 4), int_arg(info, 5), int_arg(info, 6), int_arg(info, 7)),
+          "gather");
+  }
+  // segmentSum(elem, x, ids, y, rows, inner, numSegments)
+  void SegmentSum(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_segment_sum(live(info), static_cast<alto_elem>(int_arg(info, 0)), ptr_arg(info, 1), static_cast<const int32_t*>(ptr_arg(info, 2)),
+                                        ptr_arg(info, 3), int_arg(info, 4), int_arg(info, 5), int_arg(info, 6)),
+          "segmentSum");
+  }
+  // oneHot(elem, indices, y, n, depth, on, off)
+  void OneHot(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_one_hot(live(info), static_cast<alto_elem>(int_arg(info, 0)), static_cast<const int32_t*>(ptr_arg(info, 1)), ptr_arg(info, 2),
+                                    int_arg(info, 3), int_arg(info, 4), info[5].As<Napi::Number>().DoubleValue(), info[6].As<Napi::Number>().DoubleValue()),
+          "oneHot");
+  }
+  // softmax(x, y, outer, inner, log)
+  void Softmax(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_softmax(live(info), static_cast<const float*>(ptr_arg(info, 0)), static_cast<float*>(ptr_arg(info, 1)), int_arg(info, 2),
+                                    int_arg(info, 3), info[4].ToBoolean().Value() ? 1 : 0),
+          "softmax");
   }
   void Destroy(const Napi::CallbackInfo&) {
     alto_engine_destroy(engine_);
