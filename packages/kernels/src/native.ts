@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -75,7 +74,10 @@ export function loadNativeKernels(): NativeLoad {
   const build = 'build them with "pnpm -F @alto/kernels build:native" (needs cmake ≥ 3.20 and a C++17 compiler with OpenMP; nvcc adds CUDA)';
   if (!existsSync(path)) return (cached = { ok: false, reason: `the native kernels are not built (no ${path}): ${build}` });
   try {
-    const kernels = createRequire(import.meta.url)(path) as NativeKernels;
+    // process.dlopen loads the addon the same way from ESM, CommonJS and bundles.
+    const addon = { exports: {} as NativeKernels };
+    process.dlopen(addon, path);
+    const kernels = addon.exports;
     return (cached = { ok: true, kernels, path });
   } catch (e) {
     return (cached = { ok: false, reason: `the native kernels at ${path} failed to load (${(e as Error).message.split('\n')[0]}): ${build}` });
