@@ -8,9 +8,13 @@ import { runInfo } from '../env.mjs';
 const dir = process.argv[2];
 const gpu = process.argv[3] ?? 'NVIDIA H200';
 const run = JSON.parse(readFileSync(join(dir, 'tfjs-cuda-check.json'), 'utf8'));
+const core = JSON.parse(readFileSync(join(dir, 'tfjs-core-tests.json'), 'utf8'));
 const { commit } = runInfo();
 const passed = run.outcomes.filter((o) => o.ok).length;
-const doc = { device: gpu, date: run.date, commit, backend: run.backend, passed, failed: run.outcomes.length - passed, outcomes: run.outcomes };
+const doc = {
+  device: gpu, date: run.date, commit, backend: run.backend, passed, failed: run.outcomes.length - passed, outcomes: run.outcomes,
+  tfjsCoreTests: { passed: core.passed, failed: core.failed, files: core.files },
+};
 const here = new URL('.', import.meta.url).pathname;
 writeFileSync(join(here, 'result.json'), `${JSON.stringify(doc, null, 1)}\n`);
 const md = [
@@ -21,6 +25,14 @@ const md = [
   '| case | result |',
   '|---|---|',
   ...run.outcomes.map((o) => `| ${o.name} | ${o.ok ? 'ok' : `FAIL: ${o.detail}`} |`),
+  '',
+  `## tfjs-core's own op tests (conformance/), same run: ${core.passed} passed, ${core.failed} failed`,
+  '',
+  'Per test file (one op each). The first failures of each file are in result.json; README.md groups their causes.',
+  '',
+  '| file | passed | failed |',
+  '|---|---|---|',
+  ...Object.entries(core.files).map(([f, r]) => `| ${f} | ${r.passed} | ${r.failed} |`),
   '',
 ].join('\n');
 writeFileSync(join(here, 'result.md'), md);
