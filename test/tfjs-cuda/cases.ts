@@ -85,6 +85,15 @@ export const cases: Case[] = [
     const loss = (e: tf.Tensor, wv: tf.Tensor) => tf.mean(tf.neg(tf.sum(tf.mul(labels, tf.logSoftmax(tf.matMul(tf.gather(e, ids), wv))), -1)));
     return tf.grads(loss)([table, w]);
   }, tolerance: 1e-5 },
+  { name: 'int32 neg, abs, square, sign; expandDims, range, split, prelu, elu gradient', run: () => {
+    const i = tf.tensor1d([-3, 0, 5, -1], 'int32'), x = t([3, 4], 66);
+    return [tf.neg(i), tf.abs(i), tf.square(i), tf.sign(i), tf.expandDims(x, 1), tf.range(0, 10, 3), tf.range(5, 1, -1.5, 'float32'),
+      ...tf.split(t([4, 6], 67), [2, 3, 1], 1), tf.prelu(x, t([4], 68, 0, 0.5)), tf.grad((v: tf.Tensor) => tf.sum(tf.elu(v)))(x)];
+  } },
+  { name: 'matMul on int32 and with broadcast batch dims', run: () => [
+    tf.matMul(tf.tensor2d([[1, 2], [3, 4]], undefined, 'int32'), tf.tensor2d([[5], [6]], undefined, 'int32')),
+    tf.matMul(t([2, 2, 3, 4], 69), t([2, 4, 5], 70)),
+  ], tolerance: 1e-5 },
   { name: 'gradients of a small dense model through matMul, add, tanh, mean', run: () => {
     const x = t([8, 6], 45), w = t([6, 4], 46), b = t([4], 47);
     const grads = tf.grads((wv: tf.Tensor, bv: tf.Tensor) => tf.mean(tf.square(tf.tanh(tf.add(tf.matMul(x, wv), bv)))));

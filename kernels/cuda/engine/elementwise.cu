@@ -1,4 +1,4 @@
-// Unary ops (f32; logical not on u8) and binary ops with broadcasting (f32 or i32 operands;
+// Unary ops (f32; a few on i32; logical not on u8) and binary ops with broadcasting (f32 or i32 operands;
 // comparisons and logic write u8). One launch per op; the op is a uniform branch inside.
 #include "engine_impl.h"
 
@@ -39,6 +39,13 @@ __device__ __forceinline__ float unary(alto_unary_op op, float x, float alpha) {
 
 __global__ void unary_kernel(alto_unary_op op, const float* x, float* y, int64_t n, float alpha) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) y[i] = unary(op, x[i], alpha);
+}
+
+__global__ void unary_i32_kernel(alto_unary_op op, const int32_t* x, int32_t* y, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const int32_t v = x[i];
+    y[i] = op == ALTO_UN_NEG ? -v : op == ALTO_UN_ABS ? (v < 0 ? -v : v) : op == ALTO_UN_SQUARE ? v * v : (v > 0) - (v < 0);
+  }
 }
 
 __global__ void logical_not_kernel(const uint8_t* x, uint8_t* y, int64_t n) {
@@ -154,11 +161,16 @@ cudaError_t binary_launch(alto_binary_op op, const void* a, const void* b, void*
 
 }  // namespace
 
-extern "C" alto_status alto_engine_unary(alto_engine* e, alto_unary_op op, const void* x, void* y, int64_t n, float alpha) {
+extern "C" alto_status alto_engine_unary(alto_engine* e, alto_unary_op op, alto_elem type, const void* x, void* y, int64_t n, float alpha) {
   if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
   if (op < 0 || op >= ALTO_UN_COUNT) return engine_invalid(e, "unary: unknown op");
+  const bool int_op = op == ALTO_UN_NEG || op == ALTO_UN_ABS || op == ALTO_UN_SQUARE || op == ALTO_UN_SIGN;
+  if ((op == ALTO_UN_LOGICAL_NOT) != (type == ALTO_ELEM_U8) || (type == ALTO_ELEM_I32 && !int_op)) {
+    return engine_invalid(e, "unary: this op does not take this element type");
+  }
   if (n <= 0) return ALTO_OK;
-  if (op == ALTO_UN_LOGICAL_NOT) logical_not_kernel<<<grid_for(n), 256, 0, e->stream>>>(static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y), n);
+  if (type == ALTO_ELEM_U8) logical_not_kernel<<<grid_for(n), 256, 0, e->stream>>>(static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y), n);
+  else if (type == ALTO_ELEM_I32) unary_i32_kernel<<<grid_for(n), 256, 0, e->stream>>>(op, static_cast<const int32_t*>(x), static_cast<int32_t*>(y), n);
   else unary_kernel<<<grid_for(n), 256, 0, e->stream>>>(op, static_cast<const float*>(x), static_cast<float*>(y), n, alpha);
   return engine_status(e, cudaGetLastError(), "unary");
 }

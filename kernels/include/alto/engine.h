@@ -76,8 +76,9 @@ typedef enum {
 
 /* out[n] = value, of type `type`. */
 alto_status alto_engine_fill(alto_engine* e, alto_elem type, void* out, double value, int64_t n);
-/* y = op(x) over n f32 elements (LOGICAL_NOT: u8). */
-alto_status alto_engine_unary(alto_engine* e, alto_unary_op op, const void* x, void* y, int64_t n, float alpha);
+/* y = op(x) over n elements of `type`: F32 for every op; I32 for NEG, ABS, SQUARE and SIGN;
+ * U8 for LOGICAL_NOT. */
+alto_status alto_engine_unary(alto_engine* e, alto_unary_op op, alto_elem type, const void* x, void* y, int64_t n, float alpha);
 /* out = a op b with broadcasting: out has `shape` (rank dims); a_strides and b_strides are the
  * operands' element strides per output dim (0 where broadcast). `type` is the operands' type
  * (F32 or I32; U8 for the logical ops); comparisons and logic write u8. */

@@ -101,10 +101,10 @@ class Engine : public Napi::ObjectWrap<Engine> {
                                  int_arg(info, 3)),
           "fill");
   }
-  // unary(op, x, y, n, alpha)
+  // unary(op, elem, x, y, n, alpha)
   void Unary(const Napi::CallbackInfo& info) {
-    check(info, alto_engine_unary(live(info), static_cast<alto_unary_op>(int_arg(info, 0)), ptr_arg(info, 1), ptr_arg(info, 2), int_arg(info, 3),
-                                  info[4].As<Napi::Number>().FloatValue()),
+    check(info, alto_engine_unary(live(info), static_cast<alto_unary_op>(int_arg(info, 0)), static_cast<alto_elem>(int_arg(info, 1)), ptr_arg(info, 2),
+                                  ptr_arg(info, 3), int_arg(info, 4), info[5].As<Napi::Number>().FloatValue()),
           "unary");
   }
   // binary(op, type, a, aStrides, b, bStrides, out, shape)

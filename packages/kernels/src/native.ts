@@ -26,7 +26,7 @@ export interface CudaEngine {
   copy(dst: number, src: number, bytes: number): void;
   sync(): void;
   fill(elem: number, ptr: number, value: number, n: number): void;
-  unary(op: number, x: number, y: number, n: number, alpha: number): void;
+  unary(op: number, elem: number, x: number, y: number, n: number, alpha: number): void;
   binary(op: number, elem: number, a: number, aStrides: number[], b: number, bStrides: number[], out: number, shape: number[]): void;
   cast(from: number, x: number, to: number, y: number, n: number): void;
   select(elem: number, cond: number, a: number, b: number, out: number, n: number): void;

@@ -1,13 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { UnaryOp } from '@alto/kernels';
-import type { CudaBackend } from '../backend.js';
+import { elemOf, type CudaBackend } from '../backend.js';
 
-/** op(x) elementwise on float32 (logical not on bool). */
+const INT_OPS = new Set<number>([UnaryOp.Neg, UnaryOp.Abs, UnaryOp.Square, UnaryOp.Sign]);
+
+/** op(x) elementwise: float32; neg, abs, square and sign also on int32; logical not on bool. */
 export function unary(backend: CudaBackend, op: number, x: TensorInfo, alpha = 0): TensorInfo {
-  if (op !== UnaryOp.LogicalNot && x.dtype !== 'float32') throw new TypeError(`the CUDA backend runs this elementwise op on float32 only (got ${x.dtype})`);
+  const ok = op === UnaryOp.LogicalNot ? x.dtype === 'bool' : x.dtype === 'float32' || (x.dtype === 'int32' && INT_OPS.has(op));
+  if (!ok) throw new TypeError(`the CUDA backend does not run this elementwise op on ${x.dtype}`);
   const out = backend.makeOutput(x.shape, x.dtype);
-  backend.cuda.unary(op, backend.ptr(x), backend.ptr(out), tf.util.sizeFromShape(x.shape), alpha);
+  backend.cuda.unary(op, elemOf(x.dtype), backend.ptr(x), backend.ptr(out), tf.util.sizeFromShape(x.shape), alpha);
   return out;
 }
 

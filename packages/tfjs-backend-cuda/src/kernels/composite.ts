@@ -1,0 +1,117 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { BinaryOp, MatmulPrecision } from '@alto/kernels';
+import { bytesOf, elemOf, type CudaBackend } from '../backend.js';
+import { binary } from './binary.js';
+import { slice, stridesOf } from './data.js';
+import { cast, fill, reshape } from './layout.js';
+
+// Kernels made of the engine's primitives (and Range, made on the host: it has no input).
+
+/** The values tfjs's cpu backend gives for range(start, stop, step). */
+function rangeValues(start: number, stop: number, step: number, dtype: 'float32' | 'int32'): Float32Array | Int32Array {
+  const make = (n: number) => (dtype === 'int32' ? new Int32Array(n) : new Float32Array(n));
+  if (start === stop || (start < stop && step < 0) || (stop < start && step > 1)) return make(0);
+  const values = make(Math.abs(Math.ceil((stop - start) / step)));
+  if (stop < start && step === 1) step = -1;
+  if (values.length > 0) values[0] = start;
+  for (let i = 1; i < values.length; ++i) values[i] = values[i - 1] + step;
+  return values;
+}
+
+/** `x` copied out to the full batch shape (a batch of `batch` matrices) when it broadcasts. */
+function fullBatch(backend: CudaBackend, x: TensorInfo, batchShape: number[]): TensorInfo {
+  const shape = [...batchShape, ...x.shape.slice(-2)];
+  const out = backend.makeOutput(shape, x.dtype);
+  const xs = stridesOf(x.shape);
+  const src = shape.map((_, d) => {
+    const j = d - (shape.length - x.shape.length);
+    return j < 0 || (x.shape[j] === 1 && shape[d] !== 1) ? 0 : xs[j];
+  });
+  backend.cuda.copyBox(bytesOf(x.dtype), backend.ptr(x), 0, src, backend.ptr(out), 0, stridesOf(shape), shape);
+  return out;
+}
+
+/** a·b with any broadcast of the batch dims; int32 operands go through float32 (exact below 2^24). */
+export function batchMatMulAny(backend: CudaBackend, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): TensorInfo {
+  const temps: TensorInfo[] = [];
+  const dtype = a.dtype;
+  if (a.dtype !== 'float32') temps.push((a = cast(backend, a, 'float32')));
+  if (b.dtype !== 'float32') temps.push((b = cast(backend, b, 'float32')));
+  const ra = a.shape.length, rb = b.shape.length;
+  const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2], k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2], n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+  if (k !== kb) throw new Error(`BatchMatMul: inner dimensions differ (${a.shape} · ${b.shape}, transposeA ${transposeA}, transposeB ${transposeB})`);
+  const batchShape = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const batch = tf.util.sizeFromShape(batchShape);
+  if (![1, batch].includes(tf.util.sizeFromShape(a.shape.slice(0, -2)))) temps.push((a = fullBatch(backend, a, batchShape)));
+  if (![1, batch].includes(tf.util.sizeFromShape(b.shape.slice(0, -2)))) temps.push((b = fullBatch(backend, b, batchShape)));
+  const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2)), batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
+  const out = backend.makeOutput([...batchShape, m, n], 'float32');
+  backend.cuda.matmul(MatmulPrecision[backend.options.matmulPrecision], batch, m, n, k, backend.ptr(a), batchA === 1 ? 0 : m * k, transposeA,
+    backend.ptr(b), batchB === 1 ? 0 : k * n, transposeB, backend.ptr(out));
+  for (const t of temps) backend.disposeIntermediate(t);
+  if (dtype === 'float32') return out;
+  const typed = cast(backend, out, dtype);
+  backend.disposeIntermediate(out);
+  return typed;
+}
+
+const kernel = (kernelName: string, kernelFunc: KernelFunc): KernelConfig => ({ kernelName, backendName: '', kernelFunc });
+const cuda = (b: unknown) => b as CudaBackend;
+const scalar = (backend: CudaBackend, value: number, dtype: DataType) => fill(backend, [], dtype, value);
+
+export const compositeKernels: KernelConfig[] = [
+  kernel(tf.ExpandDims, ({ inputs, backend, attrs }) => {
+    const { input } = inputs as { input: TensorInfo };
+    const rank = input.shape.length;
+    let axis = attrs!.dim as number;
+    if (axis < 0) {
+      tf.util.assert(-(rank + 1) <= axis, () => `Axis must be in the interval [${-(rank + 1)}, ${rank}]`);
+      axis = rank + axis + 1;
+    }
+    return reshape(cuda(backend), input, [...input.shape.slice(0, axis), 1, ...input.shape.slice(axis)]);
+  }),
+  kernel(tf.Range, ({ backend, attrs }) => {
+    const { start, stop, step, dtype } = attrs as unknown as { start: number; stop: number; step: number; dtype: 'float32' | 'int32' };
+    const values = rangeValues(start, stop, step, dtype);
+    const b = cuda(backend);
+    return { dataId: b.write(values, [values.length], dtype), shape: [values.length], dtype };
+  }),
+  kernel(tf.SplitV, ({ inputs, backend, attrs }) => {
+    const { x } = inputs as { x: TensorInfo };
+    const { numOrSizeSplits, axis } = attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
+    const ax = tf.util.parseAxisParam(axis, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);
+    const begin = new Array<number>(x.shape.length).fill(0);
+    return sizes.map((s) => {
+      const size = [...x.shape];
+      size[ax] = s;
+      const out = slice(cuda(backend), x, [...begin], size);
+      begin[ax] += s;
+      return out;
+    });
+  }),
+  kernel(tf.Prelu, ({ inputs, backend }) => {
+    // x ≥ 0: x; x < 0: alpha·x, as max(x, 0) + alpha·min(x, 0).
+    const { x, alpha } = inputs as { x: TensorInfo; alpha: TensorInfo };
+    const b = cuda(backend);
+    const zero = scalar(b, 0, x.dtype);
+    const pos = binary(b, BinaryOp.Max, x, zero), neg = binary(b, BinaryOp.Min, x, zero);
+    const scaled = binary(b, BinaryOp.Mul, alpha, neg);
+    const out = binary(b, BinaryOp.Add, pos, scaled);
+    for (const t of [zero, pos, neg, scaled]) b.disposeIntermediate(t);
+    return out;
+  }),
+  kernel(tf.EluGrad, ({ inputs, backend }) => {
+    // dx = dy·(y + 1) where y < 0, dy elsewhere.
+    const { dy, y } = inputs as { dy: TensorInfo; y: TensorInfo };
+    const b = cuda(backend);
+    const zero = scalar(b, 0, 'float32'), one = scalar(b, 1, 'float32');
+    const below = binary(b, BinaryOp.Less, y, zero), yp1 = binary(b, BinaryOp.Add, y, one), scaled = binary(b, BinaryOp.Mul, dy, yp1);
+    const out = b.makeOutput(dy.shape, 'float32');
+    b.cuda.select(elemOf('float32'), b.ptr(below), b.ptr(scaled), b.ptr(dy), b.ptr(out), tf.util.sizeFromShape(dy.shape));
+    for (const t of [zero, one, below, yp1, scaled]) b.disposeIntermediate(t);
+    return out;
+  }),
+];
