@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { BinaryOp } from '@alto/kernels';
 import { elemOf, type CudaBackend } from '../backend.js';
+import { cuda, kernel } from './kernel.js';
 import { cast } from './layout.js';
 
 /** Element strides of `shape` read as the right-aligned operand of an `out`-shaped result (0 where broadcast). */
@@ -31,16 +32,14 @@ export function binary(backend: CudaBackend, op: number, a: TensorInfo, b: Tenso
 }
 
 function binaryKernel(kernelName: string, op: number): KernelConfig {
-  const kernelFunc: KernelFunc = ({ inputs, backend }) => {
+  return kernel(kernelName, ({ inputs, backend }) => {
     const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
-    const cuda = backend as CudaBackend;
-    const out = binary(cuda, op, a, b);
+    const out = binary(cuda(backend), op, a, b);
     if (op !== BinaryOp.FloorDiv || out.dtype === 'int32') return out;
-    const whole = cast(cuda, out, 'int32');  // floorDiv gives int32 whatever its inputs, as tfjs
-    cuda.disposeIntermediate(out);
+    const whole = cast(cuda(backend), out, 'int32');  // floorDiv gives int32 whatever its inputs, as tfjs
+    cuda(backend).disposeIntermediate(out);
     return whole;
-  };
-  return { kernelName, backendName: '', kernelFunc };
+  });
 }
 
 export const binaryKernels: KernelConfig[] = [

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { DataType, KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { BinaryOp, MatmulPrecision } from '@alto/kernels';
+import { cuda, kernel } from './kernel.js';
 import { bytesOf, elemOf, type CudaBackend } from '../backend.js';
 import { binary } from './binary.js';
 import { slice, stridesOf } from './data.js';
@@ -9,7 +10,7 @@ import { cast, fill, reshape } from './layout.js';
 // Kernels made of the engine's primitives (and Range, made on the host: it has no input).
 
 /** The values tfjs's cpu backend gives for range(start, stop, step). */
-function rangeValues(start: number, stop: number, step: number, dtype: 'float32' | 'int32'): Float32Array | Int32Array {
+export function rangeValues(start: number, stop: number, step: number, dtype: 'float32' | 'int32'): Float32Array | Int32Array {
   const make = (n: number) => (dtype === 'int32' ? new Int32Array(n) : new Float32Array(n));
   if (start === stop || (start < stop && step < 0) || (stop < start && step > 1)) return make(0);
   const values = make(Math.abs(Math.ceil((stop - start) / step)));
@@ -57,8 +58,6 @@ export function batchMatMulAny(backend: CudaBackend, a: TensorInfo, b: TensorInf
   return typed;
 }
 
-const kernel = (kernelName: string, kernelFunc: KernelFunc): KernelConfig => ({ kernelName, backendName: '', kernelFunc });
-const cuda = (b: unknown) => b as CudaBackend;
 const scalar = (backend: CudaBackend, value: number, dtype: DataType) => fill(backend, [], dtype, value);
 
 export const compositeKernels: KernelConfig[] = [

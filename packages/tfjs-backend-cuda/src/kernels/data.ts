@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { DataType, KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { cuda, kernel } from './kernel.js';
 import { bytesOf, elemOf, type CudaBackend } from '../backend.js';
 import { fill, reshape } from './layout.js';
 
@@ -44,8 +45,6 @@ export function concat(backend: CudaBackend, inputs: TensorInfo[], axis: number)
   return out;
 }
 
-const kernel = (kernelName: string, kernelFunc: KernelFunc): KernelConfig => ({ kernelName, backendName: '', kernelFunc });
-const cuda = (b: unknown) => b as CudaBackend;
 
 export const dataKernels: KernelConfig[] = [
   kernel(tf.Slice, ({ inputs, backend, attrs }) => {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { DataType, KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { cuda, kernel } from './kernel.js';
 import { bytesOf, elemOf, type CudaBackend } from '../backend.js';
 
 /** The same data under another shape (no copy). */
@@ -27,8 +28,6 @@ export function fill(backend: CudaBackend, shape: number[], dtype: DataType, val
   return out;
 }
 
-const kernel = (kernelName: string, kernelFunc: KernelFunc): KernelConfig => ({ kernelName, backendName: '', kernelFunc });
-const cuda = (b: unknown) => b as CudaBackend;
 
 export const layoutKernels: KernelConfig[] = [
   kernel(tf.Reshape, ({ inputs, backend, attrs }) => {

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { DataType, KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { Elem, ReduceOp } from '@alto/kernels';
 import type { CudaBackend } from '../backend.js';
+import { cuda, kernel } from './kernel.js';
 import { cast, reshape, transpose } from './layout.js';
 
 /**
@@ -32,13 +33,12 @@ export function reduce(backend: CudaBackend, op: number, x: TensorInfo, axis: nu
 }
 
 function reduceKernel(kernelName: string, op: number): KernelConfig {
-  const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
+  return kernel(kernelName, ({ inputs, backend, attrs }) => {
     const { x } = inputs as { x: TensorInfo };
     // Max names its axes reductionIndices; the others name them axis.
     const { axis, reductionIndices, keepDims } = attrs as unknown as { axis?: number | number[]; reductionIndices?: number | number[]; keepDims?: boolean };
-    return reduce(backend as CudaBackend, op, x, (axis ?? reductionIndices)!, keepDims ?? false);
-  };
-  return { kernelName, backendName: '', kernelFunc };
+    return reduce(cuda(backend), op, x, (axis ?? reductionIndices)!, keepDims ?? false);
+  });
 }
 
 export const reduceKernels: KernelConfig[] = [

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { UnaryOp } from '@alto/kernels';
 import { elemOf, type CudaBackend } from '../backend.js';
+import { cuda, kernel } from './kernel.js';
 
 const INT_OPS = new Set<number>([UnaryOp.Neg, UnaryOp.Abs, UnaryOp.Square, UnaryOp.Sign]);
 
@@ -15,11 +16,10 @@ export function unary(backend: CudaBackend, op: number, x: TensorInfo, alpha = 0
 }
 
 function unaryKernel(kernelName: string, op: number, alphaOf?: (attrs: tf.NamedAttrMap) => number): KernelConfig {
-  const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
+  return kernel(kernelName, ({ inputs, backend, attrs }) => {
     const { x } = inputs as { x: TensorInfo };
-    return unary(backend as CudaBackend, op, x, alphaOf ? alphaOf(attrs ?? {}) : 0);
-  };
-  return { kernelName, backendName: '', kernelFunc };
+    return unary(cuda(backend), op, x, alphaOf ? alphaOf(attrs ?? {}) : 0);
+  });
 }
 
 export const unaryKernels: KernelConfig[] = [
