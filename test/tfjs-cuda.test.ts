@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadNativeKernels } from '@alto/kernels';
 import { CUDA_BACKEND, registerCudaBackend, resolveCudaOptions } from '@alto/tfjs-backend-cuda';
+import { CUDA_PROVIDER, tfjsKernels } from '@alto/tfjs';
 import { runCases } from './tfjs-cuda/cases.js';
 
 /**
@@ -37,6 +38,10 @@ describe('tfjs CUDA backend: set-up', () => {
 });
 
 describe.skipIf(!registration.ok)('tfjs CUDA backend on the device', () => {
+  it("runs ALTO's grouped LoRA on the device kernels", () => {
+    expect(tfjsKernels.resolve('groupedLora', CUDA_BACKEND).impl).toBe(CUDA_PROVIDER);
+  });
+
   it('matches the cpu backend op by op (values, dtypes, shapes; no tensor leaked)', async () => {
     const outcomes = await runCases(CUDA_BACKEND);
     const failed = outcomes.filter((o) => !o.ok);

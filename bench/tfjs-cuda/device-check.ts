@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { CUDA_BACKEND, registerCudaBackend } from '@alto/tfjs-backend-cuda';
+import { CUDA_PROVIDER, tfjsKernels } from '@alto/tfjs';
 import { runCases, type Outcome } from '../../test/tfjs-cuda/cases.js';
 
 const registration = registerCudaBackend();
@@ -14,7 +15,11 @@ if (!registration.ok) {
   console.error(`CUDA backend unavailable: ${registration.reason}`);
   process.exit(2);
 }
-const outcomes: Outcome[] = await runCases(CUDA_BACKEND);
+const outcomes: Outcome[] = [];
+// ALTO's grouped LoRA must run on the device kernels there, not on a tfjs fallback.
+const chosen = tfjsKernels.resolve('groupedLora', CUDA_BACKEND).impl;
+outcomes.push({ name: 'grouped LoRA on alto-cuda uses the CUDA kernels', ok: chosen === CUDA_PROVIDER, detail: `resolved ${chosen.forward}` });
+outcomes.push(...(await runCases(CUDA_BACKEND)));
 
 // Device memory: a 4 MiB tensor shows in tf.memory() and is given back on dispose.
 await tf.setBackend(CUDA_BACKEND);

@@ -7,6 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradient functions by itself (the union package and tfjs-layers do).
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { buildSegmentPlan } from '@alto/core';
+import { groupedLora } from '@alto/tfjs';
 
 export interface Case {
   name: string;
@@ -94,6 +96,15 @@ export const cases: Case[] = [
     tf.matMul(tf.tensor2d([[1, 2], [3, 4]], undefined, 'int32'), tf.tensor2d([[5], [6]], undefined, 'int32')),
     tf.matMul(t([2, 2, 3, 4], 69), t([2, 4, 5], 70)),
   ], tolerance: 1e-5 },
+  { name: "ALTO's grouped LoRA (forward and every gradient): mixed ranks, an adapter with two segments, an empty segment", run: () => {
+    const a = { name: 'a', rank: 4, scale: 2 }, b = { name: 'b', rank: 16, scale: 0.5 }, c = { name: 'c', rank: 1, scale: 1 };
+    const plan = buildSegmentPlan([{ adapter: a, rows: 5 }, { adapter: b, rows: 0 }, { adapter: b, rows: 70 }, { adapter: c, rows: 3 }, { adapter: a, rows: 2 }]);
+    const T = plan.totalRows, dIn = 24, dOut = 40;
+    const x = t([T, dIn], 71), base = t([T, dOut], 72);
+    const A = plan.adapters.map((ad, i) => t([dIn, ad.rank], 73 + i) as tf.Tensor2D), B = plan.adapters.map((ad, i) => t([ad.rank, dOut], 80 + i) as tf.Tensor2D);
+    const f = (xv: tf.Tensor, ...w: tf.Tensor[]) => tf.sum(tf.square(groupedLora(xv as tf.Tensor2D, base as tf.Tensor2D, w.slice(0, 3) as tf.Tensor2D[], w.slice(3) as tf.Tensor2D[], plan)));
+    return [groupedLora(x as tf.Tensor2D, base as tf.Tensor2D, A, B, plan), ...tf.grads(f)([x, ...A, ...B])];
+  }, tolerance: 1e-4 },
   { name: 'gradients of a small dense model through matMul, add, tanh, mean', run: () => {
     const x = t([8, 6], 45), w = t([6, 4], 46), b = t([4], 47);
     const grads = tf.grads((wv: tf.Tensor, bv: tf.Tensor) => tf.mean(tf.square(tf.tanh(tf.add(tf.matMul(x, wv), bv)))));

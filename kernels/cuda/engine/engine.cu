@@ -68,6 +68,8 @@ extern "C" void alto_engine_destroy(alto_engine* e) {
   delete e;
 }
 
+extern "C" void* alto_engine_stream(alto_engine* e) { return e ? e->stream : nullptr; }
+
 extern "C" const char* alto_engine_last_error(const alto_engine* e) { return e ? e->error.c_str() : ""; }
 
 extern "C" alto_status alto_engine_alloc(alto_engine* e, size_t bytes, void** ptr) {

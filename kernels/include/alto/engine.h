@@ -37,6 +37,8 @@ typedef struct {
 /* Creates an engine on `device` (its own non-blocking stream). */
 alto_status alto_engine_create(int32_t device, alto_engine** engine);
 void alto_engine_destroy(alto_engine* engine);
+/* The engine's stream (a cudaStream_t), for the grouped-LoRA kernels of alto/kernels.h. */
+void* alto_engine_stream(alto_engine* engine);
 /* A readable reason for the last failure on this engine (empty when none). */
 const char* alto_engine_last_error(const alto_engine* engine);
 

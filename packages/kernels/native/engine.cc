@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "alto/engine.h"
+#include "engine_lora.h"
 
 namespace alto::node {
 namespace {
@@ -35,7 +36,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("transpose", &Engine::Transpose), InstanceMethod("matmul", &Engine::Matmul),
                         InstanceMethod("copyBox", &Engine::CopyBox), InstanceMethod("gather", &Engine::Gather),
                         InstanceMethod("segmentSum", &Engine::SegmentSum), InstanceMethod("oneHot", &Engine::OneHot),
-                        InstanceMethod("softmax", &Engine::Softmax),
+                        InstanceMethod("softmax", &Engine::Softmax), InstanceMethod("loraForward", &Engine::LoraForwardMethod),
+                        InstanceMethod("loraBackward", &Engine::LoraBackwardMethod),
                         InstanceMethod("destroy", &Engine::Destroy)});
   }
 
@@ -183,6 +185,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
                                     int_arg(info, 3), info[4].ToBoolean().Value() ? 1 : 0),
           "softmax");
   }
+  void LoraForwardMethod(const Napi::CallbackInfo& info) { LoraForward(info, live(info)); }
+  void LoraBackwardMethod(const Napi::CallbackInfo& info) { LoraBackward(info, live(info)); }
   void Destroy(const Napi::CallbackInfo&) {
     alto_engine_destroy(engine_);
     engine_ = nullptr;

@@ -38,6 +38,10 @@ export interface CudaEngine {
   segmentSum(elem: number, x: number, ids: number, y: number, rows: number, inner: number, numSegments: number): void;
   oneHot(elem: number, indices: number, y: number, n: number, depth: number, on: number, off: number): void;
   softmax(x: number, y: number, outer: number, inner: number, log: boolean): void;
+  /** y = base + s·(x·A)·B per segment (fp32 device tensors; y may be base). */
+  loraForward(plan: NativePlan, x: number, dIn: number, A: number[], B: number[], base: number, y: number, dOut: number): void;
+  /** dx = dS·Aᵀ, dA = xᵀ·dS, dB = s·Sᵀ·dy with S = x·A and dS = s·dy·Bᵀ (all written, none added to). */
+  loraBackward(plan: NativePlan, x: number, dIn: number, dy: number, dOut: number, A: number[], B: number[], dx: number, dA: number[], dB: number[]): void;
   destroy(): void;
 }
 

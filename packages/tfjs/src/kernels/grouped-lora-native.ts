@@ -36,7 +36,8 @@ const HOST_BUFFERS: Record<string, (backend: unknown) => HostBuffers> = {
 /** The backends whose buffers the native kernels can read directly. */
 export const NATIVE_BACKENDS = Object.keys(HOST_BUFFERS);
 
-function planOf(a: GroupedLoraAttrs) {
+/** The plan of a kernel's attributes, as the addon reads it. */
+export function planOf(a: GroupedLoraAttrs) {
   return nativePlan({ segmentOffsets: a.segmentOffsets, segmentAdapter: a.segmentAdapter, ranks: a.ranks, scales: a.scales });
 }
 

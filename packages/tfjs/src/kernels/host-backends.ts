@@ -11,3 +11,13 @@ export interface CpuBackendLike {
   data: { get(dataId: object): { values: Float32Array } };
   makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
 }
+
+/** The parts of the tfjs CUDA backend (@alto/tfjs-backend-cuda) the device kernels rely on. */
+export interface CudaBackendLike {
+  cuda: import('@alto/kernels').CudaEngine;
+  ptr(t: TensorInfo): number;
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+}
+
+/** The name @alto/tfjs-backend-cuda registers its backend under. */
+export const CUDA_BACKEND_NAME = 'alto-cuda';

@@ -5,6 +5,8 @@ import { adapterInputName, planToAttrs } from '../kernels/plan-attrs.js';
 import { ensureBatchedKernels, GROUPED_LORA_BATCHED, GROUPED_LORA_BATCHED_GRAD } from '../kernels/grouped-lora-batched.js';
 import { ensureNativeKernels, GROUPED_LORA_NATIVE, GROUPED_LORA_NATIVE_GRAD, NATIVE_BACKENDS } from '../kernels/grouped-lora-native.js';
 import { loadNativeKernels } from '@alto/kernels';
+import { cudaKernelsAvailable, ensureCudaKernels, GROUPED_LORA_CUDA, GROUPED_LORA_CUDA_GRAD } from '../kernels/grouped-lora-cuda.js';
+import { CUDA_BACKEND_NAME } from '../kernels/host-backends.js';
 
 /**
  * A grouped-LoRA implementation: a pair of tfjs kernels (forward, backward) registered
@@ -61,6 +63,16 @@ export const NATIVE_PROVIDER: GroupedLoraProvider = {
 };
 const nativeLoad = loadNativeKernels();
 if (nativeLoad.ok) for (const backend of NATIVE_BACKENDS) registerGroupedLora(backend, NATIVE_PROVIDER, { priority: 5, name: 'native' });
+
+/** The CUDA kernels of @alto/kernels on the tfjs CUDA backend's device tensors. */
+export const CUDA_PROVIDER: GroupedLoraProvider = {
+  forward: GROUPED_LORA_CUDA,
+  backward: GROUPED_LORA_CUDA_GRAD,
+  ensure: (backend) => {
+    if (!ensureCudaKernels(backend)) throw new Error(`the CUDA grouped-LoRA kernels cannot serve backend "${backend}"`);
+  },
+};
+if (cudaKernelsAvailable()) registerGroupedLora(CUDA_BACKEND_NAME, CUDA_PROVIDER, { priority: 5, name: 'cuda' });
 
 let fallbackReported = false;
 /** Says once, on first use of a backend the native kernels would serve, why they do not. */

@@ -1,0 +1,58 @@
+import { KernelFunc } from '@tensorflow/tfjs-core';
+import { loadNativeKernels } from '@alto/kernels';
+import { kernelInput, registerOnce } from './primitives.js';
+import { adapterInputName, GroupedLoraAttrs } from './plan-attrs.js';
+import { planOf } from './grouped-lora-native.js';
+import { CUDA_BACKEND_NAME, type CudaBackendLike } from './host-backends.js';
+
+/**
+ * The grouped-LoRA kernels of @alto/kernels on the tfjs CUDA backend's device tensors (zero
+ * copy): one shrink and one expand launch forward; forward again for S, then one backward
+ * launch (dS, dX, dA and dB) for the gradient.
+ */
+export const GROUPED_LORA_CUDA = 'AltoGroupedLoraCuda';
+export const GROUPED_LORA_CUDA_GRAD = 'AltoGroupedLoraCudaGrad';
+
+const forward: KernelFunc = ({ inputs, backend, attrs }) => {
+  const a = attrs as unknown as GroupedLoraAttrs;
+  const b = backend as unknown as CudaBackendLike;
+  const K = a.ranks.length;
+  const x = kernelInput(inputs, '0'), base = kernelInput(inputs, '1');
+  const A = a.ranks.map((_, i) => b.ptr(kernelInput(inputs, adapterInputName('A', i, K))));
+  const B = a.ranks.map((_, i) => b.ptr(kernelInput(inputs, adapterInputName('B', i, K))));
+  const [T, dIn] = x.shape;
+  const dOut = base.shape[1];
+  const y = b.makeOutput([T, dOut], 'float32');
+  b.cuda.loraForward(planOf(a), b.ptr(x), dIn, A, B, b.ptr(base), b.ptr(y), dOut);
+  return y;
+};
+
+const backward: KernelFunc = ({ inputs, backend, attrs }) => {
+  const a = attrs as unknown as GroupedLoraAttrs;
+  const b = backend as unknown as CudaBackendLike;
+  const K = a.ranks.length;
+  const x = kernelInput(inputs, '0'), dy = kernelInput(inputs, '1');
+  const A = a.ranks.map((_, i) => b.ptr(kernelInput(inputs, adapterInputName('A', i, K))));
+  const B = a.ranks.map((_, i) => b.ptr(kernelInput(inputs, adapterInputName('B', i, K))));
+  const [T, dIn] = x.shape;
+  const dOut = dy.shape[1];
+  const dX = b.makeOutput([T, dIn], 'float32');
+  const dA = a.ranks.map((r) => b.makeOutput([dIn, r], 'float32'));
+  const dB = a.ranks.map((r) => b.makeOutput([r, dOut], 'float32'));
+  b.cuda.loraBackward(planOf(a), b.ptr(x), dIn, b.ptr(dy), dOut, A, B, b.ptr(dX), dA.map((t) => b.ptr(t)), dB.map((t) => b.ptr(t)));
+  return [dX, ...dA, ...dB];
+};
+
+/** Whether this build can run the grouped kernels on the CUDA backend. */
+export function cudaKernelsAvailable(): boolean {
+  const load = loadNativeKernels();
+  return load.ok && typeof load.kernels.CudaEngine === 'function';
+}
+
+/** Registers the device kernels for the CUDA backend (once); false when they cannot serve `backendName`. */
+export function ensureCudaKernels(backendName: string): boolean {
+  if (backendName !== CUDA_BACKEND_NAME || !cudaKernelsAvailable()) return false;
+  registerOnce(GROUPED_LORA_CUDA, backendName, forward);
+  registerOnce(GROUPED_LORA_CUDA_GRAD, backendName, backward);
+  return true;
+}
