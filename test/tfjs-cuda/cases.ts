@@ -92,6 +92,12 @@ export const cases: Case[] = [
     return [tf.neg(i), tf.abs(i), tf.square(i), tf.sign(i), tf.expandDims(x, 1), tf.range(0, 10, 3), tf.range(5, 1, -1.5, 'float32'),
       ...tf.split(t([4, 6], 67), [2, 3, 1], 1), tf.prelu(x, t([4], 68, 0, 0.5)), tf.grad((v: tf.Tensor) => tf.sum(tf.elu(v)))(x)];
   } },
+  { name: 'cumsum and cumprod (exclusive, reverse); NaN in argMax, sign, max; gather with batchDims; rank-5 tile; int32 through float ops', run: () => {
+    const x = t([3, 4], 90, 0.5, 1.5), i = tf.tensor1d([-2, 0, 3], 'int32'), withNan = tf.tensor1d([1, NaN, 5, 5, -1]);
+    return [tf.cumsum(x, 1), tf.cumsum(x, 0, true, true), tf.cumprod(x, 1), tf.cumprod(x, 0, false, true), tf.argMax(withNan), tf.argMin(withNan),
+      tf.sign(withNan), tf.max(withNan), tf.gather(t([2, 5, 3], 91), tf.tensor2d([[4, 0], [1, 1]], undefined, 'int32'), 1, 1),
+      tf.tile(t([1, 2, 1, 2, 1], 92), [2, 1, 3, 1, 2]), tf.exp(i), tf.relu(i), tf.round(i), tf.prelu(i, tf.tensor1d([2], 'int32'))];
+  } },
   { name: 'matMul on int32 and with broadcast batch dims', run: () => [
     tf.matMul(tf.tensor2d([[1, 2], [3, 4]], undefined, 'int32'), tf.tensor2d([[5], [6]], undefined, 'int32')),
     tf.matMul(t([2, 2, 3, 4], 69), t([2, 4, 5], 70)),

@@ -24,7 +24,7 @@ __device__ __forceinline__ float unary(alto_unary_op op, float x, float alpha) {
     case ALTO_UN_FLOOR: return floorf(x);
     case ALTO_UN_CEIL: return ceilf(x);
     case ALTO_UN_ROUND: return rintf(x);  // halves to even, as tfjs
-    case ALTO_UN_SIGN: return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : (x != x ? x : 0.0f));
+    case ALTO_UN_SIGN: return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);  // NaN → 0, as tfjs
     case ALTO_UN_LOG1P: return log1pf(x);
     case ALTO_UN_EXPM1: return expm1f(x);
     case ALTO_UN_ERF: return erff(x);

@@ -1,5 +1,5 @@
 // Data movement: box copies (slice, concat, pad, tile, broadcast), gather and its gradient
-// (segment sums), one-hot.
+// (segment sums), one-hot, running sums and products.
 #include "engine_impl.h"
 
 using namespace alto::cuda;
@@ -28,11 +28,30 @@ __global__ void copy_box_kernel(const T* src, T* dst, Box box, int64_t n) {
 }
 
 template <typename T>
-__global__ void gather_kernel(const T* x, const int32_t* idx, T* y, int64_t axis_dim, int64_t inner, int64_t num_indices, int64_t n) {
+__global__ void gather_kernel(const T* x, const int32_t* idx, T* y, int64_t outer, int64_t axis_dim, int64_t inner, int64_t num_indices, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t k = i % inner, j = (i / inner) % num_indices, o = i / (inner * num_indices);
-    const int32_t at = idx[j];
-    y[i] = (at >= 0 && at < axis_dim) ? x[(o * axis_dim + at) * inner + k] : T(0);
+    const int64_t k = i % inner, j = (i / inner) % num_indices, bo = i / (inner * num_indices), b = bo / outer;
+    const int32_t at = idx[b * num_indices + j];
+    y[i] = (at >= 0 && at < axis_dim) ? x[(bo * axis_dim + at) * inner + k] : T(0);
+  }
+}
+
+template <typename T>
+__global__ void scan_kernel(const T* x, T* y, int64_t n, int64_t inner, int64_t columns, int product, int exclusive, int reverse) {
+  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < columns; c += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t o = c / inner, k = c % inner;
+    T acc = product ? T(1) : T(0);
+    for (int64_t s = 0; s < n; ++s) {
+      const int64_t j = reverse ? n - 1 - s : s, at = (o * n + j) * inner + k;
+      const T v = x[at];
+      if (exclusive) {
+        y[at] = acc;
+        acc = product ? acc * v : acc + v;
+      } else {
+        acc = product ? acc * v : acc + v;
+        y[at] = acc;
+      }
+    }
   }
 }
 
@@ -77,17 +96,28 @@ extern "C" alto_status alto_engine_copy_box(alto_engine* e, int32_t elem_bytes, 
   return engine_status(e, cudaGetLastError(), "copy_box");
 }
 
-extern "C" alto_status alto_engine_gather(alto_engine* e, int32_t elem_bytes, const void* x, const int32_t* indices, void* y, int64_t outer,
-                                          int64_t axis_dim, int64_t inner, int64_t num_indices) {
+extern "C" alto_status alto_engine_gather(alto_engine* e, int32_t elem_bytes, const void* x, const int32_t* indices, void* y, int64_t batch,
+                                          int64_t outer, int64_t axis_dim, int64_t inner, int64_t num_indices) {
   if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
-  const int64_t n = outer * num_indices * inner;
+  const int64_t n = batch * outer * num_indices * inner;
   if (n <= 0) return ALTO_OK;
   switch (elem_bytes) {
-    case 1: gather_kernel<<<grid_for(n), 256, 0, e->stream>>>(static_cast<const uint8_t*>(x), indices, static_cast<uint8_t*>(y), axis_dim, inner, num_indices, n); break;
-    case 4: gather_kernel<<<grid_for(n), 256, 0, e->stream>>>(static_cast<const uint32_t*>(x), indices, static_cast<uint32_t*>(y), axis_dim, inner, num_indices, n); break;
+    case 1: gather_kernel<<<grid_for(n), 256, 0, e->stream>>>(static_cast<const uint8_t*>(x), indices, static_cast<uint8_t*>(y), outer, axis_dim, inner, num_indices, n); break;
+    case 4: gather_kernel<<<grid_for(n), 256, 0, e->stream>>>(static_cast<const uint32_t*>(x), indices, static_cast<uint32_t*>(y), outer, axis_dim, inner, num_indices, n); break;
     default: return engine_invalid(e, "gather: element size must be 1 or 4 bytes");
   }
   return engine_status(e, cudaGetLastError(), "gather");
+}
+
+extern "C" alto_status alto_engine_scan(alto_engine* e, alto_elem type, int32_t product, const void* x, void* y, int64_t outer, int64_t n,
+                                        int64_t inner, int32_t exclusive, int32_t reverse) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  const int64_t columns = outer * inner;
+  if (columns <= 0 || n <= 0) return ALTO_OK;
+  if (type == ALTO_ELEM_F32) scan_kernel<<<grid_for(columns), 256, 0, e->stream>>>(static_cast<const float*>(x), static_cast<float*>(y), n, inner, columns, product, exclusive, reverse);
+  else if (type == ALTO_ELEM_I32) scan_kernel<<<grid_for(columns), 256, 0, e->stream>>>(static_cast<const int32_t*>(x), static_cast<int32_t*>(y), n, inner, columns, product, exclusive, reverse);
+  else return engine_invalid(e, "scan: f32 or i32 only");
+  return engine_status(e, cudaGetLastError(), "scan");
 }
 
 extern "C" alto_status alto_engine_segment_sum(alto_engine* e, alto_elem type, const void* x, const int32_t* ids, void* y, int64_t rows,

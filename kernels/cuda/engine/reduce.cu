@@ -29,21 +29,24 @@ __device__ __forceinline__ Acc<T> identity(alto_reduce_op op) {
   }
 }
 
-// Combines two partial results; ties and NaNs resolve to the lowest index (first occurrence).
+// Combines two partial results. max/min: a NaN wins (propagates), ties to the lowest index.
+// argmax/argmin: a NaN never wins (tfjs ignores them; a NaN first element is handled by the
+// caller), ties to the lowest index.
 template <typename T>
 __device__ __forceinline__ Acc<T> combine(alto_reduce_op op, Acc<T> x, Acc<T> y) {
+  const bool xn = x.v != x.v, yn = y.v != y.v;
+  const bool arg = op == ALTO_RED_ARGMAX || op == ALTO_RED_ARGMIN;
   switch (op) {
     case ALTO_RED_MAX:
-    case ALTO_RED_ARGMAX: {
-      const bool xn = x.v != x.v, yn = y.v != y.v;
-      if (xn || yn) return xn && (!yn || x.at < y.at) ? x : y;
-      return (y.v > x.v || (y.v == x.v && y.at < x.at)) ? y : x;
-    }
+    case ALTO_RED_ARGMAX:
     case ALTO_RED_MIN:
     case ALTO_RED_ARGMIN: {
-      const bool xn = x.v != x.v, yn = y.v != y.v;
-      if (xn || yn) return xn && (!yn || x.at < y.at) ? x : y;
-      return (y.v < x.v || (y.v == x.v && y.at < x.at)) ? y : x;
+      if (xn || yn) {
+        if (xn && yn) return x.at < y.at ? x : y;
+        return arg ? (xn ? y : x) : (xn ? x : y);
+      }
+      const bool better = (op == ALTO_RED_MAX || op == ALTO_RED_ARGMAX) ? y.v > x.v : y.v < x.v;
+      return (better || (y.v == x.v && y.at < x.at)) ? y : x;
     }
     case ALTO_RED_PROD: return {x.v * y.v, 0};
     default: return {x.v + y.v, 0};
@@ -71,7 +74,9 @@ __global__ void __launch_bounds__(kThreads) reduce_rows(alto_reduce_op op, const
     __syncthreads();
     if (threadIdx.x == 0) {
       for (int w = 1; w < kThreads / 32; ++w) acc = combine(op, acc, part[w]);
-      if (op == ALTO_RED_ARGMAX || op == ALTO_RED_ARGMIN) static_cast<int32_t*>(y)[row] = inner > 0 ? acc.at : 0;
+      // A NaN first element stays the answer (the sequential definition never replaces it).
+      const bool first_nan = inner > 0 && src[0] != src[0];
+      if (op == ALTO_RED_ARGMAX || op == ALTO_RED_ARGMIN) static_cast<int32_t*>(y)[row] = inner > 0 && !first_nan && acc.at != INT_MAX ? acc.at : 0;
       else if (op == ALTO_RED_MEAN) static_cast<T*>(y)[row] = inner > 0 ? acc.v / static_cast<T>(inner) : empty_mean<T>();
       else static_cast<T*>(y)[row] = acc.v;
     }

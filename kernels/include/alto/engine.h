@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define ALTO_ENGINE_MAX_RANK 8
+#define ALTO_ENGINE_MAX_RANK 12
 
 typedef enum { ALTO_ELEM_F32 = 0, ALTO_ELEM_I32 = 1, ALTO_ELEM_U8 = 2 } alto_elem;
 
@@ -107,10 +107,14 @@ alto_status alto_engine_transpose(alto_engine* e, const void* x, void* y, const 
 alto_status alto_engine_copy_box(alto_engine* e, int32_t elem_bytes, const void* src, int64_t src_offset, const int64_t* src_strides,
                                  void* dst, int64_t dst_offset, const int64_t* dst_strides, const int64_t* size, int32_t rank);
 
-/* y[o][j][k] = x[o][indices[j]][k] for an [outer, axis_dim, inner] view of x; indices are i32,
- * an index outside [0, axis_dim) gives zeros. elem_bytes 1 or 4. */
-alto_status alto_engine_gather(alto_engine* e, int32_t elem_bytes, const void* x, const int32_t* indices, void* y, int64_t outer,
-                               int64_t axis_dim, int64_t inner, int64_t num_indices);
+/* y[b][o][j][k] = x[b][o][indices[b][j]][k] for a [batch, outer, axis_dim, inner] view of x and
+ * [batch, num_indices] indices (i32); an index outside [0, axis_dim) gives zeros. elem_bytes 1 or 4. */
+alto_status alto_engine_gather(alto_engine* e, int32_t elem_bytes, const void* x, const int32_t* indices, void* y, int64_t batch,
+                               int64_t outer, int64_t axis_dim, int64_t inner, int64_t num_indices);
+/* Running sums (or products) along the middle axis of an [outer, n, inner] view (f32 or i32):
+ * exclusive leaves out the element itself, reverse runs from the end. */
+alto_status alto_engine_scan(alto_engine* e, alto_elem type, int32_t product, const void* x, void* y, int64_t outer, int64_t n,
+                             int64_t inner, int32_t exclusive, int32_t reverse);
 /* y[s][k] = Σ over rows r with ids[r] = s of x[r][k]; y is [num_segments, inner]; ids outside
  * [0, num_segments) are dropped. f32 or i32. */
 alto_status alto_engine_segment_sum(alto_engine* e, alto_elem type, const void* x, const int32_t* ids, void* y, int64_t rows,

@@ -34,7 +34,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("binary", &Engine::Binary), InstanceMethod("cast", &Engine::Cast),
                         InstanceMethod("select", &Engine::Select), InstanceMethod("reduce", &Engine::Reduce),
                         InstanceMethod("transpose", &Engine::Transpose), InstanceMethod("matmul", &Engine::Matmul),
-                        InstanceMethod("copyBox", &Engine::CopyBox), InstanceMethod("gather", &Engine::Gather),
+                        InstanceMethod("copyBox", &Engine::CopyBox), InstanceMethod("gather", &Engine::Gather), InstanceMethod("scan", &Engine::Scan),
                         InstanceMethod("segmentSum", &Engine::SegmentSum), InstanceMethod("oneHot", &Engine::OneHot),
                         InstanceMethod("softmax", &Engine::Softmax), InstanceMethod("loraForward", &Engine::LoraForwardMethod),
                         InstanceMethod("loraBackward", &Engine::LoraBackwardMethod),
@@ -161,11 +161,18 @@ class Engine : public Napi::ObjectWrap<Engine> {
                                      int_arg(info, 5), ds.data(), size.data(), static_cast<int32_t>(size.size())),
           "copyBox");
   }
-  // gather(elemBytes, x, indices, y, outer, axisDim, inner, numIndices)
+  // gather(elemBytes, x, indices, y, batch, outer, axisDim, inner, numIndices)
   void Gather(const Napi::CallbackInfo& info) {
     check(info, alto_engine_gather(live(info), static_cast<int32_t>(int_arg(info, 0)), ptr_arg(info, 1), static_cast<const int32_t*>(ptr_arg(info, 2)),
-                                   ptr_arg(info, 3), int_arg(info, 4), int_arg(info, 5), int_arg(info, 6), int_arg(info, 7)),
+                                   ptr_arg(info, 3), int_arg(info, 4), int_arg(info, 5), int_arg(info, 6), int_arg(info, 7), int_arg(info, 8)),
           "gather");
+  }
+  // scan(elem, product, x, y, outer, n, inner, exclusive, reverse)
+  void Scan(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_scan(live(info), static_cast<alto_elem>(int_arg(info, 0)), info[1].ToBoolean().Value() ? 1 : 0, ptr_arg(info, 2),
+                                 ptr_arg(info, 3), int_arg(info, 4), int_arg(info, 5), int_arg(info, 6), info[7].ToBoolean().Value() ? 1 : 0,
+                                 info[8].ToBoolean().Value() ? 1 : 0),
+          "scan");
   }
   // segmentSum(elem, x, ids, y, rows, inner, numSegments)
   void SegmentSum(const Napi::CallbackInfo& info) {

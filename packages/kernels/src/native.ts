@@ -34,7 +34,8 @@ export interface CudaEngine {
   transpose(x: number, y: number, shape: number[], perm: number[], elemBytes: number): void;
   matmul(precision: number, batch: number, m: number, n: number, k: number, a: number, strideA: number, transA: boolean, b: number, strideB: number, transB: boolean, c: number): void;
   copyBox(elemBytes: number, src: number, srcOffset: number, srcStrides: number[], dst: number, dstOffset: number, dstStrides: number[], size: number[]): void;
-  gather(elemBytes: number, x: number, indices: number, y: number, outer: number, axisDim: number, inner: number, numIndices: number): void;
+  gather(elemBytes: number, x: number, indices: number, y: number, batch: number, outer: number, axisDim: number, inner: number, numIndices: number): void;
+  scan(elem: number, product: boolean, x: number, y: number, outer: number, n: number, inner: number, exclusive: boolean, reverse: boolean): void;
   segmentSum(elem: number, x: number, ids: number, y: number, rows: number, inner: number, numSegments: number): void;
   oneHot(elem: number, indices: number, y: number, n: number, depth: number, on: number, off: number): void;
   softmax(x: number, y: number, outer: number, inner: number, log: boolean): void;

@@ -93,13 +93,17 @@ export const compositeKernels: KernelConfig[] = [
   }),
   kernel(tf.Prelu, ({ inputs, backend }) => {
     // x ≥ 0: x; x < 0: alpha·x, as max(x, 0) + alpha·min(x, 0).
-    const { x, alpha } = inputs as { x: TensorInfo; alpha: TensorInfo };
+    // float32 whatever the inputs, as tfjs's cpu backend.
     const b = cuda(backend);
-    const zero = scalar(b, 0, x.dtype);
+    const temps: TensorInfo[] = [];
+    let { x, alpha } = inputs as { x: TensorInfo; alpha: TensorInfo };
+    if (x.dtype !== 'float32') temps.push((x = cast(b, x, 'float32')));
+    if (alpha.dtype !== 'float32') temps.push((alpha = cast(b, alpha, 'float32')));
+    const zero = scalar(b, 0, 'float32');
     const pos = binary(b, BinaryOp.Max, x, zero), neg = binary(b, BinaryOp.Min, x, zero);
     const scaled = binary(b, BinaryOp.Mul, alpha, neg);
     const out = binary(b, BinaryOp.Add, pos, scaled);
-    for (const t of [zero, pos, neg, scaled]) b.disposeIntermediate(t);
+    for (const t of [...temps, zero, pos, neg, scaled]) b.disposeIntermediate(t);
     return out;
   }),
   kernel(tf.EluGrad, ({ inputs, backend }) => {

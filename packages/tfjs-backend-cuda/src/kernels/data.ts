@@ -62,6 +62,10 @@ export const dataKernels: KernelConfig[] = [
   kernel(tf.Pack, ({ inputs, backend, attrs }) => {
     const list = inputs as unknown as TensorInfo[];
     const b = cuda(backend);
+    for (const t of list) {
+      tf.util.assert(t.dtype === list[0].dtype, () => 'All tensors passed to stack must have matching dtypes');
+      tf.util.assertShapesMatch(list[0].shape, t.shape, 'All tensors passed to stack must have matching shapes');
+    }
     const axis = tf.util.parseAxisParam(attrs!.axis as number, [...list[0].shape, 1])[0];
     const expanded = list.map((t) => reshape(b, t, [...t.shape.slice(0, axis), 1, ...t.shape.slice(axis)]));
     const out = concat(b, expanded, axis);
@@ -80,7 +84,7 @@ export const dataKernels: KernelConfig[] = [
     const size = x.shape.flatMap((s, d) => [reps[d], s]);
     const src = x.shape.flatMap((_, d) => [0, xs[d]]);
     const dst = x.shape.flatMap((s, d) => [s * os[d], os[d]]);
-    if (size.length > 8) throw new Error('Tile on the CUDA backend supports rank ≤ 4');
+    if (size.length > 12) throw new Error('Tile on the CUDA backend supports rank ≤ 6');
     b.cuda.copyBox(bytesOf(x.dtype), b.ptr(x), 0, src, b.ptr(out), 0, dst, size);
     return out;
   }),
@@ -97,15 +101,14 @@ export const dataKernels: KernelConfig[] = [
   kernel(tf.GatherV2, ({ inputs, backend, attrs }) => {
     const { x, indices } = inputs as { x: TensorInfo; indices: TensorInfo };
     const { axis, batchDims } = attrs as unknown as { axis: number; batchDims: number };
-    if ((batchDims ?? 0) !== 0) throw new Error('GatherV2 on the CUDA backend supports batchDims 0 only');
+    if (indices.dtype !== 'int32') throw new TypeError(`GatherV2 indices must be int32 (got ${indices.dtype})`);
     const b = cuda(backend);
     const ax = tf.util.parseAxisParam(axis, x.shape)[0];
-    const idx = indices.dtype === 'int32' ? indices : null;
-    if (!idx) throw new TypeError(`GatherV2 indices must be int32 (got ${indices.dtype})`);
-    const outer = tf.util.sizeFromShape(x.shape.slice(0, ax)), inner = tf.util.sizeFromShape(x.shape.slice(ax + 1));
-    const n = tf.util.sizeFromShape(indices.shape);
-    const out = b.makeOutput([...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)], x.dtype);
-    b.cuda.gather(bytesOf(x.dtype), b.ptr(x), b.ptr(idx), b.ptr(out), outer, x.shape[ax], inner, n);
+    // Checks the attributes as tfjs does (its messages) and gives the batched view.
+    const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x as tf.Tensor, indices as tf.Tensor, ax, batchDims ?? 0);
+    const out = b.makeOutput(info.outputShape, x.dtype);
+    b.cuda.gather(bytesOf(x.dtype), b.ptr(x), b.ptr(indices), b.ptr(out), info.batchSize, info.outerSize, info.dimSize, info.sliceSize,
+      tf.util.sizeFromShape(indices.shape) / Math.max(1, info.batchSize));
     return out;
   }),
   kernel(tf.UnsortedSegmentSum, ({ inputs, backend, attrs }) => {
@@ -125,6 +128,17 @@ export const dataKernels: KernelConfig[] = [
     b.cuda.oneHot(elemOf(out.dtype), b.ptr(indices), b.ptr(out), tf.util.sizeFromShape(indices.shape), depth, onValue, offValue);
     return out;
   }),
+  ...(['Cumsum', 'Cumprod'] as const).map((name) =>
+    kernel(tf[name], ({ inputs, backend, attrs }) => {
+      const { x } = inputs as { x: TensorInfo };
+      const { axis, exclusive, reverse } = attrs as unknown as { axis: number; exclusive: boolean; reverse: boolean };
+      const b = cuda(backend);
+      const ax = tf.util.parseAxisParam(axis, x.shape)[0];
+      const out = b.makeOutput(x.shape, x.dtype);
+      b.cuda.scan(elemOf(x.dtype), name === 'Cumprod', b.ptr(x), b.ptr(out), tf.util.sizeFromShape(x.shape.slice(0, ax)), x.shape[ax] ?? 1,
+        tf.util.sizeFromShape(x.shape.slice(ax + 1)), exclusive, reverse);
+      return out;
+    })),
   kernel(tf.Softmax, ({ inputs, backend, attrs }) => {
     const { logits } = inputs as { logits: TensorInfo };
     const dim = attrs!.dim as number;

@@ -3,11 +3,24 @@ import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { UnaryOp } from '@alto/kernels';
 import { elemOf, type CudaBackend } from '../backend.js';
 import { cuda, kernel } from './kernel.js';
+import { cast } from './layout.js';
 
 const INT_OPS = new Set<number>([UnaryOp.Neg, UnaryOp.Abs, UnaryOp.Square, UnaryOp.Sign]);
 
-/** op(x) elementwise: float32; neg, abs, square and sign also on int32; logical not on bool. */
+// On int32 these give float32, as tfjs's cpu backend; the other float ops keep int32 (truncated).
+const FLOAT_RESULT = new Set<number>([UnaryOp.Exp, UnaryOp.LeakyRelu]);
+
+/** op(x) elementwise: float32; neg, abs, square and sign natively on int32, the others through float32; logical not on bool. */
 export function unary(backend: CudaBackend, op: number, x: TensorInfo, alpha = 0): TensorInfo {
+  if (x.dtype === 'int32' && !INT_OPS.has(op) && op !== UnaryOp.LogicalNot) {
+    const f = cast(backend, x, 'float32');
+    const y = unary(backend, op, f, alpha);
+    backend.disposeIntermediate(f);
+    if (FLOAT_RESULT.has(op)) return y;
+    const back = cast(backend, y, 'int32');
+    backend.disposeIntermediate(y);
+    return back;
+  }
   const ok = op === UnaryOp.LogicalNot ? x.dtype === 'bool' : x.dtype === 'float32' || (x.dtype === 'int32' && INT_OPS.has(op));
   if (!ok) throw new TypeError(`the CUDA backend does not run this elementwise op on ${x.dtype}`);
   const out = backend.makeOutput(x.shape, x.dtype);
