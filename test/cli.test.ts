@@ -116,7 +116,7 @@ describe('alto tune, end to end as a separate process', () => {
     await writeFile(config, JSON.stringify(bad));
     const err = await alto(['tune', '--config', config, '--out', join(dir, 'o')]).catch((e) => e);
     expect(err.code).toBe(2);
-    expect(err.stderr).toContain('backend: must be one of wasm, cpu, tensorflow');
+    expect(err.stderr).toContain('backend: must be one of wasm, cpu, tensorflow, alto-cuda');
     expect(err.stderr).toContain('evalEvery');
     const flag = await alto(['tune', '--bogus']).catch((e) => e);
     expect(flag.code).toBe(2);

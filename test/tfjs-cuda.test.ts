@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadNativeKernels } from '@alto/kernels';
 import { CUDA_BACKEND, registerCudaBackend, resolveCudaOptions } from '@alto/tfjs-backend-cuda';
-import { CUDA_PROVIDER, tfjsKernels } from '@alto/tfjs';
+import { BackendUnavailableError, CUDA_PROVIDER, initBackend, tfjsKernels } from '@alto/tfjs';
 import { runCases } from './tfjs-cuda/cases.js';
 
 /**
@@ -26,6 +26,17 @@ describe('tfjs CUDA backend: set-up', () => {
   it('ships the CUDA engine in the addon exactly when the CUDA kernels are built', () => {
     if (!load.ok) throw new Error(load.reason);
     expect(typeof load.kernels.CudaEngine === 'function').toBe(load.kernels.cudaCompiled);
+  });
+
+  it('starts as `alto-cuda` through initBackend where a device is, and says why not elsewhere', async () => {
+    if (!load.ok) throw new Error(load.reason);
+    if (load.kernels.cudaDeviceCount() > 0) {
+      await expect(initBackend('alto-cuda')).resolves.toBe('alto-cuda');
+    } else {
+      const failure = initBackend('alto-cuda');
+      await expect(failure).rejects.toBeInstanceOf(BackendUnavailableError);
+      await expect(failure).rejects.toThrow(/- alto-cuda: (no CUDA device 0 on this machine \(0 found\)|this build of @alto\/kernels has no CUDA engine)/);
+    }
   });
 
   it('registers only where a device is, and says why not elsewhere', () => {

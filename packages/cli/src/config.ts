@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError, IssueCollector, SearchSpace } from '@alto/core';
 import { EarlyExitOptions, resolveEarlyExitOptions } from '@alto/early-exit';
 import { BUILTIN_TASKS, llamaSpec } from '@alto/models';
+import { KNOWN_BACKENDS } from '@alto/tfjs';
 
 export type Metric = 'exact_match' | 'loss';
 
@@ -120,7 +121,9 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): TuneConfi
   else if (model.startsWith('builtin:') && model !== 'builtin:tiny') issues.add('model', `unknown built-in model "${model}" (builtin:tiny, or { "builtin": "llama", … })`);
   const textModel = model === 'builtin:tiny' || (typeof model === 'object' && model !== null);
   const backend = c.backend ?? DEFAULT_CONFIG.backend;
-  if (typeof backend !== 'string' || !['wasm', 'cpu', 'tensorflow'].includes(backend)) issues.add('backend', `must be one of wasm, cpu, tensorflow, got ${JSON.stringify(backend)}`);
+  if (typeof backend !== 'string' || !(KNOWN_BACKENDS as readonly string[]).includes(backend)) {
+    issues.add('backend', `must be one of ${KNOWN_BACKENDS.join(', ')}, got ${JSON.stringify(backend)}`);
+  }
   const numbers: [keyof TuneConfig, boolean][] = [['evalEvery', false], ['validRows', false], ['metricRows', false], ['maxAdapters', false], ['memoryBudgetMiB', true], ['seed', true]];
   const out: Record<string, unknown> = {};
   for (const [k, zero] of numbers) {

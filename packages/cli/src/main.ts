@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@alto/core';
-import { BackendUnavailableError } from '@alto/tfjs';
+import { BackendUnavailableError, KNOWN_BACKENDS } from '@alto/tfjs';
 import { DEFAULT_CONFIG, readConfigFile } from './config.js';
 import { runTune } from './run.js';
 import { runSchedulerCommand, SCHEDULER_USAGE, UsageError } from './scheduler-commands.js';
@@ -14,7 +14,8 @@ const USAGE = `usage: alto tune [--config FILE] [--out DIR] [--backend NAME] [--
   --config FILE     JSON or YAML tuning configuration; without it the embedded default runs
                     (the built-in tiny transformer, tasks add, reverse and sentiment, 24 configurations each)
   --out DIR         output directory (default: out/alto-tune)
-  --backend NAME    tfjs backend: wasm (default), cpu, or tensorflow (needs @tensorflow/tfjs-node)
+  --backend NAME    tfjs backend: wasm (default), cpu, alto-cuda (ALTO's CUDA backend; an NVIDIA GPU),
+                    or tensorflow (needs @tensorflow/tfjs-node)
   --no-early-exit   train every configuration to the end, batched
   --sequential      one configuration at a time, no batching, no early exit (the same per-trial math)
   --save-all        save every trial's adapter, not only each task's best
@@ -60,8 +61,8 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     const config = values.config ? await readConfigFile(values.config) : DEFAULT_CONFIG;
-    if (values.backend !== undefined && !['wasm', 'cpu', 'tensorflow'].includes(values.backend)) {
-      throw new ConfigError([{ field: '--backend', reason: `must be one of wasm, cpu, tensorflow, got "${values.backend}"` }]);
+    if (values.backend !== undefined && !(KNOWN_BACKENDS as readonly string[]).includes(values.backend)) {
+      throw new ConfigError([{ field: '--backend', reason: `must be one of ${KNOWN_BACKENDS.join(', ')}, got "${values.backend}"` }]);
     }
     const summary = await runTune(config, {
       out: values.out!, backend: values.backend, earlyExit: !values['no-early-exit'], sequential: values.sequential!, saveAll: values['save-all']!,

@@ -4,9 +4,12 @@ import * as tf from '@tensorflow/tfjs-core';
  * Backends in order of preference. wasm (XNNPACK) is the default: on a 512³ matmul it ran
  * about 30× faster than the pure-JS cpu backend here (bench/backends has the figures).
  * `tensorflow` (from the optional peer @tensorflow/tfjs-node or -gpu) is supported through
- * the generic op when installed, and untested.
+ * the generic op when installed, and untested. `alto-cuda` is ALTO's own CUDA backend.
  */
 export const DEFAULT_BACKENDS = ['wasm', 'cpu'] as const;
+
+/** Every backend name `initBackend` knows how to load (`alto-cuda`: @alto/tfjs-backend-cuda). */
+export const KNOWN_BACKENDS = ['wasm', 'cpu', 'tensorflow', 'alto-cuda'] as const;
 
 const loaders: Record<string, () => Promise<unknown>> = {
   cpu: () => import('@tensorflow/tfjs-backend-cpu'),
@@ -22,6 +25,11 @@ const loaders: Record<string, () => Promise<unknown>> = {
       }
     }
     throw new Error(`install @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu to use it (${failures.join('; ')})`);
+  },
+  'alto-cuda': async () => {
+    const { registerCudaBackend } = await import('@alto/tfjs-backend-cuda');
+    const registration = registerCudaBackend();
+    if (!registration.ok) throw new Error(registration.reason);
   },
 };
 
