@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadNativeKernels } from '@alto/kernels';
-import { CUDA_BACKEND, registerCudaBackend, resolveCudaOptions } from '@alto/tfjs-backend-cuda';
+import { CUDA_BACKEND, cudaKernels, registerCudaBackend, resolveCudaOptions } from '@alto/tfjs-backend-cuda';
+import { createLlama, initLlamaWeights, llamaSpec } from '@alto/models';
 import { BackendUnavailableError, CUDA_PROVIDER, initBackend, tfjsKernels } from '@alto/tfjs';
 import { runCases } from './tfjs-cuda/cases.js';
 
@@ -37,6 +38,32 @@ describe('tfjs CUDA backend: set-up', () => {
       await expect(failure).rejects.toBeInstanceOf(BackendUnavailableError);
       await expect(failure).rejects.toThrow(/- alto-cuda: (no CUDA device 0 on this machine \(0 found\)|this build of @alto\/kernels has no CUDA engine)/);
     }
+  });
+
+  it('has every kernel that a Llama training step runs (forward, backward, Adam)', async () => {
+    await tf.setBackend('cpu');
+    const spec = llamaSpec({ vocab: 13, dModel: 16, layers: 1, heads: 4, kvHeads: 2, ffn: 24, context: 8 });
+    const model = createLlama(spec, initLlamaWeights(spec, 3));
+    const tokens = tf.tensor2d([[1, 5, 7, 2, 9, 12]], [1, 6], 'int32'), labels = tf.tensor1d([5, 7, 2, 9, 12, 0], 'int32');
+    const weights = Object.entries(model.weights);
+    const vars = Object.fromEntries(weights.map(([name, w]) => [name, tf.variable(w.clone(), true, name)]));
+    const opt = tf.train.adam(0.01);
+    const info = await tf.profile(() => {
+      const { grads } = tf.engine().gradients(() => {
+        const logits = tf.reshape(model.forward(tokens), [6, spec.vocab]);
+        return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, spec.vocab), logits) as tf.Scalar;
+      }, weights.map(([, w]) => w));
+      opt.applyGradients(weights.map(([name], i) => ({ name, tensor: grads[i] })));
+      tf.dispose(grads);
+    });
+    const have = new Set(cudaKernels.map((k) => k.kernelName));
+    // Backend kernels only (custom-gradient ops show in the profile under their op names).
+    const used = [...new Set(info.kernelNames)].filter((k) => tf.getKernel(k, 'cpu'));
+    expect(used.length).toBeGreaterThan(20);
+    expect(used.filter((k) => !have.has(k)).sort()).toEqual([]);
+    tf.dispose([tokens, labels, ...Object.values(vars)]);
+    opt.dispose();
+    model.dispose();
   });
 
   it('registers only where a device is, and says why not elsewhere', () => {

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { buildSegmentPlan } from '@alto/core';
 import { groupedLora } from '@alto/tfjs';
+import { createLlama, initLlamaWeights, llamaSpec } from '@alto/models';
 
 export interface Case {
   name: string;
@@ -110,6 +111,18 @@ export const cases: Case[] = [
     const A = plan.adapters.map((ad, i) => t([dIn, ad.rank], 73 + i) as tf.Tensor2D), B = plan.adapters.map((ad, i) => t([ad.rank, dOut], 80 + i) as tf.Tensor2D);
     const f = (xv: tf.Tensor, ...w: tf.Tensor[]) => tf.sum(tf.square(groupedLora(xv as tf.Tensor2D, base as tf.Tensor2D, w.slice(0, 3) as tf.Tensor2D[], w.slice(3) as tf.Tensor2D[], plan)));
     return [groupedLora(x as tf.Tensor2D, base as tf.Tensor2D, A, B, plan), ...tf.grads(f)([x, ...A, ...B])];
+  }, tolerance: 1e-4 },
+  { name: 'a Llama-shaped model: logits and the cross-entropy gradient of every weight', run: () => {
+    const spec = llamaSpec({ vocab: 29, dModel: 32, layers: 2, heads: 4, kvHeads: 2, ffn: 48, context: 16 });
+    const model = createLlama(spec, initLlamaWeights(spec, 9));
+    const tokens = tf.tensor2d([[1, 5, 7, 2, 9, 12, 28, 0], [3, 3, 4, 8, 1, 6, 2, 2]], [2, 8], 'int32');
+    const labels = tf.oneHot(tf.tensor1d([5, 7, 2, 9, 12, 28, 0, 4, 3, 4, 8, 1, 6, 2, 2, 7], 'int32'), spec.vocab);
+    const weights = Object.values(model.weights);
+    const loss = () => tf.losses.softmaxCrossEntropy(labels, tf.reshape(model.forward(tokens), [16, spec.vocab])) as tf.Scalar;
+    const { value, grads } = tf.engine().gradients(loss, weights);
+    const out = [model.forward(tokens), value, ...grads];
+    model.dispose();
+    return out;
   }, tolerance: 1e-4 },
   { name: 'gradients of a small dense model through matMul, add, tanh, mean', run: () => {
     const x = t([8, 6], 45), w = t([6, 4], 46), b = t([4], 47);
