@@ -36,6 +36,10 @@ describe('alto tune configuration', () => {
     ['model.weights', { model: { builtin: 'llama', weights: 'w.bin' } }],
     ['tasks[0].targets', { tasks: [{ ...task, targets: 'q_proj' }] }],
     ['backend', { backend: 'webgpu' }],
+    ['cuda', { cuda: 'bf16' }],
+    ['cuda.matmulPrecision', { backend: 'alto-cuda', cuda: { matmulPrecision: 'fp16' } }],
+    ['cuda.device', { cuda: { device: -1 } }],
+    ['cuda.colour', { cuda: { colour: 'red' } }],
     ['tasks', { tasks: [] }],
     ['tasks[0].name', { tasks: [{ ...task, name: 'a b' }] }],
     ['tasks[1].name', { tasks: [task, task] }],
@@ -54,6 +58,12 @@ describe('alto tune configuration', () => {
     ['epochs', { epochs: 3 }],
   ])('names the bad field %s', (field, raw) => {
     expect(fieldsOf(raw)).toContain(field);
+  });
+
+  it('takes the CUDA backend and its options', () => {
+    const c = validateConfig({ backend: 'alto-cuda', cuda: { matmulPrecision: 'bf16', device: 0 }, tasks: [task] }, '/tmp');
+    expect(c.backend).toBe('alto-cuda');
+    expect(c.cuda).toEqual({ matmulPrecision: 'bf16', device: 0 });
   });
 
   it('reports all bad fields together, and reads YAML and JSON files', async () => {

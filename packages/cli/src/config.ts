@@ -5,6 +5,7 @@ import { ConfigError, IssueCollector, SearchSpace } from '@alto/core';
 import { EarlyExitOptions, resolveEarlyExitOptions } from '@alto/early-exit';
 import { BUILTIN_TASKS, llamaSpec } from '@alto/models';
 import { KNOWN_BACKENDS } from '@alto/tfjs';
+import { cudaOptionProblems, type CudaBackendOptions } from '@alto/tfjs-backend-cuda';
 
 export type Metric = 'exact_match' | 'loss';
 
@@ -27,6 +28,8 @@ export interface TuneConfig {
    */
   model: string | LlamaModelConfig;
   backend: string;
+  /** Options of the alto-cuda backend: { device, matmulPrecision: "fp32" | "tf32" | "bf16" }. */
+  cuda: CudaBackendOptions;
   tasks: TaskConfig[];
   /** Early-exit options, or false for none. */
   earlyExit: Partial<EarlyExitOptions> | false;
@@ -53,6 +56,7 @@ export interface LlamaModelConfig {
 export const DEFAULT_CONFIG: TuneConfig = {
   model: 'builtin:tiny',
   backend: 'wasm',
+  cuda: {},
   tasks: BUILTIN_TASKS.map((name) => ({
     name,
     data: { builtin: name },
@@ -70,7 +74,7 @@ export const DEFAULT_CONFIG: TuneConfig = {
   seed: 0,
 };
 
-const TOP_FIELDS = new Set(['model', 'backend', 'tasks', 'earlyExit', 'evalEvery', 'validRows', 'metricRows', 'maxAdapters', 'memoryBudgetMiB', 'seed']);
+const TOP_FIELDS = new Set(['model', 'backend', 'cuda', 'tasks', 'earlyExit', 'evalEvery', 'validRows', 'metricRows', 'maxAdapters', 'memoryBudgetMiB', 'seed']);
 const TASK_FIELDS = new Set(['name', 'data', 'metric', 'searchSpace', 'steps', 'targets']);
 
 export async function readConfigFile(path: string): Promise<TuneConfig> {
@@ -124,6 +128,9 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): TuneConfi
   if (typeof backend !== 'string' || !(KNOWN_BACKENDS as readonly string[]).includes(backend)) {
     issues.add('backend', `must be one of ${KNOWN_BACKENDS.join(', ')}, got ${JSON.stringify(backend)}`);
   }
+  const cuda = c.cuda ?? DEFAULT_CONFIG.cuda;
+  if (cuda === null || typeof cuda !== 'object' || Array.isArray(cuda)) issues.add('cuda', 'must be an object ({ device, matmulPrecision })');
+  else for (const p of cudaOptionProblems(cuda as CudaBackendOptions)) issues.add(`cuda.${p.field}`, p.reason);
   const numbers: [keyof TuneConfig, boolean][] = [['evalEvery', false], ['validRows', false], ['metricRows', false], ['maxAdapters', false], ['memoryBudgetMiB', true], ['seed', true]];
   const out: Record<string, unknown> = {};
   for (const [k, zero] of numbers) {
@@ -177,7 +184,7 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): TuneConfi
     });
   }
   issues.throwIfAny('configuration');
-  return { ...(out as Pick<TuneConfig, 'evalEvery' | 'validRows' | 'metricRows' | 'maxAdapters' | 'memoryBudgetMiB' | 'seed'>), model: model as TuneConfig['model'], backend: backend as string, tasks, earlyExit };
+  return { ...(out as Pick<TuneConfig, 'evalEvery' | 'validRows' | 'metricRows' | 'maxAdapters' | 'memoryBudgetMiB' | 'seed'>), model: model as TuneConfig['model'], backend: backend as string, cuda: cuda as CudaBackendOptions, tasks, earlyExit };
 }
 
 function parseData(data: unknown, at: string, baseDir: string, builtinModel: boolean, issues: IssueCollector): TaskConfig['data'] | undefined {

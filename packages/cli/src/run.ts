@@ -31,7 +31,7 @@ export interface RunOptions {
 
 /** Runs a whole tuning job: every task's sweep, one executor, and writes the out dir. */
 export async function runTune(config: TuneConfig, opts: RunOptions): Promise<Summary> {
-  const backend = await initBackend(opts.backend ?? config.backend);
+  const backend = await initBackend(opts.backend ?? config.backend, { cuda: config.cuda as Record<string, unknown> });
   const model = await loadModel(config.model);
   const tasks: LoadedTask[] = [];
   try {

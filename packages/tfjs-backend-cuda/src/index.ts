@@ -18,7 +18,7 @@ import { cudaKernels } from './kernels/index.js';
 import { resolveCudaOptions, type CudaBackendOptions } from './options.js';
 
 export { CudaBackend } from './backend.js';
-export { resolveCudaOptions } from './options.js';
+export { cudaOptionProblems, resolveCudaOptions } from './options.js';
 export type { CudaBackendOptions, ResolvedCudaOptions } from './options.js';
 export { cudaKernels } from './kernels/index.js';
 
@@ -26,6 +26,8 @@ export { cudaKernels } from './kernels/index.js';
 export const CUDA_BACKEND = 'alto-cuda';
 
 export type CudaRegistration = { ok: true; name: string } | { ok: false; reason: string };
+
+let registeredWith: string | undefined;
 
 /**
  * Registers the backend and its kernels with tfjs when this machine can run it; otherwise
@@ -44,6 +46,14 @@ export function registerCudaBackend(options?: CudaBackendOptions): CudaRegistrat
   for (const config of cudaKernels) {
     if (!tf.getKernel(config.kernelName, CUDA_BACKEND)) tf.registerKernel({ ...config, backendName: CUDA_BACKEND });
   }
+  // Registered again: the same options keep the backend; other options replace it until it has started.
+  const key = JSON.stringify(opts);
+  if (tf.findBackendFactory(CUDA_BACKEND) && registeredWith !== undefined) {
+    if (registeredWith === key) return { ok: true, name: CUDA_BACKEND };
+    if (tf.engine().registry[CUDA_BACKEND]) return { ok: false, reason: `${CUDA_BACKEND} already runs with other options (${registeredWith})` };
+    tf.removeBackend(CUDA_BACKEND);
+  }
   tf.registerBackend(CUDA_BACKEND, () => new CudaBackend(new Engine(opts.device), opts), opts.priority);
+  registeredWith = key;
   return { ok: true, name: CUDA_BACKEND };
 }

@@ -17,17 +17,23 @@ export interface ResolvedCudaOptions {
   priority: number;
 }
 
-/** Every bad field named with its reason, before anything touches the GPU. */
-export function resolveCudaOptions(options: CudaBackendOptions = {}): ResolvedCudaOptions {
-  const problems: string[] = [];
-  const device = options.device ?? 0;
-  if (!Number.isInteger(device) || device < 0) problems.push(`device: must be a non-negative integer (got ${String(options.device)})`);
-  const matmulPrecision = options.matmulPrecision ?? 'fp32';
-  if (!['fp32', 'tf32', 'bf16'].includes(matmulPrecision)) {
-    problems.push(`matmulPrecision: must be 'fp32', 'tf32' or 'bf16' (got ${JSON.stringify(options.matmulPrecision)})`);
+/** Each bad field with its reason (empty when the options are good). */
+export function cudaOptionProblems(options: CudaBackendOptions = {}): { field: string; reason: string }[] {
+  const problems: { field: string; reason: string }[] = [];
+  const known = new Set(['device', 'matmulPrecision', 'priority']);
+  for (const key of Object.keys(options)) if (!known.has(key)) problems.push({ field: key, reason: `unknown option (known: ${[...known].join(', ')})` });
+  const { device, matmulPrecision, priority } = options;
+  if (device !== undefined && (!Number.isInteger(device) || device < 0)) problems.push({ field: 'device', reason: `must be a non-negative integer (got ${String(device)})` });
+  if (matmulPrecision !== undefined && !['fp32', 'tf32', 'bf16'].includes(matmulPrecision)) {
+    problems.push({ field: 'matmulPrecision', reason: `must be 'fp32', 'tf32' or 'bf16' (got ${JSON.stringify(matmulPrecision)})` });
   }
-  const priority = options.priority ?? 3;
-  if (!Number.isFinite(priority)) problems.push(`priority: must be a finite number (got ${String(options.priority)})`);
-  if (problems.length > 0) throw new RangeError(`invalid CUDA backend options:\n  ${problems.join('\n  ')}`);
-  return { device, matmulPrecision, priority };
+  if (priority !== undefined && !Number.isFinite(priority)) problems.push({ field: 'priority', reason: `must be a finite number (got ${String(priority)})` });
+  return problems;
+}
+
+/** The options with their defaults; every bad field named with its reason, before anything touches the GPU. */
+export function resolveCudaOptions(options: CudaBackendOptions = {}): ResolvedCudaOptions {
+  const problems = cudaOptionProblems(options);
+  if (problems.length > 0) throw new RangeError(`invalid CUDA backend options:\n  ${problems.map((p) => `${p.field}: ${p.reason}`).join('\n  ')}`);
+  return { device: options.device ?? 0, matmulPrecision: options.matmulPrecision ?? 'fp32', priority: options.priority ?? 3 };
 }

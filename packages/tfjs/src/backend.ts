@@ -11,7 +11,13 @@ export const DEFAULT_BACKENDS = ['wasm', 'cpu'] as const;
 /** Every backend name `initBackend` knows how to load (`alto-cuda`: @alto/tfjs-backend-cuda). */
 export const KNOWN_BACKENDS = ['wasm', 'cpu', 'tensorflow', 'alto-cuda'] as const;
 
-const loaders: Record<string, () => Promise<unknown>> = {
+/** Options for the backends that take some (passed by initBackend to their loader). */
+export interface BackendOptions {
+  /** `alto-cuda`: device, matmulPrecision (see @alto/tfjs-backend-cuda). */
+  cuda?: Record<string, unknown>;
+}
+
+const loaders: Record<string, (options: BackendOptions) => Promise<unknown>> = {
   cpu: () => import('@tensorflow/tfjs-backend-cpu'),
   wasm: () => import('@tensorflow/tfjs-backend-wasm'),
   tensorflow: async () => {
@@ -26,9 +32,9 @@ const loaders: Record<string, () => Promise<unknown>> = {
     }
     throw new Error(`install @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu to use it (${failures.join('; ')})`);
   },
-  'alto-cuda': async () => {
+  'alto-cuda': async (options) => {
     const { registerCudaBackend } = await import('@alto/tfjs-backend-cuda');
-    const registration = registerCudaBackend();
+    const registration = registerCudaBackend(options.cuda);
     if (!registration.ok) throw new Error(registration.reason);
   },
 };
@@ -42,7 +48,7 @@ export class BackendUnavailableError extends Error {
 }
 
 /** Registers an extra backend loader (e.g. the native CUDA backend) under a name. */
-export function registerBackendLoader(name: string, load: () => Promise<unknown>): void {
+export function registerBackendLoader(name: string, load: (options: BackendOptions) => Promise<unknown>): void {
   loaders[name] = load;
 }
 
@@ -50,14 +56,14 @@ export function registerBackendLoader(name: string, load: () => Promise<unknown>
  * Initialises the first backend of `preferred` that loads and starts, and makes it current.
  * If none does, the error lists why each one failed.
  */
-export async function initBackend(preferred: string | readonly string[] = DEFAULT_BACKENDS): Promise<string> {
+export async function initBackend(preferred: string | readonly string[] = DEFAULT_BACKENDS, options: BackendOptions = {}): Promise<string> {
   const names = typeof preferred === 'string' ? [preferred] : preferred;
   const failures: string[] = [];
   for (const name of names) {
     try {
       const load = loaders[name];
       if (!load && !tf.findBackendFactory(name)) throw new Error(`unknown backend (known: ${Object.keys(loaders).join(', ')})`);
-      if (load) await load();
+      if (load) await load(options);
       if (!(await tf.setBackend(name))) throw new Error('it failed to initialise');
       await tf.ready();
       return name;
