@@ -1,4 +1,4 @@
-import { KernelFunc } from '@tensorflow/tfjs-core';
+import type { KernelFunc, NamedTensorInfoMap } from '@tensorflow/tfjs-core';
 import { loadNativeKernels } from '@alto/kernels';
 import { kernelInput, registerOnce } from './primitives.js';
 import { adapterInputName, GroupedLoraAttrs } from './plan-attrs.js';
@@ -13,13 +13,20 @@ import { CUDA_BACKEND_NAME, type CudaBackendLike } from './host-backends.js';
 export const GROUPED_LORA_CUDA = 'AltoGroupedLoraCuda';
 export const GROUPED_LORA_CUDA_GRAD = 'AltoGroupedLoraCudaGrad';
 
+/** The adapters' A and B device addresses among a grouped kernel's inputs. */
+function weights(inputs: NamedTensorInfoMap, a: GroupedLoraAttrs, b: CudaBackendLike): { A: number[]; B: number[] } {
+  const K = a.ranks.length;
+  return {
+    A: a.ranks.map((_, i) => b.ptr(kernelInput(inputs, adapterInputName('A', i, K)))),
+    B: a.ranks.map((_, i) => b.ptr(kernelInput(inputs, adapterInputName('B', i, K)))),
+  };
+}
+
 const forward: KernelFunc = ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as GroupedLoraAttrs;
   const b = backend as unknown as CudaBackendLike;
-  const K = a.ranks.length;
   const x = kernelInput(inputs, '0'), base = kernelInput(inputs, '1');
-  const A = a.ranks.map((_, i) => b.ptr(kernelInput(inputs, adapterInputName('A', i, K))));
-  const B = a.ranks.map((_, i) => b.ptr(kernelInput(inputs, adapterInputName('B', i, K))));
+  const { A, B } = weights(inputs, a, b);
   const [T, dIn] = x.shape;
   const dOut = base.shape[1];
   const y = b.makeOutput([T, dOut], 'float32');
@@ -30,10 +37,8 @@ const forward: KernelFunc = ({ inputs, backend, attrs }) => {
 const backward: KernelFunc = ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as GroupedLoraAttrs;
   const b = backend as unknown as CudaBackendLike;
-  const K = a.ranks.length;
   const x = kernelInput(inputs, '0'), dy = kernelInput(inputs, '1');
-  const A = a.ranks.map((_, i) => b.ptr(kernelInput(inputs, adapterInputName('A', i, K))));
-  const B = a.ranks.map((_, i) => b.ptr(kernelInput(inputs, adapterInputName('B', i, K))));
+  const { A, B } = weights(inputs, a, b);
   const [T, dIn] = x.shape;
   const dOut = dy.shape[1];
   const dX = b.makeOutput([T, dIn], 'float32');
