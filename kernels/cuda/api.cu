@@ -27,6 +27,7 @@ DeviceInfo current_device() {
     DeviceInfo info;
     cudaDeviceGetAttribute(&info.sms, cudaDevAttrMultiProcessorCount, device);
     cudaDeviceGetAttribute(&info.major, cudaDevAttrComputeCapabilityMajor, device);
+    cudaDeviceGetAttribute(&info.minor, cudaDevAttrComputeCapabilityMinor, device);
     cache[device] = info;
     known[device] = true;
   }

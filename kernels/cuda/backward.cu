@@ -6,6 +6,7 @@
 #include "kernels.cuh"
 #include "expand.h"
 #include "kernels_bf16.cuh"
+#include "row_reduce.h"
 
 using namespace alto::cuda;
 
@@ -30,19 +31,18 @@ alto_status launch_backward(const alto_segments* seg, const void* X, int32_t d_i
   const auto* a = reinterpret_cast<const E* const*>(A);
   const auto* b = reinterpret_cast<const E* const*>(B);
   constexpr bool kBf16 = std::is_same<E, bf16>::value;
-  const int bk = kBf16 ? rr::kK : reduce_k<E>();
-  const dim3 reduce_grid(static_cast<unsigned>(tile_bound(seg, kReduceRows)), (seg->max_rank + kReduceCols - 1) / kReduceCols,
-                         reduce_splits(seg, d_out, bk));
   const int32_t col_tiles = (std::max(d_in, d_out) + kGradCols - 1) / kGradCols;
   const int32_t rank_tiles = (seg->max_rank + kGradRank - 1) / kGradRank;
   const int32_t chunk = grad_chunk_rows(seg, col_tiles, rank_tiles);
   const dim3 grad_grid(static_cast<unsigned>(tile_bound(seg, chunk)), col_tiles * rank_tiles, 2);
   if constexpr (kBf16) {
-    ALTO_CUDA_TRY(launch(row_reduce_bf16<true>, reduce_grid, rr::kThreads, rr::smem_bytes(), stream, *seg, dy, d_out, b, dS));
+    ALTO_CUDA_TRY(row_reduce_bf16_launch(seg, true, dY, d_out, B, dS, stream));
     ALTO_CUDA_TRY(expand_bf16_launch(seg, true, static_cast<const float*>(dS), A, d_in, dx_base, dX, stream));
     ALTO_CUDA_TRY(launch(weight_grad_bf16, grad_grid, wg::kThreads, wg::smem_bytes(), stream, *seg, chunk, col_tiles, x, d_in, dy, d_out, S,
                          static_cast<const float*>(dS), dA, dB));
   } else {
+    const dim3 reduce_grid(static_cast<unsigned>(tile_bound(seg, kReduceRows)), (seg->max_rank + kReduceCols - 1) / kReduceCols,
+                           reduce_splits(seg, d_out, reduce_k<E>()));
     ALTO_CUDA_TRY(launch(row_reduce_kernel<E, true>, reduce_grid, kThreads, reduce_smem_bytes<E, true>(), stream, *seg, dy, d_out, b, dS));
     const dim3 expand_grid(static_cast<unsigned>(tile_bound(seg, kExpandRows)), (d_in + kExpandCols - 1) / kExpandCols);
     ALTO_CUDA_TRY(launch(expand_kernel<E, true>, expand_grid, kThreads, expand_smem_bytes<E, true>(), stream, *seg,

@@ -1,41 +1,15 @@
 // The bf16 expand launch shared by the forward (Y = base + s·S·B) and the backward
 // (dX = dx_base + dS·Aᵀ): the bulk-tensor kernel where it applies (sm_90, ranks ≤ 64, a base,
 // 16-byte aligned rows, tensor maps made), the cp.async kernel otherwise.
-#include <cuda.h>
-#include <cudaTypedefs.h>
 #include <cuda_runtime.h>
 
 #include "expand.h"
 #include "expand_tma.cuh"
 #include "kernels.cuh"
+#include "tma_map.h"
 
 namespace alto::cuda {
 namespace {
-
-PFN_cuTensorMapEncodeTiled_v12000 encoder() {
-  static PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
-    void* p = nullptr;
-    cudaDriverEntryPointQueryResult status;
-    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &p, 12000, cudaEnableDefault, &status) != cudaSuccess ||
-        status != cudaDriverEntryPointSuccess) {
-      cudaGetLastError();
-      p = nullptr;
-    }
-    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(p);
-  }();
-  return fn;
-}
-
-// A rows × cols row-major bf16 matrix moved in boxes of box_rows × 64, 128-byte swizzle.
-bool tile_map(CUtensorMap* map, const void* ptr, int64_t rows, int64_t cols, uint32_t box_rows) {
-  const auto encode = encoder();
-  if (!encode) return false;
-  const cuuint64_t dims[2] = {static_cast<cuuint64_t>(cols), static_cast<cuuint64_t>(rows)};
-  const cuuint64_t strides[1] = {static_cast<cuuint64_t>(cols) * 2};
-  const cuuint32_t box[2] = {ext::kStep, box_rows}, unit[2] = {1, 1};
-  return encode(map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, const_cast<void*>(ptr), dims, strides, box, unit, CU_TENSOR_MAP_INTERLEAVE_NONE,
-                CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
-}
 
 template <bool kTransposedW>
 auto tma_kernel(int rp) -> decltype(&expand_tma_bf16<kTransposedW, 16>) {
@@ -55,8 +29,8 @@ cudaError_t launch_expand(const alto_segments* seg, const float* small, const bf
   const int rp = ex::rank_pad(seg->max_rank);
   const bool aligned = d % 8 == 0 && reinterpret_cast<uintptr_t>(base) % 16 == 0 && reinterpret_cast<uintptr_t>(out) % 16 == 0;
   CUtensorMap base_map, out_map;
-  if (base && aligned && rp <= 64 && current_device().major >= 9 && tile_map(&base_map, base, seg->total_rows, d, ext::kRows) &&
-      tile_map(&out_map, out, seg->total_rows, d, 16)) {
+  if (base && aligned && rp <= 64 && current_device().major >= 9 && tma_tile_map(&base_map, base, seg->total_rows, d, ext::kRows) &&
+      tma_tile_map(&out_map, out, seg->total_rows, d, 16)) {
     return launch(tma_kernel<kTransposedW>(rp), grid, ext::kThreads, ext::smem_bytes(rp), stream, base_map, out_map, *seg, span, small, W, d,
                   base, out);
   }

@@ -4,6 +4,7 @@
 #include "kernels.cuh"
 #include "expand.h"
 #include "kernels_bf16.cuh"
+#include "row_reduce.h"
 
 using namespace alto::cuda;
 
@@ -11,14 +12,12 @@ namespace {
 
 template <typename E>
 alto_status launch_shrink(const alto_segments* seg, const void* X, int32_t d_in, const void* const* A, float* S, cudaStream_t stream) {
-  const int bk = std::is_same<E, bf16>::value ? rr::kK : reduce_k<E>();
-  const dim3 grid(static_cast<unsigned>(tile_bound(seg, kReduceRows)), (seg->max_rank + kReduceCols - 1) / kReduceCols,
-                  reduce_splits(seg, d_in, bk));
   cudaError_t e;
   if constexpr (std::is_same<E, bf16>::value) {
-    e = launch(row_reduce_bf16<false>, grid, rr::kThreads, rr::smem_bytes(), stream, *seg, static_cast<const bf16*>(X), d_in,
-               reinterpret_cast<const bf16* const*>(A), S);
+    e = row_reduce_bf16_launch(seg, false, X, d_in, A, S, stream);
   } else {
+    const dim3 grid(static_cast<unsigned>(tile_bound(seg, kReduceRows)), (seg->max_rank + kReduceCols - 1) / kReduceCols,
+                    reduce_splits(seg, d_in, reduce_k<E>()));
     e = launch(row_reduce_kernel<E, false>, grid, kThreads, reduce_smem_bytes<E, false>(), stream, *seg, static_cast<const E*>(X), d_in,
                reinterpret_cast<const E* const*>(A), S);
   }

@@ -302,7 +302,7 @@ cudaError_t launch(Kernel kernel, dim3 grid, int threads, size_t bytes, cudaStre
 
 // Multiprocessors and compute capability of the current device.
 struct DeviceInfo {
-  int sms = 132, major = 9;
+  int sms = 132, major = 9, minor = 0;
 };
 DeviceInfo current_device();
 

@@ -43,6 +43,12 @@ std::vector<Case> cases() {
   out.push_back({"no-LoRA rows, in place, d 2056", {10, 50, 200, 77}, {0, -1, 1, 0}, {5, 12}, 64, 2056, true, false});
   out.push_back({"d 4096", {300, 1, 513}, {0, 1, 2}, {64, 40, 16}, 4096, 4096, false, true});
   out.push_back({"long segment, rank 1", {5000}, {0}, {1}, 128, 8, false, true});
+  // d a multiple of 64, ranks ≤ 64, few rows: the cp.async row-reduce with d split across a
+  // cluster; rows without LoRA, an unowned adapter.
+  out.push_back({"few rows, d 512/192", {0, 65, 1, 130, 64, 7}, {0, 1, -1, 2, 0, 3}, {16, 64, 24, 3, 8}, 512, 192, false, false});
+  // Enough row tiles to fill an H200, so the shrink takes the wgmma kernel: weight rows by
+  // cp.async (ranks 16/24/64) and by plain copies (rank 3), rows without LoRA, an unowned adapter.
+  out.push_back({"wgmma shrink, 8700 rows", {0, 4100, 3, 2048, 2500, 49}, {0, 1, -1, 2, 0, 3}, {16, 64, 24, 3, 8}, 256, 64, false, true});
   // 256 adapters, each with a few rows, ranks 1..256 mixed.
   Case many{"256 adapters", {}, {}, {}, 72, 88, false, true};
   for (int a = 0; a < 256; ++a) {

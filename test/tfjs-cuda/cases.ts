@@ -1,7 +1,7 @@
 /**
  * Op-by-op checks of the CUDA backend against tfjs's cpu backend on the same inputs: each case
  * builds its result on the backend under test, and the runner compares the values with the
- * cpu backend's (float32 within a relative tolerance, int32 and bool exactly). Used by
+ * cpu backend's (float32 within a tolerance relative to the larger of the element and the tensor's RMS, int32 and bool exactly). Used by
  * test/tfjs-cuda.test.ts (where a GPU is) and by device-check.ts (bundled for the GPU machine).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -150,10 +150,14 @@ function compare(got: tf.Tensor, want: tf.Tensor, tolerance: number): string | n
   if (got.dtype !== want.dtype) return `dtype ${got.dtype}, expected ${want.dtype}`;
   if (!tf.util.arraysEqual(got.shape, want.shape)) return `shape [${got.shape}], expected [${want.shape}]`;
   const g = got.dataSync(), w = want.dataSync();
+  // Sums of many products cancel: an element's error follows the tensor's scale, not its own size.
+  let squares = 0, finite = 0;
+  for (const v of w as ArrayLike<number>) if (Number.isFinite(v)) { squares += v * v; ++finite; }
+  const scale = Math.max(1, Math.sqrt(squares / Math.max(1, finite)));
   for (let i = 0; i < w.length; ++i) {
     const a = Number(g[i]), b = Number(w[i]);
     if (Number.isNaN(a) && Number.isNaN(b)) continue;
-    const bad = got.dtype === 'float32' ? !(Math.abs(a - b) <= tolerance * Math.max(1, Math.abs(b))) : a !== b;
+    const bad = got.dtype === 'float32' ? !(Math.abs(a - b) <= tolerance * Math.max(scale, Math.abs(b))) : a !== b;
     if (bad) return `element ${i}: ${a}, expected ${b}`;
   }
   return null;

@@ -10,7 +10,7 @@ __device__ __forceinline__ float unary(alto_unary_op op, float x, float alpha) {
   switch (op) {
     case ALTO_UN_NEG: return -x;
     case ALTO_UN_ABS: return fabsf(x);
-    case ALTO_UN_EXP: return expf(x);
+    case ALTO_UN_EXP: return float(exp(double(x)));  // correctly rounded, as tfjs computes it; memory-bound anyway
     case ALTO_UN_LOG: return logf(x);
     case ALTO_UN_SQRT: return sqrtf(x);
     case ALTO_UN_RSQRT: return rsqrtf(x);

@@ -12,7 +12,7 @@ const args = process.argv.slice(2);
 const optional = args.includes('--optional');
 const passThrough = args.filter((a) => a !== '--optional');
 const cmakeJs = join(dirname(createRequire(import.meta.url).resolve('cmake-js/package.json')), 'bin', 'cmake-js');
-// CUDA sources are compiled for the architectures in ALTO_CUDA_ARCHITECTURES (default 90).
+// CUDA sources are compiled for the architectures in ALTO_CUDA_ARCHITECTURES (default 90a).
 const arch = process.env.ALTO_CUDA_ARCHITECTURES ? [`--CDALTO_CUDA_ARCHITECTURES=${process.env.ALTO_CUDA_ARCHITECTURES}`] : [];
 const result = spawnSync(process.execPath, [cmakeJs, 'build', '--directory', here, '--parallel', '2', ...arch, ...passThrough], {
   stdio: 'inherit',

@@ -3,13 +3,16 @@ import type { BackendTimingInfo, BackendValues, DataId, DataType, TensorInfo } f
 import { Elem, type CudaEngine } from '@alto/kernels';
 import type { ResolvedCudaOptions } from './options.js';
 
+/** Uploads up to this many elements keep their host values. */
+const SMALL_UPLOAD = 1 << 16;
+
 /** One tensor's device buffer. */
 interface DeviceData {
   ptr: number;
   dtype: DataType;
   size: number;
   refCount: number;
-  /** The values once read back (device data never changes after it is written). */
+  /** The values once read back, or kept from a small upload (device data never changes after it is written). */
   host?: BackendValues;
 }
 
@@ -70,6 +73,14 @@ export class CudaBackend extends KernelBackend {
     if (d.size === 0) return;
     const typed = dtype === 'bool' && !(values instanceof Uint8Array) ? Uint8Array.from(values as ArrayLike<number>) : (values as ArrayBufferView);
     this.cuda.upload(d.ptr, typed);
+    // Small uploads (indices, shapes, scalars) stay readable on the host: kernels that must check
+    // values, as gather its indices, do so without a device sync.
+    if (d.size <= SMALL_UPLOAD) d.host = typed as BackendValues;
+  }
+
+  /** A tensor's values if they are on the host already, without a device read. */
+  hostValues(t: TensorInfo): BackendValues | undefined {
+    return this.data.get(t.dataId).host;
   }
 
   override readSync(dataId: DataId): BackendValues {

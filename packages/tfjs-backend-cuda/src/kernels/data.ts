@@ -106,6 +106,13 @@ export const dataKernels: KernelConfig[] = [
     const ax = tf.util.parseAxisParam(axis, x.shape)[0];
     // Checks the attributes as tfjs does (its messages) and gives the batched view.
     const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x as tf.Tensor, indices as tf.Tensor, ax, batchDims ?? 0);
+    // Indices known on the host are checked as the cpu backend does; indices computed on the
+    // device are not read back for it, and one out of range gathers zeros there.
+    const known = b.hostValues(indices) as Int32Array | undefined;
+    if (known) {
+      const bad = known.find((v) => v < 0 || v >= info.dimSize);
+      if (bad !== undefined) throw new Error(`GatherV2: the index value ${bad} is not in [0, ${info.dimSize - 1}]`);
+    }
     const out = b.makeOutput(info.outputShape, x.dtype);
     b.cuda.gather(bytesOf(x.dtype), b.ptr(x), b.ptr(indices), b.ptr(out), info.batchSize, info.outerSize, info.dimSize, info.sliceSize,
       tf.util.sizeFromShape(indices.shape) / Math.max(1, info.batchSize));

@@ -1,0 +1,166 @@
+// Row-reduce (shrink S = X·A, dS = s·dY·Bᵀ), bf16, warp-specialised on Hopper: one producer
+// warp fills a ring of stages (the 64 × 64 tile of the large matrix by one tensor copy with
+// the 128-byte swizzle; the weight slice by cp.async into the same swizzled layout, since many
+// small bulk copies would queue on the copy engine), and the four consumer warps multiply
+// each stage with four warpgroup MMAs (wgmma.cuh) reading both operands from shared memory.
+// A stage goes to the consumers on its `full` barrier (complete when the tensor copy's bytes
+// and every producer lane's chunks have landed) and back on its `empty` barrier (one arrival
+// per consumer warp): no block-wide barrier in the loop, and the ring runs on across row
+// tiles, since each block walks the row tiles persistently (tile = blockIdx.x, + gridDim.x…).
+//
+// Example: T = 1024 rows in one segment, d = 2048, 132 SMs → 16 row tiles, 16 blocks of one
+// tile each, 32 K steps per tile; stage s holds steps s, s + 6, s + 12, … and the producer
+// is at most 6 steps ahead of the slowest consumer warp.
+#pragma once
+#include "kernels_bf16.cuh"
+#include "tma.cuh"
+#include "wgmma.cuh"
+
+namespace alto::cuda {
+
+namespace rrt {
+constexpr int kConsumers = 4, kThreads = 32 * (kConsumers + 1), kRows = 16 * kConsumers, kK = 64, kStages = 6;
+constexpr int kBigBytes = kRows * kK * 2;  // 64 rows of 128 bytes, swizzled, 1024-byte aligned
+constexpr int kWBytes = 64 * 64 * 2;       // likewise: 64 k-rows (A) or rank rows (B)
+constexpr int kBlocksPerSm = 2;
+// Weight chunks (16 bytes) per producer lane and stage, at most.
+constexpr int kChunksPerLane = kWBytes / 16 / 32;
+// 1 KB alignment slack, the large tiles, the weight slices, then the full and empty barriers.
+__host__ __device__ constexpr size_t smem_bytes() { return 1024 + kStages * (kBigBytes + kWBytes) + 2 * kStages * 8; }
+}  // namespace rrt
+
+// W stages as stored: A[k][n] (shrink, kTransposedW false: an N-major operand) or B[n][k]
+// (dS, true: K-major). Weight rows go by cp.async when they are 16-byte aligned (rank a
+// multiple of 8 for A, d for B; the launcher checks d), by ordinary copies otherwise. Weight
+// columns (A) or rows (B) past the adapter's rank hold whatever the stage held before: they
+// reach only output columns past the rank, which are written as zeros. The launcher
+// guarantees sm_90a code, d % 64 == 0 and max_rank ≤ 64.
+template <bool kTransposedW>
+__global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma_bf16(const __grid_constant__ CUtensorMap big_map, alto_segments seg,
+                                                                     int32_t d, const bf16* const* W, float* out) {
+#ifdef ALTO_WGMMA
+  extern __shared__ __align__(128) unsigned char smem_raw[];
+  unsigned char* aligned = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
+  bf16* big_tiles = reinterpret_cast<bf16*>(aligned);
+  bf16* w_tiles = reinterpret_cast<bf16*>(aligned + rrt::kStages * rrt::kBigBytes);
+  uint64_t* full = reinterpret_cast<uint64_t*>(aligned + rrt::kStages * (rrt::kBigBytes + rrt::kWBytes));
+  uint64_t* empty = full + rrt::kStages;
+  if (threadIdx.x == 0) {
+    for (int k = 0; k < rrt::kStages; ++k) {
+      tma::mbar_init(&full[k], 1 + 32);  // the tensor copy's arrival, then one per producer lane
+      tma::mbar_init(&empty[k], rrt::kConsumers);
+    }
+    tma::mbar_fence_init();
+  }
+  __syncthreads();
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int32_t ld = seg.max_rank, nk = d / rrt::kK;
+  SegmentTile t;
+  int it = 0;  // steps through the ring so far, across tiles
+  if (warp == rrt::kConsumers) {
+    for (int tile = blockIdx.x; find_segment_tile(seg, tile, rrt::kRows, t); tile += gridDim.x) {
+      if (t.adapter < 0) continue;
+      const int32_t r = seg.ranks[t.adapter], ranks = min(64, r);
+      const bf16* w = W[t.adapter];
+      const bool vec = (reinterpret_cast<uintptr_t>(w) & 15) == 0 && (kTransposedW || r % 8 == 0);
+      // This lane's 16-byte chunks of a stage's weight slice, worked out once per tile: rows
+      // are k (A, 64 of them) or ranks (B), 8 chunks of 8 values each per row.
+      const int w_rows = kTransposedW ? ranks : rrt::kK, row_chunks = kTransposedW ? 8 : (ranks + 7) / 8;
+      const int64_t w_ld = kTransposedW ? d : r;
+      int32_t src_off[rrt::kChunksPerLane];
+      uint32_t dst_off[rrt::kChunksPerLane];
+#pragma unroll
+      for (int j = 0; j < rrt::kChunksPerLane; ++j) {
+        const int i = lane + 32 * j, row = i / row_chunks, c = i % row_chunks;
+        const bool mine = i < w_rows * row_chunks;
+        src_off[j] = mine ? static_cast<int32_t>(row * w_ld + c * 8) : -1;
+        dst_off[j] = static_cast<uint32_t>(row * 128 + (((c ^ row) & 7) << 4));
+      }
+      for (int kt = 0; kt < nk; ++kt, ++it) {
+        const int s = it % rrt::kStages;
+        if (it >= rrt::kStages) tma::mbar_wait(&empty[s], ((it / rrt::kStages) - 1) & 1);
+        const int32_t k0 = kt * rrt::kK;
+        if (lane == 0) {
+          tma::mbar_expect_tx(&full[s], rrt::kBigBytes);
+          tma::load_2d(big_tiles + s * (rrt::kBigBytes / 2), &big_map, k0, t.row0, &full[s]);
+        }
+        unsigned char* wd = reinterpret_cast<unsigned char*>(w_tiles) + s * rrt::kWBytes;
+        const bf16* ws = kTransposedW ? w + k0 : w + static_cast<int64_t>(k0) * r;
+        // The weight slice: cp.async chunks, each lane arriving once its own have landed; or,
+        // for rows that are not 16-byte aligned, plain copies and an arrival.
+        if (vec) {
+#pragma unroll
+          for (int j = 0; j < rrt::kChunksPerLane; ++j) {
+            if (src_off[j] >= 0) cp_async16(wd + dst_off[j], ws + src_off[j], 16);
+          }
+          tma::mbar_arrive_after_cp_async(&full[s]);
+        } else {
+          const int cols = kTransposedW ? rrt::kK : ranks;
+          bf16* wt = reinterpret_cast<bf16*>(wd);
+          for (int i = lane; i < w_rows * cols; i += 32) {
+            const int row = i / cols, c = i % cols;
+            wt[tma::swizzled(row, c)] = ws[row * w_ld + c];
+          }
+          tma::mbar_arrive(&full[s]);
+        }
+      }
+    }
+    return;
+  }
+  const int g = lane >> 2, tq = lane & 3;
+  for (int tile = blockIdx.x; find_segment_tile(seg, tile, rrt::kRows, t); tile += gridDim.x) {
+    const int row_a = warp * 16 + g, row_b = row_a + 8;
+    float* out_a = out + static_cast<int64_t>(t.row0 + row_a) * ld;
+    float* out_b = out + static_cast<int64_t>(t.row0 + row_b) * ld;
+    if (t.adapter < 0) {  // rows without LoRA
+      for (int c = 2 * tq; c < ld; c += 8) {
+        for (int e = 0; e < 2 && c + e < ld; ++e) {
+          if (row_a < t.rows) out_a[c + e] = 0.0f;
+          if (row_b < t.rows) out_b[c + e] = 0.0f;
+        }
+      }
+      continue;
+    }
+    const int32_t r = seg.ranks[t.adapter], ranks = min(64, r);
+    float acc[8][4] = {};
+    for (int kt = 0; kt < nk; ++kt, ++it) {
+      const int s = it % rrt::kStages;
+      tma::mbar_wait(&full[s], (it / rrt::kStages) & 1);
+      wgmma::fence_generic_to_async();  // the producer's cp.async chunks, for the tensor cores
+      wgmma::fence();
+      const uint64_t desc_a = wgmma::descriptor(tma::smem(big_tiles + s * (rrt::kBigBytes / 2)));
+      const uint64_t desc_b = wgmma::descriptor(tma::smem(w_tiles + s * (rrt::kWBytes / 2)));
+#pragma unroll
+      for (int kk = 0; kk < rrt::kK / 16; ++kk) {
+        // Descriptor addresses count 16-byte units: a k16 slice is 32 bytes along a K-major
+        // row, 16 rows of 128 bytes down an MN-major tile.
+        const uint64_t b_step = kTransposedW ? 2 * kk : 128 * kk;
+        wgmma::mma_m64n64k16<kTransposedW ? 0 : 1>(acc, desc_a + 2 * kk, desc_b + b_step, kt > 0 || kk > 0);
+      }
+      wgmma::commit();
+      wgmma::wait<0>();
+      __syncwarp();
+      if (lane == 0) tma::mbar_arrive(&empty[s]);
+    }
+    // Columns past the adapter's rank are written as zeros (weights past it were never read
+    // into these columns' products, whatever the stage held).
+    const float scale = kTransposedW ? seg.scales[t.adapter] : 1.0f;
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt) {
+      const int c = nt * 8 + 2 * tq;
+      if (c >= ld) break;
+      const float2 va = make_float2(c < r ? scale * acc[nt][0] : 0.0f, c + 1 < r ? scale * acc[nt][1] : 0.0f);
+      const float2 vb = make_float2(c < r ? scale * acc[nt][2] : 0.0f, c + 1 < r ? scale * acc[nt][3] : 0.0f);
+      if (c + 1 < ld && ld % 2 == 0) {
+        if (row_a < t.rows) *reinterpret_cast<float2*>(out_a + c) = va;
+        if (row_b < t.rows) *reinterpret_cast<float2*>(out_b + c) = vb;
+      } else {
+        if (row_a < t.rows) { out_a[c] = va.x; if (c + 1 < ld) out_a[c + 1] = va.y; }
+        if (row_b < t.rows) { out_b[c] = vb.x; if (c + 1 < ld) out_b[c + 1] = vb.y; }
+      }
+    }
+  }
+#endif
+}
+
+}  // namespace alto::cuda
