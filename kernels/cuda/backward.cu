@@ -7,6 +7,7 @@
 #include "expand.h"
 #include "kernels_bf16.cuh"
 #include "row_reduce.h"
+#include "weight_grad.h"
 
 using namespace alto::cuda;
 
@@ -38,6 +39,9 @@ alto_status launch_backward(const alto_segments* seg, const void* X, int32_t d_i
   if constexpr (kBf16) {
     ALTO_CUDA_TRY(row_reduce_bf16_launch(seg, true, dY, d_out, B, dS, stream));
     ALTO_CUDA_TRY(expand_bf16_launch(seg, true, static_cast<const float*>(dS), A, d_in, dx_base, dX, stream));
+    const cudaError_t e = weight_grad_tma_launch(seg, X, d_in, dY, d_out, S, dS, dA, dB, stream);
+    if (e == cudaSuccess) return ALTO_OK;
+    if (e != cudaErrorNotSupported) return ALTO_ERR_CUDA;
     ALTO_CUDA_TRY(launch(weight_grad_bf16, grad_grid, wg::kThreads, wg::smem_bytes(), stream, *seg, chunk, col_tiles, x, d_in, dy, d_out, S,
                          static_cast<const float*>(dS), dA, dB));
   } else {

@@ -25,8 +25,9 @@ constexpr int kWBytes = 64 * 64 * 2;       // likewise: 64 k-rows (A) or rank ro
 constexpr int kBlocksPerSm = 2;
 // Weight chunks (16 bytes) per producer lane and stage, at most.
 constexpr int kChunksPerLane = kWBytes / 16 / 32;
-// 1 KB alignment slack, the large tiles, the weight slices, then the full and empty barriers.
-__host__ __device__ constexpr size_t smem_bytes() { return 1024 + kStages * (kBigBytes + kWBytes) + 2 * kStages * 8; }
+// 1 KB alignment slack, the large tiles, the weight slices, the full and empty barriers, the
+// segment table.
+__host__ __device__ constexpr size_t smem_bytes() { return 1024 + kStages * (kBigBytes + kWBytes) + 2 * kStages * 8 + sizeof(SegmentCache); }
 }  // namespace rrt
 
 // W stages as stored: A[k][n] (shrink, kTransposedW false: an N-major operand) or B[n][k]
@@ -36,7 +37,7 @@ __host__ __device__ constexpr size_t smem_bytes() { return 1024 + kStages * (kBi
 // reach only output columns past the rank, which are written as zeros. The launcher
 // guarantees sm_90a code, d % 64 == 0 and max_rank ≤ 64.
 template <bool kTransposedW>
-__global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma_bf16(const __grid_constant__ CUtensorMap big_map, alto_segments seg,
+__global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma_bf16(const __grid_constant__ CUtensorMap big_map, alto_segments global_seg,
                                                                      int32_t d, const bf16* const* W, float* out) {
 #ifdef ALTO_WGMMA
   extern __shared__ __align__(128) unsigned char smem_raw[];
@@ -45,6 +46,8 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma_bf16(const __gri
   bf16* w_tiles = reinterpret_cast<bf16*>(aligned + rrt::kStages * rrt::kBigBytes);
   uint64_t* full = reinterpret_cast<uint64_t*>(aligned + rrt::kStages * (rrt::kBigBytes + rrt::kWBytes));
   uint64_t* empty = full + rrt::kStages;
+  SegmentCache& cache = *reinterpret_cast<SegmentCache*>(empty + rrt::kStages);
+  const alto_segments seg = cache_segments(global_seg, cache, rrt::kRows);
   if (threadIdx.x == 0) {
     for (int k = 0; k < rrt::kStages; ++k) {
       tma::mbar_init(&full[k], 1 + 32);  // the tensor copy's arrival, then one per producer lane
@@ -58,7 +61,7 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma_bf16(const __gri
   SegmentTile t;
   int it = 0;  // steps through the ring so far, across tiles
   if (warp == rrt::kConsumers) {
-    for (int tile = blockIdx.x; find_segment_tile(seg, tile, rrt::kRows, t); tile += gridDim.x) {
+    for (int tile = blockIdx.x; tile < cache.tiles && find_segment_tile(seg, tile, rrt::kRows, t); tile += gridDim.x) {
       if (t.adapter < 0) continue;
       const int32_t r = seg.ranks[t.adapter], ranks = min(64, r);
       const bf16* w = W[t.adapter];
@@ -108,7 +111,7 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma_bf16(const __gri
     return;
   }
   const int g = lane >> 2, tq = lane & 3;
-  for (int tile = blockIdx.x; find_segment_tile(seg, tile, rrt::kRows, t); tile += gridDim.x) {
+  for (int tile = blockIdx.x; tile < cache.tiles && find_segment_tile(seg, tile, rrt::kRows, t); tile += gridDim.x) {
     const int row_a = warp * 16 + g, row_b = row_a + 8;
     float* out_a = out + static_cast<int64_t>(t.row0 + row_a) * ld;
     float* out_b = out + static_cast<int64_t>(t.row0 + row_b) * ld;
@@ -135,7 +138,7 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma_bf16(const __gri
         // Descriptor addresses count 16-byte units: a k16 slice is 32 bytes along a K-major
         // row, 16 rows of 128 bytes down an MN-major tile.
         const uint64_t b_step = kTransposedW ? 2 * kk : 128 * kk;
-        wgmma::mma_m64n64k16<kTransposedW ? 0 : 1>(acc, desc_a + 2 * kk, desc_b + b_step, kt > 0 || kk > 0);
+        wgmma::mma_m64n64k16<0, kTransposedW ? 0 : 1>(acc, desc_a + 2 * kk, desc_b + b_step, kt > 0 || kk > 0);
       }
       wgmma::commit();
       wgmma::wait<0>();

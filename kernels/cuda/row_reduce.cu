@@ -26,7 +26,7 @@ cudaError_t launch_row_reduce(const alto_segments* seg, const bf16* big, int32_t
   // Measured on the H200 (bench/kernels/README.md, v12): for the shrink the wgmma kernel is
   // 1.3–1.7× faster once the row tiles alone fill the GPU; with fewer tiles the cluster
   // split of d below wins. For dS it was slower everywhere (strided rows of B).
-  if (!kTransposedW && kBuiltForSm90a && dev.major == 9 && dev.minor == 0 && tiles >= dev.sms && d % rrt::kK == 0 && seg->max_rank <= 64 &&
+  if (!kTransposedW && kBuiltForSm90a && dev.major == 9 && dev.minor == 0 && tiles >= dev.sms && seg->num_segments <= kCachedSegments && d % rrt::kK == 0 && seg->max_rank <= 64 &&
       reinterpret_cast<uintptr_t>(big) % 16 == 0 && tma_tile_map(&map, big, seg->total_rows, d, rrt::kRows)) {
     // Persistent blocks: as many as stay resident, never more than there are row tiles.
     const int64_t blocks = std::min<int64_t>(tiles, static_cast<int64_t>(rrt::kBlocksPerSm) * dev.sms);

@@ -70,6 +70,40 @@ __device__ inline bool find_segment_tile(const alto_segments& s, int32_t tile, i
   return false;
 }
 
+// The segment table copied into shared memory, for persistent blocks that look up many tiles:
+// a lookup then costs shared-memory loads, not dependent global ones. Launchers check
+// num_segments ≤ kCachedSegments.
+constexpr int kCachedSegments = 256;
+struct SegmentCache {
+  int32_t offsets[kCachedSegments + 1];
+  int32_t adapter[kCachedSegments];
+  int32_t ranks[ALTO_MAX_ADAPTERS];
+  float scales[ALTO_MAX_ADAPTERS];
+  int32_t tiles;  // tiles of `tile_rows` rows over all segments
+};
+
+// Fills `c` (every thread of the block takes part; the caller syncs before using it) and
+// returns `s` with its arrays pointing there.
+__device__ inline alto_segments cache_segments(const alto_segments& s, SegmentCache& c, int32_t tile_rows) {
+  if (threadIdx.x == 0) c.tiles = 0;
+  for (int i = threadIdx.x; i <= s.num_segments; i += blockDim.x) c.offsets[i] = s.seg_offsets[i];
+  for (int i = threadIdx.x; i < s.num_segments; i += blockDim.x) c.adapter[i] = s.seg_adapter[i];
+  for (int i = threadIdx.x; i < s.num_adapters; i += blockDim.x) {
+    c.ranks[i] = s.ranks[i];
+    c.scales[i] = s.scales[i];
+  }
+  __syncthreads();
+  int32_t mine = 0;
+  for (int i = threadIdx.x; i < s.num_segments; i += blockDim.x) mine += (c.offsets[i + 1] - c.offsets[i] + tile_rows - 1) / tile_rows;
+  if (mine) atomicAdd(&c.tiles, mine);
+  alto_segments out = s;
+  out.seg_offsets = c.offsets;
+  out.seg_adapter = c.adapter;
+  out.ranks = c.ranks;
+  out.scales = c.scales;
+  return out;
+}
+
 __device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int src_bytes) {
   const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem), "r"(src_bytes));

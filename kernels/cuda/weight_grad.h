@@ -1,0 +1,14 @@
+// The bf16 weight gradients on Hopper's wgmma kernel (weight_grad_tma.cuh), when it applies:
+// built for sm_90a and running on compute capability 9.0, ranks ≤ 64, 16-byte aligned rows
+// and matrices, tensor maps made. cudaErrorNotSupported otherwise (nothing launched).
+#pragma once
+#include <cuda_runtime.h>
+
+#include "alto/kernels.h"
+
+namespace alto::cuda {
+
+cudaError_t weight_grad_tma_launch(const alto_segments* seg, const void* X, int32_t d_in, const void* dY, int32_t d_out, const float* S,
+                                   const float* dS, float* const* dA, float* const* dB, cudaStream_t stream);
+
+}  // namespace alto::cuda

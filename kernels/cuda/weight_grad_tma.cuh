@@ -1,0 +1,166 @@
+// Weight gradients (dA += Xᵀ·dS, dB += s·Sᵀ·dY), bf16 X and dY, fp32 S, dS and gradients, on
+// Hopper: the warp-specialised pipeline of reduce_tma.cuh with the rows as the reduction.
+// A work item is (z: dA or dB, a 128-column tile of d, a chunk of one segment's rows); blocks
+// walk the items persistently. Per 64-row step the producer warp brings, by tensor copies,
+// the 64 × 128 tile of the large matrix (two 64-column boxes, 128-byte swizzled) and the
+// 64 × 64 fp32 tile of the small one (S or dS); the consumer warpgroup converts the small
+// tile to bf16 in the swizzled layout (zeros past the chunk's rows, where the large tile's
+// rows are zeroed too, so another segment's values never enter), then eight wgmma
+// m64n64k16 give C(col, j) += Σ_rows big[row][col]·small[row][j] for both column halves
+// (both operands MN-major: rows are the reduction). Each item ends with fp32 atomic adds,
+// since several chunks (and items) add into one adapter's gradient.
+//
+// Example: d 2048, 32 segments of 512 rows, chunks of 512 → 32 chunks × 16 column tiles × 2
+// = 1024 items over 264 blocks; an item is 8 steps.
+#pragma once
+#include "kernels_bf16.cuh"
+#include "tma.cuh"
+#include "wgmma.cuh"
+
+namespace alto::cuda {
+
+namespace wgt {
+constexpr int kConsumers = 4, kThreads = 32 * (kConsumers + 1), kRows = 64, kCols = 128, kStages = 3;
+constexpr int kBigBytes = kRows * kCols * 2;   // two 64-column boxes of 8 KB, swizzled
+constexpr int kSmallBytes = kRows * 64 * 4;    // fp32, rows of 256 bytes
+constexpr int kSmallBf16Bytes = kRows * 64 * 2;
+constexpr int kBlocksPerSm = 2;
+// 1 KB alignment slack, the large tiles, the converted small tile, the fp32 small tiles, the
+// full and empty barriers, the segment table.
+__host__ __device__ constexpr size_t smem_bytes() {
+  return 1024 + kStages * kBigBytes + kSmallBf16Bytes + kStages * kSmallBytes + 2 * kStages * 8 + sizeof(SegmentCache);
+}
+}  // namespace wgt
+
+// maps: X and dY (bf16, boxes of 64 rows × 64 columns, swizzled), dS and S (fp32, 64 × 64).
+// The launcher guarantees sm_90a code and max_rank ≤ 64.
+__global__ void __launch_bounds__(wgt::kThreads) weight_grad_tma_bf16(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ CUtensorMap dy_map,
+                                                                      const __grid_constant__ CUtensorMap ds_map, const __grid_constant__ CUtensorMap s_map,
+                                                                      alto_segments global_seg, int32_t chunk_rows, int32_t d_in,
+                                                                      int32_t d_out, float* const* dA, float* const* dB) {
+#ifdef ALTO_WGMMA
+  extern __shared__ __align__(128) unsigned char smem_raw[];
+  unsigned char* aligned = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
+  unsigned char* big_tiles = aligned;
+  unsigned char* small_bf16 = big_tiles + wgt::kStages * wgt::kBigBytes;
+  float* small_tiles = reinterpret_cast<float*>(small_bf16 + wgt::kSmallBf16Bytes);
+  uint64_t* full = reinterpret_cast<uint64_t*>(reinterpret_cast<unsigned char*>(small_tiles) + wgt::kStages * wgt::kSmallBytes);
+  uint64_t* empty = full + wgt::kStages;
+  SegmentCache& cache = *reinterpret_cast<SegmentCache*>(empty + wgt::kStages);
+  const alto_segments seg = cache_segments(global_seg, cache, chunk_rows);
+  if (threadIdx.x == 0) {
+    for (int k = 0; k < wgt::kStages; ++k) {
+      tma::mbar_init(&full[k], 1);
+      tma::mbar_init(&empty[k], wgt::kConsumers);
+    }
+    tma::mbar_fence_init();
+  }
+  __syncthreads();
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int32_t tiles_in = (d_in + wgt::kCols - 1) / wgt::kCols, tiles_out = (d_out + wgt::kCols - 1) / wgt::kCols;
+  const int32_t chunks = cache.tiles;
+  const int64_t items = static_cast<int64_t>(tiles_in + tiles_out) * chunks;
+  // Item i: dA column tiles first, then dB's; chunks innermost.
+  auto decode = [&](int64_t i, bool& is_b, int32_t& n0, SegmentTile& t) {
+    const int32_t tile = static_cast<int32_t>(i / chunks), chunk = static_cast<int32_t>(i % chunks);
+    is_b = tile >= tiles_in;
+    n0 = (is_b ? tile - tiles_in : tile) * wgt::kCols;
+    return find_segment_tile(seg, chunk, chunk_rows, t) && t.adapter >= 0;
+  };
+  int it = 0;  // steps through the ring so far, across items
+  if (warp == wgt::kConsumers) {
+    for (int64_t i = blockIdx.x; i < items; i += gridDim.x) {
+      bool is_b;
+      int32_t n0;
+      SegmentTile t;
+      if (!decode(i, is_b, n0, t)) continue;
+      const CUtensorMap* big_map = is_b ? &dy_map : &x_map;
+      const CUtensorMap* small_map = is_b ? &s_map : &ds_map;
+      const int steps = (t.rows + wgt::kRows - 1) / wgt::kRows;
+      for (int q = 0; q < steps; ++q, ++it) {
+        const int s = it % wgt::kStages;
+        if (it >= wgt::kStages) tma::mbar_wait(&empty[s], ((it / wgt::kStages) - 1) & 1);
+        if (lane == 0) {
+          const int32_t row = t.row0 + q * wgt::kRows;
+          unsigned char* big = big_tiles + s * wgt::kBigBytes;
+          tma::mbar_expect_tx(&full[s], wgt::kBigBytes + wgt::kSmallBytes);
+          tma::load_2d(big, big_map, n0, row, &full[s]);
+          tma::load_2d(big + wgt::kBigBytes / 2, big_map, n0 + 64, row, &full[s]);
+          tma::load_2d(small_tiles + s * (wgt::kSmallBytes / 4), small_map, 0, row, &full[s]);
+        }
+        __syncwarp();
+      }
+    }
+    return;
+  }
+  const int g = lane >> 2, tq = lane & 3;
+  for (int64_t i = blockIdx.x; i < items; i += gridDim.x) {
+    bool is_b;
+    int32_t n0;
+    SegmentTile t;
+    if (!decode(i, is_b, n0, t)) continue;
+    const int steps = (t.rows + wgt::kRows - 1) / wgt::kRows;
+    float* dst = is_b ? dB[t.adapter] : dA[t.adapter];  // loaded now, used after the steps
+    float acc[2][8][4] = {};
+    for (int q = 0; q < steps; ++q, ++it) {
+      const int s = it % wgt::kStages;
+      const int valid = min(wgt::kRows, t.rows - q * wgt::kRows);
+      tma::mbar_wait(&full[s], (it / wgt::kStages) & 1);
+      // The small tile to bf16, swizzled: thread i converts float4 number i + 128·u (row
+      // f / 16, columns 4·(f mod 16) …), reads that run along the rows without bank conflicts.
+      const float4* src = reinterpret_cast<const float4*>(small_tiles + s * (wgt::kSmallBytes / 4));
+#pragma unroll
+      for (int u = 0; u < 8; ++u) {
+        const int f = threadIdx.x + 128 * u, row = f >> 4, c4 = f & 15;
+        const float4 v = row < valid ? src[f] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        __nv_bfloat162 lo = __floats2bfloat162_rn(v.x, v.y), hi = __floats2bfloat162_rn(v.z, v.w);
+        uint2 packed;
+        packed.x = *reinterpret_cast<unsigned*>(&lo);
+        packed.y = *reinterpret_cast<unsigned*>(&hi);
+        *reinterpret_cast<uint2*>(small_bf16 + row * 128 + ((((c4 >> 1) ^ row) & 7) << 4) + (c4 & 1) * 8) = packed;
+      }
+      unsigned char* big = big_tiles + s * wgt::kBigBytes;
+      if (valid < wgt::kRows) {  // rows of the next segment (or past the matrix) read as zeros
+        for (int e = threadIdx.x; e < (wgt::kRows - valid) * 16; e += 128) {
+          const int row = valid + e / 16, half = (e / 8) & 1, c = e & 7;
+          *reinterpret_cast<uint4*>(big + half * (wgt::kBigBytes / 2) + row * 128 + c * 16) = make_uint4(0, 0, 0, 0);
+        }
+      }
+      wgmma::fence_generic_to_async();
+      asm volatile("bar.sync 1, %0;\n" ::"n"(wgt::kConsumers * 32) : "memory");  // the consumer warps only
+      wgmma::fence();
+      const uint64_t desc_big = wgmma::descriptor(tma::smem(big)), desc_small = wgmma::descriptor(tma::smem(small_bf16));
+#pragma unroll
+      for (int kk = 0; kk < wgt::kRows / 16; ++kk) {
+        // 16 rows of 128 bytes per k16 slice, in 16-byte units; the second column half is
+        // 8 KB (512 units) further.
+        wgmma::mma_m64n64k16<1, 1>(acc[0], desc_big + 128 * kk, desc_small + 128 * kk, q > 0 || kk > 0);
+        wgmma::mma_m64n64k16<1, 1>(acc[1], desc_big + 512 + 128 * kk, desc_small + 128 * kk, q > 0 || kk > 0);
+      }
+      wgmma::commit();
+      wgmma::wait<0>();
+      __syncwarp();
+      if (lane == 0) tma::mbar_arrive(&empty[s]);
+      // The converted tile is rewritten next step: every warp's reads are done (wait above)
+      // before any warp passes the next step's barrier, and writes come after this one.
+      asm volatile("bar.sync 1, %0;\n" ::"n"(wgt::kConsumers * 32) : "memory");
+    }
+    const int32_t r = seg.ranks[t.adapter], d = is_b ? d_out : d_in;
+    const float scale = is_b ? seg.scales[t.adapter] : 1.0f;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int col = n0 + 64 * h + warp * 16 + g + 8 * (e >> 1), j = nt * 8 + 2 * tq + (e & 1);
+          if (col >= d || j >= r) continue;
+          atomicAdd(dst + (is_b ? static_cast<int64_t>(j) * d + col : static_cast<int64_t>(col) * r + j), scale * acc[h][nt][e]);
+        }
+      }
+    }
+  }
+#endif
+}
+
+}  // namespace alto::cuda
