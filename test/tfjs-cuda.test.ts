@@ -18,10 +18,10 @@ if (!registration.ok) console.warn(`[tfjs-backend-cuda] device checks SKIPPED: $
 
 describe('tfjs CUDA backend: set-up', () => {
   it('rejects bad options before touching the GPU, naming every field', () => {
-    expect(() => resolveCudaOptions({ device: -1, matmulPrecision: 'fp16' as 'fp32', priority: Number.NaN })).toThrow(
-      /device: must be a non-negative integer[\s\S]*matmulPrecision: must be 'fp32', 'tf32' or 'bf16'[\s\S]*priority: must be a finite number/,
+    expect(() => resolveCudaOptions({ device: -1, matmulPrecision: 'fp16' as 'fp32', priority: Number.NaN, cpuFallback: 'yes' as unknown as boolean })).toThrow(
+      /device: must be a non-negative integer[\s\S]*matmulPrecision: must be 'fp32', 'tf32' or 'bf16'[\s\S]*cpuFallback: must be true or false[\s\S]*priority: must be a finite number/,
     );
-    expect(resolveCudaOptions({ matmulPrecision: 'bf16' })).toEqual({ device: 0, matmulPrecision: 'bf16', priority: 3 });
+    expect(resolveCudaOptions({ matmulPrecision: 'bf16' })).toEqual({ device: 0, matmulPrecision: 'bf16', priority: 3, cpuFallback: false });
   });
 
   it('ships the CUDA engine in the addon exactly when the CUDA kernels are built', () => {
@@ -66,6 +66,12 @@ describe('tfjs CUDA backend: set-up', () => {
     model.dispose();
   });
 
+  it('has op cases that run and leak nothing on the cpu backend itself (a check of the device harness)', async () => {
+    const outcomes = await runCases('cpu');
+    expect(outcomes.filter((o) => !o.ok).map((o) => `${o.name}: ${o.detail}`)).toEqual([]);
+    expect(outcomes.length).toBeGreaterThan(25);
+  }, 60_000);
+
   it('registers only where a device is, and says why not elsewhere', () => {
     if (!load.ok) throw new Error(load.reason);
     const devices = load.kernels.cudaDeviceCount();
@@ -85,6 +91,13 @@ describe.skipIf(!registration.ok)('tfjs CUDA backend on the device', () => {
     const failed = outcomes.filter((o) => !o.ok);
     expect(failed, failed.map((o) => `${o.name}: ${o.detail}`).join('\n')).toEqual([]);
   }, 120_000);
+
+  it('fails a kernel it lacks with tfjs\'s error naming it (no CPU fallback unless asked for)', async () => {
+    await tf.setBackend(CUDA_BACKEND);
+    const x = tf.ones([1, 4, 4, 1]), w = tf.ones([2, 2, 1, 1]);
+    expect(() => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')).toThrow(/Conv2D.*alto-cuda/);
+    tf.dispose([x, w]);
+  });
 
   it('frees device memory when tensors are disposed, and reports it', async () => {
     await tf.setBackend(CUDA_BACKEND);

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradient functions by itself (the union package and tfjs-layers do).
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { buildSegmentPlan } from '@alto/core';
-import { groupedLora } from '@alto/tfjs';
+import { groupedLora, rmsNorm } from '@alto/tfjs';
 import { createLlama, initLlamaWeights, llamaSpec } from '@alto/models';
 
 export interface Case {
@@ -112,6 +112,16 @@ export const cases: Case[] = [
     const f = (xv: tf.Tensor, ...w: tf.Tensor[]) => tf.sum(tf.square(groupedLora(xv as tf.Tensor2D, base as tf.Tensor2D, w.slice(0, 3) as tf.Tensor2D[], w.slice(3) as tf.Tensor2D[], plan)));
     return [groupedLora(x as tf.Tensor2D, base as tf.Tensor2D, A, B, plan), ...tf.grads(f)([x, ...A, ...B])];
   }, tolerance: 1e-4 },
+  { name: 'RMSNorm (fused on the CUDA backend): forward and the gradients of x and g, rank 2 and 3', run: () => {
+    const out: tf.Tensor[] = [];
+    for (const [shape, seed] of [[[6, 40], 90], [[3, 100, 64], 93]] as const) {
+      const cols = shape[shape.length - 1];
+      const x = t([...shape], seed), g = t([cols], seed + 1), w = t([...shape], seed + 2);
+      out.push(rmsNorm(x, g, 1e-5), ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(rmsNorm(a, b, 1e-5), w)))([x, g]));
+    }
+    if (tf.getBackend() === 'alto-cuda' && !tf.getKernel('AltoRmsNorm', 'alto-cuda')) throw new Error('the fused RMSNorm kernel is not registered');
+    return out;
+  }, tolerance: 1e-5 },
   { name: 'a Llama-shaped model: logits and the cross-entropy gradient of every weight', run: () => {
     const spec = llamaSpec({ vocab: 29, dModel: 32, layers: 2, heads: 4, kvHeads: 2, ffn: 48, context: 16 });
     const model = createLlama(spec, initLlamaWeights(spec, 9));
@@ -152,7 +162,10 @@ function compare(got: tf.Tensor, want: tf.Tensor, tolerance: number): string | n
   const g = got.dataSync(), w = want.dataSync();
   // Sums of many products cancel: an element's error follows the tensor's scale, not its own size.
   let squares = 0, finite = 0;
-  for (const v of w as ArrayLike<number>) if (Number.isFinite(v)) { squares += v * v; ++finite; }
+  for (let i = 0; i < w.length; ++i) {
+    const v = Number(w[i]);
+    if (Number.isFinite(v)) { squares += v * v; ++finite; }
+  }
   const scale = Math.max(1, Math.sqrt(squares / Math.max(1, finite)));
   for (let i = 0; i < w.length; ++i) {
     const a = Number(g[i]), b = Number(w[i]);

@@ -125,6 +125,14 @@ alto_status alto_engine_one_hot(alto_engine* e, alto_elem type, const int32_t* i
 /* Softmax (or log-softmax) over the last axis of an [outer, inner] f32 view. */
 alto_status alto_engine_softmax(alto_engine* e, const float* x, float* y, int64_t outer, int64_t inner, int32_t log);
 
+/* RMSNorm over the last axis of an [rows, cols] f32 view: y = x · inv · g with
+ * inv[r] = 1 / sqrt(mean(x[r]²) + eps), written to inv_rms (rows floats) for the backward. */
+alto_status alto_engine_rms_norm(alto_engine* e, const float* x, const float* g, float* y, float* inv_rms, int64_t rows, int64_t cols,
+                                 float eps);
+/* Its gradient: dx (rows × cols) and dg (cols, overwritten) from dy, x, g and the forward's inv_rms. */
+alto_status alto_engine_rms_norm_grad(alto_engine* e, const float* x, const float* g, const float* inv_rms, const float* dy, float* dx,
+                                      float* dg, int64_t rows, int64_t cols);
+
 /* ---- matrix products (f32 in and out, fp32 accumulation) ---- */
 typedef enum {
   ALTO_MATMUL_FP32 = 0, /* exact fp32 products */

@@ -36,7 +36,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("transpose", &Engine::Transpose), InstanceMethod("matmul", &Engine::Matmul),
                         InstanceMethod("copyBox", &Engine::CopyBox), InstanceMethod("gather", &Engine::Gather), InstanceMethod("scan", &Engine::Scan),
                         InstanceMethod("segmentSum", &Engine::SegmentSum), InstanceMethod("oneHot", &Engine::OneHot),
-                        InstanceMethod("softmax", &Engine::Softmax), InstanceMethod("loraForward", &Engine::LoraForwardMethod),
+                        InstanceMethod("softmax", &Engine::Softmax), InstanceMethod("rmsNorm", &Engine::RmsNorm),
+                        InstanceMethod("rmsNormGrad", &Engine::RmsNormGrad), InstanceMethod("loraForward", &Engine::LoraForwardMethod),
                         InstanceMethod("loraBackward", &Engine::LoraBackwardMethod),
                         InstanceMethod("destroy", &Engine::Destroy)});
   }
@@ -191,6 +192,20 @@ class Engine : public Napi::ObjectWrap<Engine> {
     check(info, alto_engine_softmax(live(info), static_cast<const float*>(ptr_arg(info, 0)), static_cast<float*>(ptr_arg(info, 1)), int_arg(info, 2),
                                     int_arg(info, 3), info[4].ToBoolean().Value() ? 1 : 0),
           "softmax");
+  }
+  // rmsNorm(x, g, y, invRms, rows, cols, eps)
+  void RmsNorm(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_rms_norm(live(info), static_cast<const float*>(ptr_arg(info, 0)), static_cast<const float*>(ptr_arg(info, 1)),
+                                     static_cast<float*>(ptr_arg(info, 2)), static_cast<float*>(ptr_arg(info, 3)), int_arg(info, 4), int_arg(info, 5),
+                                     static_cast<float>(info[6].As<Napi::Number>().DoubleValue())),
+          "rmsNorm");
+  }
+  // rmsNormGrad(x, g, invRms, dy, dx, dg, rows, cols)
+  void RmsNormGrad(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_rms_norm_grad(live(info), static_cast<const float*>(ptr_arg(info, 0)), static_cast<const float*>(ptr_arg(info, 1)),
+                                          static_cast<const float*>(ptr_arg(info, 2)), static_cast<const float*>(ptr_arg(info, 3)),
+                                          static_cast<float*>(ptr_arg(info, 4)), static_cast<float*>(ptr_arg(info, 5)), int_arg(info, 6), int_arg(info, 7)),
+          "rmsNormGrad");
   }
   void LoraForwardMethod(const Napi::CallbackInfo& info) { LoraForward(info, live(info)); }
   void LoraBackwardMethod(const Napi::CallbackInfo& info) { LoraBackward(info, live(info)); }

@@ -39,6 +39,10 @@ export interface CudaEngine {
   segmentSum(elem: number, x: number, ids: number, y: number, rows: number, inner: number, numSegments: number): void;
   oneHot(elem: number, indices: number, y: number, n: number, depth: number, on: number, off: number): void;
   softmax(x: number, y: number, outer: number, inner: number, log: boolean): void;
+  /** RMSNorm over the last axis of [rows, cols]: y = x·inv·g, inv = 1/sqrt(mean(x²) + eps) kept in invRms (rows floats). */
+  rmsNorm(x: number, g: number, y: number, invRms: number, rows: number, cols: number, eps: number): void;
+  /** Its gradient: dx and dg (overwritten) from dy, x, g and the forward's invRms. */
+  rmsNormGrad(x: number, g: number, invRms: number, dy: number, dx: number, dg: number, rows: number, cols: number): void;
   /** y = base + s·(x·A)·B per segment (fp32 device tensors; y may be base). */
   loraForward(plan: NativePlan, x: number, dIn: number, A: number[], B: number[], base: number, y: number, dOut: number): void;
   /** dx = dS·Aᵀ, dA = xᵀ·dS, dB = s·Sᵀ·dy with S = x·A and dS = s·dy·Bᵀ (all written, none added to). */

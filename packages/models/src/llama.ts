@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readFile } from 'node:fs/promises';
 import { ConfigError, decodeSafetensors, HostTensor, IssueCollector, Rng } from '@alto/core';
-import { linear } from '@alto/tfjs';
+import { linear, rmsNorm } from '@alto/tfjs';
 import type { Transformer, TransformerSpec } from './tiny-transformer.js';
 import { VOCAB_SIZE } from './tokenizer.js';
 
@@ -153,7 +153,7 @@ export function createLlama(spec: LlamaSpec, host: Record<string, HostTensor>): 
     }
     return c;
   };
-  const rmsNorm = (x: tf.Tensor, g: tf.Tensor) => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), spec.normEps))), g);
+  const norm = (x: tf.Tensor, g: tf.Tensor) => rmsNorm(x, g, spec.normEps);
   // x·cos + rotate_half(x)·sin over the last axis (head dim), rotate_half(x) = [−x2, x1]
   const rope = (x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor) => {
     const [x1, x2] = tf.split(x, 2, -1);
@@ -167,7 +167,7 @@ export function createLlama(spec: LlamaSpec, host: Record<string, HostTensor>): 
       for (let l = 0; l < spec.layers; l++) {
         const p = `model.layers.${l}`;
         const proj = (module: string, input: tf.Tensor) => linear(`${p}.${module}`, input, W(`${p}.${module}.weight`));
-        const a = rmsNorm(h, W(`${p}.input_layernorm.weight`));
+        const a = norm(h, W(`${p}.input_layernorm.weight`));
         const split = (t: tf.Tensor, heads: number) => tf.transpose(tf.reshape(t, [B, T, heads, dh]), [0, 2, 1, 3]);
         const q = rope(split(proj('self_attn.q_proj', a), H), cos, sin);
         const k = rope(split(proj('self_attn.k_proj', a), KV), cos, sin);
@@ -179,11 +179,11 @@ export function createLlama(spec: LlamaSpec, host: Record<string, HostTensor>): 
         const heads = tf.reshape(tf.matMul(tf.softmax(scores), v), [B, H, T, dh]);
         const attended = tf.reshape(tf.transpose(heads, [0, 2, 1, 3]), [B, T, d]);
         h = tf.add(h, proj('self_attn.o_proj', attended));
-        const m = rmsNorm(h, W(`${p}.post_attention_layernorm.weight`));
+        const m = norm(h, W(`${p}.post_attention_layernorm.weight`));
         const gate = proj('mlp.gate_proj', m);
         h = tf.add(h, proj('mlp.down_proj', tf.mul(tf.mul(gate, tf.sigmoid(gate)), proj('mlp.up_proj', m))));
       }
-      return linear('lm_head', rmsNorm(h, W('model.norm.weight')), W('lm_head.weight'));
+      return linear('lm_head', norm(h, W('model.norm.weight')), W('lm_head.weight'));
     });
   return {
     spec,

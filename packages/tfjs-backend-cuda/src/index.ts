@@ -9,18 +9,21 @@
  *   if (r.ok) await tf.setBackend(r.name); else console.warn(r.reason);
  *
  * Registration never touches the GPU; the engine starts when tfjs first initialises the
- * backend. A kernel the backend lacks fails with tfjs's error naming it.
+ * backend. A kernel the backend lacks fails with tfjs's error naming it, unless the option
+ * `cpuFallback` asks for it to run on the CPU (reported once per kernel).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadNativeKernels } from '@alto/kernels';
 import { CudaBackend } from './backend.js';
 import { cudaKernels } from './kernels/index.js';
 import { resolveCudaOptions, type CudaBackendOptions } from './options.js';
+import { registerCpuFallbacks } from './fallback.js';
 
 export { CudaBackend } from './backend.js';
 export { cudaOptionProblems, resolveCudaOptions } from './options.js';
 export type { CudaBackendOptions, ResolvedCudaOptions } from './options.js';
 export { cudaKernels } from './kernels/index.js';
+export { cpuFallbackKernels } from './fallback.js';
 
 /** The name the backend registers under. */
 export const CUDA_BACKEND = 'alto-cuda';
@@ -53,7 +56,11 @@ export function registerCudaBackend(options?: CudaBackendOptions): CudaRegistrat
     if (tf.engine().registry[CUDA_BACKEND]) return { ok: false, reason: `${CUDA_BACKEND} already runs with other options (${registeredWith})` };
     tf.removeBackend(CUDA_BACKEND);
   }
-  tf.registerBackend(CUDA_BACKEND, () => new CudaBackend(new Engine(opts.device), opts), opts.priority);
+  tf.registerBackend(CUDA_BACKEND, () => {
+    // The cpu kernels present when the backend starts get their fallbacks.
+    if (opts.cpuFallback) registerCpuFallbacks(CUDA_BACKEND);
+    return new CudaBackend(new Engine(opts.device), opts);
+  }, opts.priority);
   registeredWith = key;
   return { ok: true, name: CUDA_BACKEND };
 }

@@ -9,24 +9,31 @@ export interface CudaBackendOptions {
   matmulPrecision?: 'fp32' | 'tf32' | 'bf16';
   /** Backend registry priority (default 3: above cpu and wasm). */
   priority?: number;
+  /**
+   * Run kernels this backend lacks on the CPU (default false: such a kernel is tfjs's error
+   * naming it). Each one is reported once; its tensors travel to the host and back.
+   */
+  cpuFallback?: boolean;
 }
 
 export interface ResolvedCudaOptions {
   device: number;
   matmulPrecision: 'fp32' | 'tf32' | 'bf16';
   priority: number;
+  cpuFallback: boolean;
 }
 
 /** Each bad field with its reason (empty when the options are good). */
 export function cudaOptionProblems(options: CudaBackendOptions = {}): { field: string; reason: string }[] {
   const problems: { field: string; reason: string }[] = [];
-  const known = new Set(['device', 'matmulPrecision', 'priority']);
+  const known = new Set(['device', 'matmulPrecision', 'priority', 'cpuFallback']);
   for (const key of Object.keys(options)) if (!known.has(key)) problems.push({ field: key, reason: `unknown option (known: ${[...known].join(', ')})` });
-  const { device, matmulPrecision, priority } = options;
+  const { device, matmulPrecision, priority, cpuFallback } = options;
   if (device !== undefined && (!Number.isInteger(device) || device < 0)) problems.push({ field: 'device', reason: `must be a non-negative integer (got ${String(device)})` });
   if (matmulPrecision !== undefined && !['fp32', 'tf32', 'bf16'].includes(matmulPrecision)) {
     problems.push({ field: 'matmulPrecision', reason: `must be 'fp32', 'tf32' or 'bf16' (got ${JSON.stringify(matmulPrecision)})` });
   }
+  if (cpuFallback !== undefined && typeof cpuFallback !== 'boolean') problems.push({ field: 'cpuFallback', reason: `must be true or false (got ${JSON.stringify(cpuFallback)})` });
   if (priority !== undefined && !Number.isFinite(priority)) problems.push({ field: 'priority', reason: `must be a finite number (got ${String(priority)})` });
   return problems;
 }
@@ -35,5 +42,5 @@ export function cudaOptionProblems(options: CudaBackendOptions = {}): { field: s
 export function resolveCudaOptions(options: CudaBackendOptions = {}): ResolvedCudaOptions {
   const problems = cudaOptionProblems(options);
   if (problems.length > 0) throw new RangeError(`invalid CUDA backend options:\n  ${problems.map((p) => `${p.field}: ${p.reason}`).join('\n  ')}`);
-  return { device: options.device ?? 0, matmulPrecision: options.matmulPrecision ?? 'fp32', priority: options.priority ?? 3 };
+  return { device: options.device ?? 0, matmulPrecision: options.matmulPrecision ?? 'fp32', priority: options.priority ?? 3, cpuFallback: options.cpuFallback ?? false };
 }

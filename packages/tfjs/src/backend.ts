@@ -13,7 +13,7 @@ export const KNOWN_BACKENDS = ['wasm', 'cpu', 'tensorflow', 'alto-cuda'] as cons
 
 /** Options for the backends that take some (passed by initBackend to their loader). */
 export interface BackendOptions {
-  /** `alto-cuda`: device, matmulPrecision (see @alto/tfjs-backend-cuda). */
+  /** `alto-cuda`: device, matmulPrecision, cpuFallback (see @alto/tfjs-backend-cuda). */
   cuda?: Record<string, unknown>;
 }
 

@@ -3,6 +3,7 @@ export type { BackendOptions } from './backend.js';
 export { groupedLora, registerGroupedLora, tfjsKernels, REFERENCE_PROVIDER, BATCHED_PROVIDER, NATIVE_PROVIDER, CUDA_PROVIDER } from './ops/grouped-lora.js';
 export type { GroupedLoraProvider, TfjsKernels } from './ops/grouped-lora.js';
 export { GROUPED_LORA_REFERENCE, GROUPED_LORA_REFERENCE_GRAD } from './kernels/grouped-lora-reference.js';
+export { rmsNorm } from './ops/rms-norm.js';
 export { linear, withLoraScope, applyLora } from './lora-scope.js';
 export type { LoraScope, LayerBinding } from './lora-scope.js';
 export { wrapModel } from './model.js';

@@ -84,7 +84,7 @@ export class Primitives {
 /** A kernel input that must be there. */
 export function kernelInput(inputs: NamedTensorInfoMap, name: string): TensorInfo {
   const t = inputs[name];
-  if (!t) throw new Error(`grouped-LoRA kernel: input ${name} is missing`);
+  if (!t) throw new Error(`kernel input ${name} is missing`);
   return t;
 }
 

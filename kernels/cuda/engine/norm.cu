@@ -1,0 +1,85 @@
+// RMSNorm over the last axis, forward and backward, f32. Rows are normalised by one block
+// each (a block-wide sum of squares); the weight gradient sums down the columns, each block
+// adding its rows' share with atomics.
+#include "engine_impl.h"
+
+using namespace alto::cuda;
+
+namespace {
+
+constexpr int kThreads = 256, kGradRows = 256;
+
+__device__ float block_sum(float v, float* scratch) {
+  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
+  if ((threadIdx.x & 31) == 0) scratch[threadIdx.x >> 5] = v;
+  __syncthreads();
+  v = 0.0f;
+  for (int w = 0; w < kThreads / 32; ++w) v += scratch[w];
+  __syncthreads();
+  return v;
+}
+
+// y = x · inv · g with inv = 1 / sqrt(mean(x²) + eps), kept per row for the backward.
+__global__ void __launch_bounds__(kThreads) rms_norm_rows(const float* x, const float* g, float* y, float* inv_rms, int64_t rows, int64_t cols,
+                                                          float eps) {
+  __shared__ float scratch[kThreads / 32];
+  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    const float* src = x + row * cols;
+    float s = 0.0f;
+    for (int64_t i = threadIdx.x; i < cols; i += kThreads) s += src[i] * src[i];
+    const float inv = rsqrtf(block_sum(s, scratch) / static_cast<float>(cols) + eps);
+    for (int64_t i = threadIdx.x; i < cols; i += kThreads) y[row * cols + i] = src[i] * inv * g[i];
+    if (threadIdx.x == 0) inv_rms[row] = inv;
+  }
+}
+
+// dx = inv · (g·dy − x · inv² · mean(g·dy·x)).
+__global__ void __launch_bounds__(kThreads) rms_norm_grad_rows(const float* x, const float* g, const float* inv_rms, const float* dy, float* dx,
+                                                               int64_t rows, int64_t cols) {
+  __shared__ float scratch[kThreads / 32];
+  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    const float* xr = x + row * cols;
+    const float* dyr = dy + row * cols;
+    float s = 0.0f;
+    for (int64_t i = threadIdx.x; i < cols; i += kThreads) s += g[i] * dyr[i] * xr[i];
+    const float inv = inv_rms[row], c = block_sum(s, scratch) / static_cast<float>(cols) * inv * inv;
+    for (int64_t i = threadIdx.x; i < cols; i += kThreads) dx[row * cols + i] = inv * (g[i] * dyr[i] - xr[i] * c);
+  }
+}
+
+// dg[c] += Σ over this block's rows of dy · x · inv.
+__global__ void __launch_bounds__(kThreads) rms_norm_grad_weight(const float* x, const float* inv_rms, const float* dy, float* dg, int64_t rows,
+                                                                 int64_t cols) {
+  const int64_t c = blockIdx.x * static_cast<int64_t>(kThreads) + threadIdx.x;
+  if (c >= cols) return;
+  const int64_t r0 = blockIdx.y * static_cast<int64_t>(kGradRows), r1 = r0 + kGradRows < rows ? r0 + kGradRows : rows;
+  float s = 0.0f;
+  for (int64_t r = r0; r < r1; ++r) s += dy[r * cols + c] * x[r * cols + c] * inv_rms[r];
+  atomicAdd(dg + c, s);
+}
+
+unsigned row_grid(int64_t rows) { return static_cast<unsigned>(rows < 65535LL * 16 ? rows : 65535LL * 16); }
+
+}  // namespace
+
+extern "C" alto_status alto_engine_rms_norm(alto_engine* e, const float* x, const float* g, float* y, float* inv_rms, int64_t rows,
+                                            int64_t cols, float eps) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  if (rows <= 0 || cols <= 0) return ALTO_OK;
+  rms_norm_rows<<<row_grid(rows), kThreads, 0, e->stream>>>(x, g, y, inv_rms, rows, cols, eps);
+  return engine_status(e, cudaGetLastError(), "rms_norm");
+}
+
+extern "C" alto_status alto_engine_rms_norm_grad(alto_engine* e, const float* x, const float* g, const float* inv_rms, const float* dy,
+                                                 float* dx, float* dg, int64_t rows, int64_t cols) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  if (cols <= 0) return ALTO_OK;
+  cudaError_t err = cudaMemsetAsync(dg, 0, static_cast<size_t>(cols) * sizeof(float), e->stream);
+  if (err == cudaSuccess && rows > 0) {
+    rms_norm_grad_rows<<<row_grid(rows), kThreads, 0, e->stream>>>(x, g, inv_rms, dy, dx, rows, cols);
+    const dim3 grid(static_cast<unsigned>((cols + kThreads - 1) / kThreads), static_cast<unsigned>((rows + kGradRows - 1) / kGradRows));
+    rms_norm_grad_weight<<<grid, kThreads, 0, e->stream>>>(x, inv_rms, dy, dg, rows, cols);
+    err = cudaGetLastError();
+  }
+  return engine_status(e, err, "rms_norm_grad");
+}
