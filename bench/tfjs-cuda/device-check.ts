@@ -12,10 +12,63 @@ import { runCases, type Outcome } from '../../test/tfjs-cuda/cases.js';
 
 // The CPU fallback is on, so that one case below can use it; the check at the end proves that
 // no other case did.
-const registration = registerCudaBackend({ cpuFallback: true });
+// ALTO_MATMUL_PRECISION=tf32|bf16 runs only the matmul precision check, with that option.
+const precision = (process.env.ALTO_MATMUL_PRECISION ?? 'fp32') as 'fp32' | 'tf32' | 'bf16';
+const registration = registerCudaBackend({ cpuFallback: precision === 'fp32', matmulPrecision: precision });
 if (!registration.ok) {
   console.error(`CUDA backend unavailable: ${registration.reason}`);
   process.exit(2);
+}
+if (precision !== 'fp32') {
+  // Each element's error over Σ|a·b| of its row and column, against float64 products. bf16:
+  // the result must be the product of the inputs rounded to bf16 (to nearest even, as the
+  // engine rounds them) to within fp32 summation (1e-5). TF32 (rounded inside cuBLAS): within
+  // 2·2⁻¹¹ of the exact product. Both must be farther than 1e-6 from the exact product, which
+  // fp32 products stay within: the option took effect. Plain, transposed and batched products.
+  const toBf16 = (v: Float32Array) => {
+    const bits = new Uint32Array(v.buffer.slice(0));
+    for (let i = 0; i < bits.length; ++i) bits[i] = ((bits[i] + 0x7fff + ((bits[i] >>> 16) & 1)) & 0xffff0000) >>> 0;
+    return new Float32Array(bits.buffer);
+  };
+  const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 7.1 + i * 0.37) * (1 + (i % 5)));
+  // Operands as given to tf.matMul, with its transposes.
+  const shapes: { a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [
+    { a: [256, 512], b: [512, 384], ta: false, tb: false },
+    { a: [512, 256], b: [384, 512], ta: true, tb: true },
+    { a: [4, 200, 96], b: [4, 200, 72], ta: true, tb: false },
+  ];
+  await tf.setBackend(CUDA_BACKEND);
+  const results = shapes.map(({ a, b, ta, tb }, idx) => {
+    const av = values(a.reduce((x, y) => x * y), 2 * idx + 1), bv = values(b.reduce((x, y) => x * y), 2 * idx + 2);
+    const at = tf.tensor(av, a), bt = tf.tensor(bv, b);
+    const got = tf.matMul(at, bt, ta, tb).dataSync();
+    tf.dispose([at, bt]);
+    const batch = a.length === 3 ? a[0] : 1, ar = a.slice(-2), br = b.slice(-2);
+    const m = ta ? ar[1] : ar[0], k = ta ? ar[0] : ar[1], n = tb ? br[0] : br[1];
+    const a16 = toBf16(av), b16 = toBf16(bv);
+    const at_ = (p: number, i: number, q: number) => p * ar[0] * ar[1] + (ta ? q * ar[1] + i : i * ar[1] + q);
+    const bt_ = (p: number, q: number, j: number) => p * br[0] * br[1] + (tb ? j * br[1] + q : q * br[1] + j);
+    let fromExact = 0, fromRounded = 0;
+    for (let p = 0; p < batch; ++p) for (let i = 0; i < m; ++i) for (let j = 0; j < n; ++j) {
+      let exact = 0, rounded = 0, scale = 0;
+      for (let q = 0; q < k; ++q) {
+        const ia = at_(p, i, q), ib = bt_(p, q, j), x = av[ia] * bv[ib];
+        exact += x;
+        rounded += a16[ia] * b16[ib];
+        scale += Math.abs(x);
+      }
+      const v = got[(p * m + i) * n + j];
+      fromExact = Math.max(fromExact, Math.abs(v - exact) / scale);
+      fromRounded = Math.max(fromRounded, Math.abs(v - rounded) / scale);
+    }
+    const bound = 2 * 2 ** -11;
+    const ok = fromExact > 1e-6 && (precision === 'bf16' ? fromRounded <= 1e-5 : fromExact <= bound);
+    const what = precision === 'bf16' ? `from the product of bf16-rounded inputs ${fromRounded.toExponential(2)} (≤ 1e-5)` : `from the exact product ${fromExact.toExponential(2)} (≤ ${bound.toExponential(2)})`;
+    return { name: `matmul with ${precision} inputs, [${a}]${ta ? 'ᵀ' : ''}·[${b}]${tb ? 'ᵀ' : ''}: largest error / Σ|a·b| ${what}; from the exact product ${fromExact.toExponential(2)} (> 1e-6)`, ok, detail: `exact ${fromExact}, bf16-rounded ${fromRounded}` };
+  });
+  for (const o of results) console.log(`${o.ok ? 'ok  ' : 'FAIL'} ${o.name}`);
+  if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify({ backend: CUDA_BACKEND, precision, date: new Date().toISOString(), outcomes: results }, null, 1));
+  process.exit(results.every((o) => o.ok) ? 0 : 1);
 }
 const outcomes: Outcome[] = [];
 // ALTO's grouped LoRA must run on the device kernels there, not on a tfjs fallback.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # On the GPU machine: the CUDA backend's op checks against the cpu backend, then tfjs-core's own
-# op tests on it. Needs .device/ from `node bench/tfjs-cuda/bundle.mjs` (carried). Writes
-# $OUT/tfjs-cuda-check.{json,log} and $OUT/tfjs-core-tests.{json,log}.
+# op tests on it, and matmuls with TF32 and bf16 inputs. Needs .device/ from
+# `node bench/tfjs-cuda/bundle.mjs` (carried). Writes $OUT/tfjs-cuda-check.{json,log},
+# $OUT/tfjs-cuda-{tf32,bf16}.json and $OUT/tfjs-core-tests.{json,log}.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT="${OUT:-$PWD/out}"
@@ -11,6 +12,9 @@ export ALTO_KERNELS_ADDON="$PWD/.device/alto_kernels.node"
 /tmp/node .device/tfjs-cuda-check.mjs "$OUT/tfjs-cuda-check.json" > "$OUT/tfjs-cuda-check.log" 2>&1
 check=$?
 grep -v "^ok " "$OUT/tfjs-cuda-check.log" | tail -20
+for p in tf32 bf16; do
+  ALTO_MATMUL_PRECISION=$p /tmp/node .device/tfjs-cuda-check.mjs "$OUT/tfjs-cuda-$p.json" 2>&1 | grep -E "^(ok|FAIL)" || check=1
+done
 timeout 400 /tmp/node .device/tfjs-core-tests.cjs "$OUT/tfjs-core-tests.json" > "$OUT/tfjs-core-tests.log" 2>&1
 core=$?
 grep -E "^FAIL|op tests on" "$OUT/tfjs-core-tests.log" | tail -60

@@ -12,7 +12,6 @@ class Cublas {
  public:
   // cublasComputeType_t values used here.
   static constexpr int kComputeF32 = 68;           // exact fp32 products, fp32 sums
-  static constexpr int kComputeF32FastBf16 = 75;   // inputs rounded to bf16, fp32 sums
   static constexpr int kComputeF32FastTf32 = 77;   // inputs rounded to TF32, fp32 sums
 
   // Loads libcublas and creates a handle on `stream`; false with `error()` set when unavailable.

@@ -1,9 +1,30 @@
-// Batched matrix products through cuBLAS (loaded on first use).
+// Batched matrix products through cuBLAS (loaded on first use). bf16 precision rounds both
+// inputs to bf16 copies first and multiplies those on the tensor cores (cuBLAS's "fast bf16"
+// compute type may pick TF32 kernels instead, so it does not promise bf16 inputs).
+#include <cuda_bf16.h>
+
 #include <climits>
 
 #include "engine_impl.h"
 
 using namespace alto::cuda;
+
+namespace {
+
+__global__ void to_bf16(const float* x, __nv_bfloat16* y, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) y[i] = __float2bfloat16_rn(x[i]);
+}
+
+// A bf16 copy of `count` floats from the pool (stream-ordered: freed after the product is queued).
+cudaError_t bf16_copy(alto_engine* e, const float* x, int64_t count, void** out) {
+  cudaError_t err = e->pool->alloc(static_cast<size_t>(count) * 2, out);
+  if (err != cudaSuccess) return err;
+  const int64_t blocks = (count + 255) / 256;
+  to_bf16<<<static_cast<unsigned>(blocks < 65535LL * 8 ? blocks : 65535LL * 8), 256, 0, e->stream>>>(x, static_cast<__nv_bfloat16*>(*out), count);
+  return cudaGetLastError();
+}
+
+}  // namespace
 
 extern "C" alto_status alto_engine_matmul(alto_engine* e, alto_matmul_precision precision, int64_t batch, int64_t m, int64_t n, int64_t k,
                                           const float* A, int64_t stride_a, int32_t trans_a, const float* B, int64_t stride_b,
@@ -22,13 +43,31 @@ extern "C" alto_status alto_engine_matmul(alto_engine* e, alto_matmul_precision 
     e->error = e->blas.error();
     return ALTO_ERR_UNSUPPORTED;
   }
-  const int compute = precision == ALTO_MATMUL_TF32   ? Cublas::kComputeF32FastTf32
-                      : precision == ALTO_MATMUL_BF16 ? Cublas::kComputeF32FastBf16
-                                                      : Cublas::kComputeF32;
   const int lda = static_cast<int>(trans_a ? m : k), ldb = static_cast<int>(trans_b ? k : n);
-  if (!e->blas.gemm_batched(trans_a != 0, trans_b != 0, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, A, CUDA_R_32F, lda,
-                            stride_a, B, CUDA_R_32F, ldb, stride_b, 0.0f, C, CUDA_R_32F, static_cast<int>(n), m * n, static_cast<int>(batch),
-                            compute)) {
+  const void* a = A;
+  const void* b = B;
+  void* a16 = nullptr;
+  void* b16 = nullptr;
+  cudaDataType type = CUDA_R_32F;
+  if (precision == ALTO_MATMUL_BF16) {
+    // Elements each operand spans: one matrix when broadcast (stride 0), else the batch.
+    const int64_t count_a = stride_a == 0 ? m * k : stride_a * (batch - 1) + m * k;
+    const int64_t count_b = stride_b == 0 ? k * n : stride_b * (batch - 1) + k * n;
+    cudaError_t err = bf16_copy(e, A, count_a, &a16);
+    if (err == cudaSuccess) err = bf16_copy(e, B, count_b, &b16);
+    if (err != cudaSuccess) {
+      if (a16) e->pool->free(a16);
+      return engine_status(e, err, "matmul (bf16 copies)");
+    }
+    a = a16, b = b16, type = CUDA_R_16BF;
+  }
+  const int compute = precision == ALTO_MATMUL_TF32 ? Cublas::kComputeF32FastTf32 : Cublas::kComputeF32;
+  const bool ok = e->blas.gemm_batched(trans_a != 0, trans_b != 0, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a, type, lda,
+                                       stride_a, b, type, ldb, stride_b, 0.0f, C, CUDA_R_32F, static_cast<int>(n), m * n, static_cast<int>(batch),
+                                       compute);
+  if (a16) e->pool->free(a16);
+  if (b16) e->pool->free(b16);
+  if (!ok) {
     e->error = "cublasGemmStridedBatchedEx failed";
     return ALTO_ERR_CUDA;
   }
