@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradient functions by itself (the union package and tfjs-layers do).
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { buildSegmentPlan } from '@alto/core';
-import { groupedLora, rmsNorm } from '@alto/tfjs';
+import { causalAttention, groupedLora, rmsNorm } from '@alto/tfjs';
 import { createLlama, initLlamaWeights, llamaSpec } from '@alto/models';
 
 export interface Case {
@@ -122,6 +122,17 @@ export const cases: Case[] = [
     if (tf.getBackend() === 'alto-cuda' && !tf.getKernel('AltoRmsNorm', 'alto-cuda')) throw new Error('the fused RMSNorm kernel is not registered');
     return out;
   }, tolerance: 1e-5 },
+  { name: 'causal attention (fused on the CUDA backend): grouped heads, forward and the gradients of q, k and v', run: () => {
+    const out: tf.Tensor[] = [];
+    // [B, H, KV, T, dh]: 70 rows cross the 32-key steps; head dims below, at and above a warp.
+    for (const [B, H, KV, T, dh, seed] of [[2, 4, 2, 70, 24, 100], [1, 2, 1, 40, 64, 110], [1, 3, 3, 33, 80, 120]]) {
+      const q = t([B, H, T, dh], seed) as tf.Tensor4D, k = t([B, KV, T, dh], seed + 1) as tf.Tensor4D, v = t([B, KV, T, dh], seed + 2) as tf.Tensor4D;
+      const w = t([B, H, T, dh], seed + 3);
+      out.push(causalAttention(q, k, v), ...tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(causalAttention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D), w)))([q, k, v]));
+    }
+    if (tf.getBackend() === 'alto-cuda' && !tf.getKernel('AltoCausalAttention', 'alto-cuda')) throw new Error('the fused attention kernel is not registered');
+    return out;
+  }, tolerance: 1e-4 },
   { name: 'a Llama-shaped model: logits and the cross-entropy gradient of every weight', run: () => {
     const spec = llamaSpec({ vocab: 29, dModel: 32, layers: 2, heads: 4, kvHeads: 2, ffn: 48, context: 16 });
     const model = createLlama(spec, initLlamaWeights(spec, 9));

@@ -133,6 +133,17 @@ alto_status alto_engine_rms_norm(alto_engine* e, const float* x, const float* g,
 alto_status alto_engine_rms_norm_grad(alto_engine* e, const float* x, const float* g, const float* inv_rms, const float* dy, float* dx,
                                       float* dg, int64_t rows, int64_t cols);
 
+/* Causal attention with grouped-query heads, f32: o[b][h][i] = Σ_{j ≤ i} softmax_j(scale·q_i·k_j)·v_j
+ * with q, o [batch, heads, seq, head_dim] and k, v [batch, kv_heads, seq, head_dim] (query head
+ * h reads key head h / (heads / kv_heads)); lse [batch, heads, seq] receives each row's
+ * log-sum-exp for the backward. No seq × seq matrix is stored. head_dim ≤ 256. */
+alto_status alto_engine_attention(alto_engine* e, const float* q, const float* k, const float* v, float* o, float* lse, int64_t batch,
+                                  int64_t heads, int64_t kv_heads, int64_t seq, int64_t head_dim, float scale);
+/* Its gradient: dq, dk, dv (written) from dO and the forward's o and lse. */
+alto_status alto_engine_attention_grad(alto_engine* e, const float* q, const float* k, const float* v, const float* o, const float* lse,
+                                       const float* dO, float* dq, float* dk, float* dv, int64_t batch, int64_t heads, int64_t kv_heads,
+                                       int64_t seq, int64_t head_dim, float scale);
+
 /* ---- matrix products (f32 in and out, fp32 accumulation) ---- */
 typedef enum {
   ALTO_MATMUL_FP32 = 0, /* exact fp32 products */

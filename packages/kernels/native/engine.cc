@@ -37,7 +37,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("copyBox", &Engine::CopyBox), InstanceMethod("gather", &Engine::Gather), InstanceMethod("scan", &Engine::Scan),
                         InstanceMethod("segmentSum", &Engine::SegmentSum), InstanceMethod("oneHot", &Engine::OneHot),
                         InstanceMethod("softmax", &Engine::Softmax), InstanceMethod("rmsNorm", &Engine::RmsNorm),
-                        InstanceMethod("rmsNormGrad", &Engine::RmsNormGrad), InstanceMethod("loraForward", &Engine::LoraForwardMethod),
+                        InstanceMethod("rmsNormGrad", &Engine::RmsNormGrad),
+                        InstanceMethod("attention", &Engine::Attention), InstanceMethod("attentionGrad", &Engine::AttentionGrad), InstanceMethod("loraForward", &Engine::LoraForwardMethod),
                         InstanceMethod("loraBackward", &Engine::LoraBackwardMethod),
                         InstanceMethod("destroy", &Engine::Destroy)});
   }
@@ -206,6 +207,24 @@ class Engine : public Napi::ObjectWrap<Engine> {
                                           static_cast<const float*>(ptr_arg(info, 2)), static_cast<const float*>(ptr_arg(info, 3)),
                                           static_cast<float*>(ptr_arg(info, 4)), static_cast<float*>(ptr_arg(info, 5)), int_arg(info, 6), int_arg(info, 7)),
           "rmsNormGrad");
+  }
+  // attention(q, k, v, o, lse, batch, heads, kvHeads, seq, headDim, scale)
+  void Attention(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_attention(live(info), static_cast<const float*>(ptr_arg(info, 0)), static_cast<const float*>(ptr_arg(info, 1)),
+                                      static_cast<const float*>(ptr_arg(info, 2)), static_cast<float*>(ptr_arg(info, 3)),
+                                      static_cast<float*>(ptr_arg(info, 4)), int_arg(info, 5), int_arg(info, 6), int_arg(info, 7), int_arg(info, 8),
+                                      int_arg(info, 9), static_cast<float>(info[10].As<Napi::Number>().DoubleValue())),
+          "attention");
+  }
+  // attentionGrad(q, k, v, o, lse, dO, dq, dk, dv, batch, heads, kvHeads, seq, headDim, scale)
+  void AttentionGrad(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_attention_grad(live(info), static_cast<const float*>(ptr_arg(info, 0)), static_cast<const float*>(ptr_arg(info, 1)),
+                                           static_cast<const float*>(ptr_arg(info, 2)), static_cast<const float*>(ptr_arg(info, 3)),
+                                           static_cast<const float*>(ptr_arg(info, 4)), static_cast<const float*>(ptr_arg(info, 5)),
+                                           static_cast<float*>(ptr_arg(info, 6)), static_cast<float*>(ptr_arg(info, 7)),
+                                           static_cast<float*>(ptr_arg(info, 8)), int_arg(info, 9), int_arg(info, 10), int_arg(info, 11),
+                                           int_arg(info, 12), int_arg(info, 13), static_cast<float>(info[14].As<Napi::Number>().DoubleValue())),
+          "attentionGrad");
   }
   void LoraForwardMethod(const Napi::CallbackInfo& info) { LoraForward(info, live(info)); }
   void LoraBackwardMethod(const Napi::CallbackInfo& info) { LoraBackward(info, live(info)); }

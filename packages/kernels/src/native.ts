@@ -41,6 +41,10 @@ export interface CudaEngine {
   softmax(x: number, y: number, outer: number, inner: number, log: boolean): void;
   /** RMSNorm over the last axis of [rows, cols]: y = x·inv·g, inv = 1/sqrt(mean(x²) + eps) kept in invRms (rows floats). */
   rmsNorm(x: number, g: number, y: number, invRms: number, rows: number, cols: number, eps: number): void;
+  /** Causal attention, q/o [B, H, T, dh], k/v [B, KV, T, dh] (query head h reads key head h/(H/KV)); lse [B, H, T] kept for the gradient. */
+  attention(q: number, k: number, v: number, o: number, lse: number, batch: number, heads: number, kvHeads: number, seq: number, headDim: number, scale: number): void;
+  /** Its gradient: dq, dk, dv (written) from dO and the forward's o and lse. */
+  attentionGrad(q: number, k: number, v: number, o: number, lse: number, dO: number, dq: number, dk: number, dv: number, batch: number, heads: number, kvHeads: number, seq: number, headDim: number, scale: number): void;
   /** Its gradient: dx and dg (overwritten) from dy, x, g and the forward's invRms. */
   rmsNormGrad(x: number, g: number, invRms: number, dy: number, dx: number, dg: number, rows: number, cols: number): void;
   /** y = base + s·(x·A)·B per segment (fp32 device tensors; y may be base). */

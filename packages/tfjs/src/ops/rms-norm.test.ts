@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 // tfjs-core registers no gradient functions by itself.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { expectClose } from '../test-support/close.js';
 import { rmsNorm } from './rms-norm.js';
 
 // A float64 reference of y = x / sqrt(mean(x²) + eps) · g and of the gradients of Σ y·w.
@@ -19,10 +20,6 @@ function reference(x: number[][], g: number[], w: number[][], eps: number) {
   return { y, dx, dg };
 }
 
-const close = (got: ArrayLike<number>, want: number[], tol: number) => {
-  expect(got.length).toBe(want.length);
-  for (let i = 0; i < want.length; ++i) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(want[i])));
-};
 
 describe('rmsNorm', () => {
   it('normalises the last axis and gives the gradients of x and g (cpu, against float64)', async () => {
@@ -32,10 +29,10 @@ describe('rmsNorm', () => {
     const w = [[1, -2, 0.5, 1, 3], [-1, 0.5, 2, -0.5, 1], [2, 1, -1, 0.25, -3]];
     const want = reference(x, g, w, 1e-5);
     const xt = tf.tensor2d(x), gt = tf.tensor1d(g), wt = tf.tensor2d(w);
-    close(rmsNorm(xt, gt, 1e-5).dataSync(), want.y.flat(), 1e-6);
+    expectClose(rmsNorm(xt, gt, 1e-5).dataSync(), want.y.flat(), 1e-6);
     const [dx, dg] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(rmsNorm(a, b, 1e-5), wt)))([xt, gt]);
-    close(dx.dataSync(), want.dx.flat(), 1e-5);
-    close(dg.dataSync(), want.dg, 1e-5);
+    expectClose(dx.dataSync(), want.dx.flat(), 1e-5);
+    expectClose(dg.dataSync(), want.dg, 1e-5);
   });
 
   it('works on any rank, normalising the last axis', async () => {
@@ -43,7 +40,7 @@ describe('rmsNorm', () => {
     const x = tf.tensor3d([[[1, 2], [3, 4]], [[-1, 0], [0.5, 0.5]]]);
     const y = rmsNorm(x, tf.tensor1d([1, 1]), 0);
     expect(y.shape).toEqual([2, 2, 2]);
-    close(y.dataSync(), [1, 2, 3, 4, -1, 0, 0.5, 0.5].map((v, i, all) => {
+    expectClose(y.dataSync(), [1, 2, 3, 4, -1, 0, 0.5, 0.5].map((v, i, all) => {
       const pair = all.slice(i - (i % 2), i - (i % 2) + 2);
       return v / Math.sqrt((pair[0] ** 2 + pair[1] ** 2) / 2);
     }), 1e-6);

@@ -1,0 +1,196 @@
+// Causal attention with grouped-query heads, f32, without a T × T matrix in memory: one warp
+// per query row walks its keys 32 at a time (a lane per key for the scores, a lane per output
+// column for the weighted sum) with a running max and sum (online softmax). The backward
+// recomputes the probabilities from the forward's log-sum-exp: one warp per query row for dq
+// (and the row's dO·O), one warp per key row for dk and dv, so no gradient is added twice
+// and no atomics are needed.
+//
+// Layouts: q, o, dq, dO [B, H, T, dh]; k, v, dk, dv [B, KV, T, dh]; query head h reads key
+// head h / (H / KV). Example: B 1, H 4, KV 2, T 3 → heads 0 and 1 use key head 0; row i of a
+// head attends to keys 0..i.
+#include "engine_impl.h"
+
+using namespace alto::cuda;
+
+namespace {
+
+constexpr int kWarps = 4, kMaxPerLane = 8;  // head dim ≤ 256
+
+__device__ __forceinline__ float warp_max(float v) {
+  for (int off = 16; off > 0; off >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, off));
+  return v;
+}
+__device__ __forceinline__ float warp_sum(float v) {
+  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
+  return v;
+}
+__device__ __forceinline__ float dot(const float* a, const float* b, int dh) {
+  float s = 0.0f;
+  for (int c = 0; c < dh; ++c) s = fmaf(a[c], b[c], s);
+  return s;
+}
+
+struct Dims {
+  int64_t B, H, KV, T, dh;
+  float scale;
+};
+
+// o[i] = Σ_j softmax_j(scale·q_i·k_j) v_j over j ≤ i; lse[i] = the log of the softmax's sum,
+// including the max.
+__global__ void __launch_bounds__(32 * kWarps) attention_forward(const float* q, const float* k, const float* v, float* o, float* lse, Dims d) {
+  const int lane = threadIdx.x & 31;
+  const int64_t i = blockIdx.x * int64_t(kWarps) + (threadIdx.x >> 5), bh = blockIdx.y;
+  if (i >= d.T) return;
+  const int64_t b = bh / d.H, h = bh % d.H, kvh = b * d.KV + h / (d.H / d.KV);
+  const float* qi = q + (bh * d.T + i) * d.dh;
+  const float* kb = k + kvh * d.T * d.dh;
+  const float* vb = v + kvh * d.T * d.dh;
+  float acc[kMaxPerLane] = {};
+  float m = -INFINITY, l = 0.0f;
+  for (int64_t j0 = 0; j0 <= i; j0 += 32) {
+    const int64_t j = j0 + lane;
+    const float s = j <= i ? d.scale * dot(qi, kb + j * d.dh, static_cast<int>(d.dh)) : -INFINITY;
+    const float m_new = fmaxf(m, warp_max(s));
+    const float p = j <= i ? expf(s - m_new) : 0.0f, rescale = expf(m - m_new);
+    l = l * rescale + warp_sum(p);
+    for (int u = 0; u < kMaxPerLane; ++u) acc[u] *= rescale;
+    const int keys = static_cast<int>(i - j0 + 1 < 32 ? i - j0 + 1 : 32);
+    for (int t = 0; t < keys; ++t) {
+      const float pt = __shfl_sync(0xffffffffu, p, t);
+      const float* vt = vb + (j0 + t) * d.dh;
+      for (int u = 0; u < kMaxPerLane; ++u) {
+        const int64_t c = lane + 32 * u;
+        if (c < d.dh) acc[u] = fmaf(pt, vt[c], acc[u]);
+      }
+    }
+    m = m_new;
+  }
+  float* oi = o + (bh * d.T + i) * d.dh;
+  for (int u = 0; u < kMaxPerLane; ++u) {
+    const int64_t c = lane + 32 * u;
+    if (c < d.dh) oi[c] = acc[u] / l;
+  }
+  if (lane == 0) lse[bh * d.T + i] = m + logf(l);
+}
+
+// Per query row: delta = dO_i·o_i, then dq_i = scale·Σ_j p_ij (dO_i·v_j − delta) k_j.
+__global__ void __launch_bounds__(32 * kWarps) attention_grad_q(const float* q, const float* k, const float* v, const float* o, const float* lse,
+                                                                const float* dO, float* dq, float* delta, Dims d) {
+  const int lane = threadIdx.x & 31;
+  const int64_t i = blockIdx.x * int64_t(kWarps) + (threadIdx.x >> 5), bh = blockIdx.y;
+  if (i >= d.T) return;
+  const int64_t b = bh / d.H, h = bh % d.H, kvh = b * d.KV + h / (d.H / d.KV), row = bh * d.T + i;
+  const float* qi = q + row * d.dh;
+  const float* doi = dO + row * d.dh;
+  const float* kb = k + kvh * d.T * d.dh;
+  const float* vb = v + kvh * d.T * d.dh;
+  float part = 0.0f;
+  for (int64_t c = lane; c < d.dh; c += 32) part = fmaf(doi[c], o[row * d.dh + c], part);
+  const float di = warp_sum(part), li = lse[row];
+  if (lane == 0) delta[row] = di;
+  float acc[kMaxPerLane] = {};
+  for (int64_t j0 = 0; j0 <= i; j0 += 32) {
+    const int64_t j = j0 + lane;
+    float ds = 0.0f;
+    if (j <= i) {
+      const float p = expf(d.scale * dot(qi, kb + j * d.dh, static_cast<int>(d.dh)) - li);
+      ds = p * (dot(doi, vb + j * d.dh, static_cast<int>(d.dh)) - di);
+    }
+    const int keys = static_cast<int>(i - j0 + 1 < 32 ? i - j0 + 1 : 32);
+    for (int t = 0; t < keys; ++t) {
+      const float dst = __shfl_sync(0xffffffffu, ds, t);
+      const float* kt = kb + (j0 + t) * d.dh;
+      for (int u = 0; u < kMaxPerLane; ++u) {
+        const int64_t c = lane + 32 * u;
+        if (c < d.dh) acc[u] = fmaf(dst, kt[c], acc[u]);
+      }
+    }
+  }
+  for (int u = 0; u < kMaxPerLane; ++u) {
+    const int64_t c = lane + 32 * u;
+    if (c < d.dh) dq[row * d.dh + c] = d.scale * acc[u];
+  }
+}
+
+// Per key row j of key head kvh: over every query head of its group and every query i ≥ j,
+// dv_j = Σ p_ij dO_i and dk_j = scale·Σ p_ij (dO_i·v_j − delta_i) q_i.
+__global__ void __launch_bounds__(32 * kWarps) attention_grad_kv(const float* q, const float* k, const float* v, const float* lse, const float* dO,
+                                                                 const float* delta, float* dk, float* dv, Dims d) {
+  const int lane = threadIdx.x & 31;
+  const int64_t j = blockIdx.x * int64_t(kWarps) + (threadIdx.x >> 5), bkv = blockIdx.y;
+  if (j >= d.T) return;
+  const int64_t b = bkv / d.KV, kvh = bkv % d.KV, group = d.H / d.KV;
+  const float* kj = k + (bkv * d.T + j) * d.dh;
+  const float* vj = v + (bkv * d.T + j) * d.dh;
+  float acc_k[kMaxPerLane] = {}, acc_v[kMaxPerLane] = {};
+  for (int64_t g = 0; g < group; ++g) {
+    const int64_t bh = b * d.H + kvh * group + g;
+    for (int64_t i0 = j; i0 < d.T; i0 += 32) {
+      const int64_t i = i0 + lane, row = bh * d.T + i;
+      float p = 0.0f, ds = 0.0f;
+      if (i < d.T) {
+        p = expf(d.scale * dot(q + row * d.dh, kj, static_cast<int>(d.dh)) - lse[row]);
+        ds = p * (dot(dO + row * d.dh, vj, static_cast<int>(d.dh)) - delta[row]);
+      }
+      const int queries = static_cast<int>(d.T - i0 < 32 ? d.T - i0 : 32);
+      for (int t = 0; t < queries; ++t) {
+        const float pt = __shfl_sync(0xffffffffu, p, t), dst = __shfl_sync(0xffffffffu, ds, t);
+        const int64_t rt = bh * d.T + i0 + t;
+        for (int u = 0; u < kMaxPerLane; ++u) {
+          const int64_t c = lane + 32 * u;
+          if (c < d.dh) {
+            acc_v[u] = fmaf(pt, dO[rt * d.dh + c], acc_v[u]);
+            acc_k[u] = fmaf(dst, q[rt * d.dh + c], acc_k[u]);
+          }
+        }
+      }
+    }
+  }
+  for (int u = 0; u < kMaxPerLane; ++u) {
+    const int64_t c = lane + 32 * u;
+    if (c < d.dh) {
+      dk[(bkv * d.T + j) * d.dh + c] = d.scale * acc_k[u];
+      dv[(bkv * d.T + j) * d.dh + c] = acc_v[u];
+    }
+  }
+}
+
+alto_status check_dims(alto_engine* e, const Dims& d) {
+  if (d.B < 0 || d.T < 0 || d.H < 1 || d.KV < 1 || d.H % d.KV != 0 || d.dh < 1 || d.dh > 32 * kMaxPerLane || d.B * d.H > 65535) {
+    return engine_invalid(e, "attention: needs H a multiple of KV, 1 <= head dim <= 256, batch x heads <= 65535");
+  }
+  return ALTO_OK;
+}
+
+}  // namespace
+
+extern "C" alto_status alto_engine_attention(alto_engine* e, const float* q, const float* k, const float* v, float* o, float* lse, int64_t batch,
+                                             int64_t heads, int64_t kv_heads, int64_t seq, int64_t head_dim, float scale) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  const Dims d{batch, heads, kv_heads, seq, head_dim, scale};
+  if (alto_status st = check_dims(e, d); st != ALTO_OK) return st;
+  if (batch == 0 || seq == 0) return ALTO_OK;
+  const dim3 grid(static_cast<unsigned>((seq + kWarps - 1) / kWarps), static_cast<unsigned>(batch * heads));
+  attention_forward<<<grid, 32 * kWarps, 0, e->stream>>>(q, k, v, o, lse, d);
+  return engine_status(e, cudaGetLastError(), "attention");
+}
+
+extern "C" alto_status alto_engine_attention_grad(alto_engine* e, const float* q, const float* k, const float* v, const float* o, const float* lse,
+                                                  const float* dO, float* dq, float* dk, float* dv, int64_t batch, int64_t heads,
+                                                  int64_t kv_heads, int64_t seq, int64_t head_dim, float scale) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  const Dims d{batch, heads, kv_heads, seq, head_dim, scale};
+  if (alto_status st = check_dims(e, d); st != ALTO_OK) return st;
+  if (batch == 0 || seq == 0) return ALTO_OK;
+  void* delta = nullptr;  // dO·O per query row, from the pool (freed in stream order)
+  cudaError_t err = e->pool->alloc(static_cast<size_t>(batch * heads * seq) * sizeof(float), &delta);
+  if (err != cudaSuccess) return engine_status(e, err, "attention_grad (workspace)");
+  const unsigned rows = static_cast<unsigned>((seq + kWarps - 1) / kWarps);
+  attention_grad_q<<<dim3(rows, static_cast<unsigned>(batch * heads)), 32 * kWarps, 0, e->stream>>>(q, k, v, o, lse, dO, dq,
+                                                                                                  static_cast<float*>(delta), d);
+  attention_grad_kv<<<dim3(rows, static_cast<unsigned>(batch * kv_heads)), 32 * kWarps, 0, e->stream>>>(q, k, v, lse, dO,
+                                                                                                       static_cast<float*>(delta), dk, dv, d);
+  err = cudaGetLastError();
+  e->pool->free(delta);
+  return engine_status(e, err, "attention_grad");
+}
