@@ -38,6 +38,8 @@ describe('alto tune, end to end as a separate process', () => {
     expect(s.earlyExit).toMatchObject({ keepRatio: 0.25 });
     expect(s.samplesBudget).toBe(8 * 12 * 2.5 + 12 * 8);
     expect(s.samplesTrained).toBeLessThanOrEqual(s.samplesBudget);
+    expect(s.executorSteps.count).toBeGreaterThan(4);
+    expect(s.executorSteps.medianSeconds).toBeGreaterThan(0);
     expect(s.tasks.map((t: { name: string }) => t.name)).toEqual(['own', 'rev']);
     for (const t of s.tasks) {
       expect(t.metric).toBe('exact_match');

@@ -13,6 +13,7 @@ import { loadModel } from './model-loader.js';
 import { ProgressView } from './progress.js';
 import { renderReport } from './report.js';
 import { pickBest, Summary, trialSummary, configSummary } from './summary.js';
+import { stepTimer } from './step-timer.js';
 
 export interface RunOptions {
   out: string;
@@ -68,6 +69,8 @@ export async function runTune(config: TuneConfig, opts: RunOptions): Promise<Sum
     });
     const eeOptions = useEarlyExit ? resolveEarlyExitOptions({ evalEvery: config.evalEvery, ...(config.earlyExit || {}) }) : null;
     if (eeOptions) trainer.session.use(earlyExit(eeOptions));
+    const timer = stepTimer();
+    trainer.session.use(timer);
     // Started by `alto worker`: report to the scheduler through the worker, obey its cancel,
     // and skip the trials a checkpoint of an earlier attempt already holds.
     let restored: TrialRecord[] = [];
@@ -106,6 +109,7 @@ export async function runTune(config: TuneConfig, opts: RunOptions): Promise<Sum
       earlyExit: eeOptions ? { ...eeOptions } : false,
       mode: opts.sequential ? 'sequential' : useEarlyExit ? 'alto' : 'batched',
       wallSeconds,
+      executorSteps: timer.timing(),
       samplesTrained: trials.reduce((n, t) => n + t.samples, 0),
       samplesBudget: trials.reduce((n, t) => n + t.plannedSteps * t.config.batchSize, 0),
       tasks: config.tasks.map((task) => {

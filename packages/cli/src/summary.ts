@@ -1,5 +1,6 @@
 import type { AdapterConfig, TrialRecord } from '@alto/core';
 import type { Metric } from './config.js';
+import type { StepTiming } from './step-timer.js';
 
 export interface TrialSummary {
   id: string;
@@ -26,6 +27,8 @@ export interface Summary {
   earlyExit: Record<string, unknown> | false;
   mode: 'alto' | 'batched' | 'sequential';
   wallSeconds: number;
+  /** The executor's steps and the median seconds between them after a warm-up (see step-timer.ts). */
+  executorSteps: StepTiming;
   samplesTrained: number;
   /** What the sweep would train with no early exit. */
   samplesBudget: number;

@@ -1,0 +1,32 @@
+import { attach, type Plugin } from '@alto/core';
+import type { TfjsSession } from '@alto/tfjs';
+
+/** Executor steps of a run and the median time between consecutive steps after a warm-up. */
+export interface StepTiming {
+  count: number;
+  /** null until more than `warmup` + 1 steps have run. */
+  medianSeconds: number | null;
+}
+
+/**
+ * Times the executor's steps from the host, at each step's end. Work on a GPU is queued, so a
+ * single interval says little; their median over a run, once the queue has filled, is the
+ * steady-state step time (what a sweep's time is computed from when it is not run in full).
+ */
+export function stepTimer(warmup = 3): Plugin<TfjsSession> & { timing(): StepTiming } {
+  if (!Number.isInteger(warmup) || warmup < 0) throw new RangeError(`stepTimer: warmup must be a non-negative integer, got ${warmup}`);
+  const ends: number[] = [];
+  return {
+    name: 'step-timer',
+    apply(session) {
+      return attach(session.hooks.afterStep, 'step-timer', () => {
+        ends.push(performance.now());
+      });
+    },
+    timing() {
+      const gaps = ends.slice(warmup + 1).map((t, i) => (t - ends[warmup + i]) / 1000).sort((a, b) => a - b);
+      const mid = gaps.length >> 1;
+      return { count: ends.length, medianSeconds: gaps.length === 0 ? null : gaps.length % 2 ? gaps[mid] : (gaps[mid - 1] + gaps[mid]) / 2 };
+    },
+  };
+}
