@@ -1,0 +1,69 @@
+// Files one device run of bench/e2e-gpu (DIR holds alto.json from sweep.mjs and peft.json from
+// peft_peer.py) as result.json and result.md beside this script, with the commit.
+//   node bench/e2e-gpu/report.mjs DIR [GPU name]
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runInfo } from '../env.mjs';
+
+const dir = process.argv[2];
+const gpu = process.argv[3] ?? 'NVIDIA H200';
+const alto = JSON.parse(readFileSync(join(dir, 'alto.json'), 'utf8'));
+const peft = JSON.parse(readFileSync(join(dir, 'peft.json'), 'utf8'));
+const { commit } = runInfo();
+const BF16_PEAK = 989e12; // H100/H200 SXM dense bf16, as peft_peer.py
+const { shape, stepsPerConfig: steps, grid } = alto;
+const seq = shape.context;
+
+// Parameters of the frozen base and of one configuration's LoRA weights (the seven projections).
+const dh = shape.dModel / shape.heads, kvd = shape.kvHeads * dh;
+const projections = [[shape.dModel, shape.dModel], [shape.dModel, kvd], [shape.dModel, kvd], [shape.dModel, shape.dModel], [shape.dModel, shape.ffn], [shape.dModel, shape.ffn], [shape.ffn, shape.dModel]];
+const baseParams = 2 * shape.vocab * shape.dModel + shape.layers * (projections.reduce((n, [i, o]) => n + i * o, 0) + 2 * shape.dModel) + shape.dModel;
+const loraParams = (r) => shape.layers * projections.reduce((n, [i, o]) => n + r * (i + o), 0);
+// The FLOPs of peft_peer.py's step_flops: forward 2N, backward 4N (activations only) per token,
+// 6n for the LoRA weights, attention scores 4·L·T·d per token forward, ×3 with the backward.
+const stepFlops = (lora, tokens) => tokens * (6 * baseParams + 6 * lora) + 3 * 4 * shape.layers * seq * shape.dModel * tokens;
+
+const configs = grid.learningRate.flatMap(() => grid.rank.flatMap((rank) => grid.batchSize.map((batch) => ({ rank, batch }))));
+const peftStep = (rank, batch) => peft.results.find((r) => r.rank === rank && r.batch === batch);
+const d = configs.reduce((s, c) => s + (steps * peftStep(c.rank, c.batch).step_ms) / 1000, 0);
+const { a, b, c } = alto.ways;
+// Batched training of (b): tokens/s over its run, FLOPs per token with the grid's mean LoRA size.
+const meanLora = configs.reduce((n, cfg) => n + loraParams(cfg.rank), 0) / configs.length;
+const batchedStep = b.executorSteps.medianSeconds;
+const peft1 = peftStep(16, 1), peft8 = peftStep(16, 8);
+const doc = {
+  device: gpu, date: alto.date, commit, shape, stepsPerConfig: steps, configurations: configs.length, backend: alto.backend, precision: alto.precision,
+  baseParams,
+  sweepSeconds: { a: a.sweepSeconds, b: b.sweepSeconds, c: c.sweepSeconds, d },
+  computed: { a: a.computed, b: b.computed, c: c.computed, d: true },
+  ratios: { dOverA: d / a.sweepSeconds, bOverA: b.sweepSeconds / a.sweepSeconds, cOverA: c.sweepSeconds / a.sweepSeconds },
+  bestValLoss: { a: a.bestValLoss, b: b.bestValLoss },
+  batched: { medianStepSeconds: batchedStep, tokensPerSecond: b.tokensPerSecond, mfu: (b.tokensPerSecond * stepFlops(meanLora, 1)) / BF16_PEAK },
+  peftStep: { rank16batch1: peft1, rank16batch8: peft8 },
+  goals: { dOverA20: d / a.sweepSeconds >= 20, bOverA3: b.sweepSeconds / a.sweepSeconds >= 3 },
+  alto, peft,
+};
+const here = new URL('.', import.meta.url).pathname;
+writeFileSync(join(here, 'result.json'), `${JSON.stringify(doc, null, 1)}\n`);
+const s = (x) => `${x.toFixed(1)} s`;
+const label = (k) => (doc.computed[k] ? ' (computed from measured step times)' : ' (run in full)');
+const md = [
+  `# The sweep on ${gpu}: ALTO against PEFT`,
+  '',
+  `Run ${alto.date.slice(0, 10)}, commit ${commit.slice(0, 12)}; ${configs.length} configurations × ${steps} steps, Llama shape ${JSON.stringify(shape)} (${(baseParams / 1e9).toFixed(2)} B parameters), ${alto.backend}${alto.precision ? ` with ${alto.precision} matmuls` : ''}.`,
+  '',
+  '| way | sweep time | vs (a) |',
+  '|---|---|---|',
+  `| (a) ALTO, early exit | ${s(a.sweepSeconds)}${label('a')} | 1 |`,
+  `| (b) ALTO batched, no early exit | ${s(b.sweepSeconds)}${label('b')} | ${doc.ratios.bOverA.toFixed(2)}× |`,
+  `| (c) ALTO one at a time | ${s(c.sweepSeconds)}${label('c')} | ${doc.ratios.cOverA.toFixed(2)}× |`,
+  `| (d) PEFT one at a time | ${s(d)}${label('d')} | ${doc.ratios.dOverA.toFixed(2)}× |`,
+  '',
+  `Best validation loss: (a) ${a.bestValLoss ?? '–'}, (b) ${b.bestValLoss ?? '– (not run in full)'}.`,
+  `Batched training (b): ${Math.round(b.tokensPerSecond)} tokens/s over its run (evaluations included), MFU ${(100 * doc.batched.mfu).toFixed(1)} %, median step ${batchedStep === null ? '–' : `${(batchedStep * 1000).toFixed(0)} ms`}; PEFT, one adapter of rank 16: batch 1 ${peft1.step_ms.toFixed(1)} ms (${Math.round(peft1.tokens_per_s)} tokens/s, MFU ${(100 * peft1.mfu).toFixed(1)} %), batch 8 ${peft8.step_ms.toFixed(1)} ms (${Math.round(peft8.tokens_per_s)} tokens/s, MFU ${(100 * peft8.mfu).toFixed(1)} %).`,
+  '',
+  `Goals: (a) ≥ 20× faster than (d): ${doc.goals.dOverA20 ? 'met' : 'NOT met'}; (a) ≥ 3× faster than (b): ${doc.goals.bOverA3 ? 'met' : 'NOT met'}.`,
+  '',
+].join('\n');
+writeFileSync(join(here, 'result.md'), md);
+console.log(md);
