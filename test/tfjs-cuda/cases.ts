@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradient functions by itself (the union package and tfjs-layers do).
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { buildSegmentPlan } from '@alto/core';
-import { causalAttention, groupedLora, rmsNorm } from '@alto/tfjs';
+import { causalAttention, groupedLora, layerNorm, rmsNorm } from '@alto/tfjs';
 import { createLlama, initLlamaWeights, llamaSpec } from '@alto/models';
 
 export interface Case {
@@ -122,6 +122,12 @@ export const cases: Case[] = [
     if (tf.getBackend() === 'alto-cuda' && !tf.getKernel('AltoRmsNorm', 'alto-cuda')) throw new Error('the fused RMSNorm kernel is not registered');
     return out;
   }, tolerance: 1e-5 },
+  { name: 'LayerNorm (fused on the CUDA backend): forward and the gradients of x, g and b', run: () => {
+    const x = t([3, 100, 64], 130), g = t([64], 131), b = t([64], 132), w = t([3, 100, 64], 133);
+    const out = [layerNorm(x, g, b, 1e-5), ...tf.grads((p: tf.Tensor, q: tf.Tensor, s: tf.Tensor) => tf.sum(tf.mul(layerNorm(p, q, s, 1e-5), w)))([x, g, b])];
+    if (tf.getBackend() === 'alto-cuda' && !tf.getKernel('AltoLayerNorm', 'alto-cuda')) throw new Error('the fused LayerNorm kernel is not registered');
+    return out;
+  }, tolerance: 1e-4 },
   { name: 'causal attention (fused on the CUDA backend): grouped heads, forward and the gradients of q, k and v', run: () => {
     const out: tf.Tensor[] = [];
     // [B, H, KV, T, dh]: 70 rows cross the 32-key steps; head dims below, at and above a warp.

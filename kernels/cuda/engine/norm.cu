@@ -1,6 +1,6 @@
-// RMSNorm over the last axis, forward and backward, f32. Rows are normalised by one block
-// each (a block-wide sum of squares); the weight gradient sums down the columns, each block
-// adding its rows' share with atomics.
+// RMSNorm and LayerNorm over the last axis, forward and backward, f32. Rows are normalised by
+// one block each (block-wide sums); the weight (and bias) gradients sum down the columns, each
+// block adding its rows' share with atomics.
 #include "engine_impl.h"
 
 using namespace alto::cuda;
@@ -58,6 +58,61 @@ __global__ void __launch_bounds__(kThreads) rms_norm_grad_weight(const float* x,
   atomicAdd(dg + c, s);
 }
 
+// y = (x − mean) · inv · g + b with inv = 1 / sqrt(var + eps); mean and inv kept per row.
+__global__ void __launch_bounds__(kThreads) layer_norm_rows(const float* x, const float* g, const float* b, float* y, float* mean_out,
+                                                            float* inv_out, int64_t rows, int64_t cols, float eps) {
+  __shared__ float scratch[kThreads / 32];
+  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    const float* src = x + row * cols;
+    float s = 0.0f;
+    for (int64_t i = threadIdx.x; i < cols; i += kThreads) s += src[i];
+    const float mean = block_sum(s, scratch) / static_cast<float>(cols);
+    float v = 0.0f;
+    for (int64_t i = threadIdx.x; i < cols; i += kThreads) v += (src[i] - mean) * (src[i] - mean);
+    const float inv = rsqrtf(block_sum(v, scratch) / static_cast<float>(cols) + eps);
+    for (int64_t i = threadIdx.x; i < cols; i += kThreads) y[row * cols + i] = (src[i] - mean) * inv * g[i] + b[i];
+    if (threadIdx.x == 0) {
+      mean_out[row] = mean;
+      inv_out[row] = inv;
+    }
+  }
+}
+
+// With x̂ = (x − mean)·inv and e = dy·g: dx = inv · (e − mean(e) − x̂ · mean(e·x̂)).
+__global__ void __launch_bounds__(kThreads) layer_norm_grad_rows(const float* x, const float* g, const float* mean_in, const float* inv_in,
+                                                                 const float* dy, float* dx, int64_t rows, int64_t cols) {
+  __shared__ float scratch[kThreads / 32];
+  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    const float* xr = x + row * cols;
+    const float* dyr = dy + row * cols;
+    const float mean = mean_in[row], inv = inv_in[row];
+    float se = 0.0f, sex = 0.0f;
+    for (int64_t i = threadIdx.x; i < cols; i += kThreads) {
+      const float e = dyr[i] * g[i];
+      se += e;
+      sex += e * (xr[i] - mean) * inv;
+    }
+    const float me = block_sum(se, scratch) / static_cast<float>(cols), mex = block_sum(sex, scratch) / static_cast<float>(cols);
+    for (int64_t i = threadIdx.x; i < cols; i += kThreads) dx[row * cols + i] = inv * (dyr[i] * g[i] - me - (xr[i] - mean) * inv * mex);
+  }
+}
+
+// dg[c] += Σ dy · x̂ and db[c] += Σ dy over this block's rows.
+__global__ void __launch_bounds__(kThreads) layer_norm_grad_weight(const float* x, const float* mean_in, const float* inv_in, const float* dy,
+                                                                   float* dg, float* db, int64_t rows, int64_t cols) {
+  const int64_t c = blockIdx.x * static_cast<int64_t>(kThreads) + threadIdx.x;
+  if (c >= cols) return;
+  const int64_t r0 = blockIdx.y * static_cast<int64_t>(kGradRows), r1 = r0 + kGradRows < rows ? r0 + kGradRows : rows;
+  float sg = 0.0f, sb = 0.0f;
+  for (int64_t r = r0; r < r1; ++r) {
+    const float d = dy[r * cols + c];
+    sg += d * (x[r * cols + c] - mean_in[r]) * inv_in[r];
+    sb += d;
+  }
+  atomicAdd(dg + c, sg);
+  atomicAdd(db + c, sb);
+}
+
 unsigned row_grid(int64_t rows) { return static_cast<unsigned>(rows < 65535LL * 16 ? rows : 65535LL * 16); }
 
 }  // namespace
@@ -82,4 +137,27 @@ extern "C" alto_status alto_engine_rms_norm_grad(alto_engine* e, const float* x,
     err = cudaGetLastError();
   }
   return engine_status(e, err, "rms_norm_grad");
+}
+
+extern "C" alto_status alto_engine_layer_norm(alto_engine* e, const float* x, const float* g, const float* b, float* y, float* mean,
+                                              float* inv_std, int64_t rows, int64_t cols, float eps) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  if (rows <= 0 || cols <= 0) return ALTO_OK;
+  layer_norm_rows<<<row_grid(rows), kThreads, 0, e->stream>>>(x, g, b, y, mean, inv_std, rows, cols, eps);
+  return engine_status(e, cudaGetLastError(), "layer_norm");
+}
+
+extern "C" alto_status alto_engine_layer_norm_grad(alto_engine* e, const float* x, const float* g, const float* mean, const float* inv_std,
+                                                   const float* dy, float* dx, float* dg, float* db, int64_t rows, int64_t cols) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  if (cols <= 0) return ALTO_OK;
+  cudaError_t err = cudaMemsetAsync(dg, 0, static_cast<size_t>(cols) * sizeof(float), e->stream);
+  if (err == cudaSuccess) err = cudaMemsetAsync(db, 0, static_cast<size_t>(cols) * sizeof(float), e->stream);
+  if (err == cudaSuccess && rows > 0) {
+    layer_norm_grad_rows<<<row_grid(rows), kThreads, 0, e->stream>>>(x, g, mean, inv_std, dy, dx, rows, cols);
+    const dim3 grid(static_cast<unsigned>((cols + kThreads - 1) / kThreads), static_cast<unsigned>((rows + kGradRows - 1) / kGradRows));
+    layer_norm_grad_weight<<<grid, kThreads, 0, e->stream>>>(x, mean, inv_std, dy, dg, db, rows, cols);
+    err = cudaGetLastError();
+  }
+  return engine_status(e, err, "layer_norm_grad");
 }

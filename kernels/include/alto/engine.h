@@ -133,6 +133,14 @@ alto_status alto_engine_rms_norm(alto_engine* e, const float* x, const float* g,
 alto_status alto_engine_rms_norm_grad(alto_engine* e, const float* x, const float* g, const float* inv_rms, const float* dy, float* dx,
                                       float* dg, int64_t rows, int64_t cols);
 
+/* LayerNorm over the last axis of an [rows, cols] f32 view: y = (x − mean) · inv · g + b with
+ * inv = 1 / sqrt(var + eps); mean and inv_std (rows floats each) kept for the backward. */
+alto_status alto_engine_layer_norm(alto_engine* e, const float* x, const float* g, const float* b, float* y, float* mean, float* inv_std,
+                                   int64_t rows, int64_t cols, float eps);
+/* Its gradient: dx (rows × cols), dg and db (cols each, overwritten). */
+alto_status alto_engine_layer_norm_grad(alto_engine* e, const float* x, const float* g, const float* mean, const float* inv_std,
+                                        const float* dy, float* dx, float* dg, float* db, int64_t rows, int64_t cols);
+
 /* Causal attention with grouped-query heads, f32: o[b][h][i] = Σ_{j ≤ i} softmax_j(scale·q_i·k_j)·v_j
  * with q, o [batch, heads, seq, head_dim] and k, v [batch, kv_heads, seq, head_dim] (query head
  * h reads key head h / (heads / kv_heads)); lse [batch, heads, seq] receives each row's

@@ -38,6 +38,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("segmentSum", &Engine::SegmentSum), InstanceMethod("oneHot", &Engine::OneHot),
                         InstanceMethod("softmax", &Engine::Softmax), InstanceMethod("rmsNorm", &Engine::RmsNorm),
                         InstanceMethod("rmsNormGrad", &Engine::RmsNormGrad),
+                        InstanceMethod("layerNorm", &Engine::LayerNorm), InstanceMethod("layerNormGrad", &Engine::LayerNormGrad),
                         InstanceMethod("attention", &Engine::Attention), InstanceMethod("attentionGrad", &Engine::AttentionGrad), InstanceMethod("loraForward", &Engine::LoraForwardMethod),
                         InstanceMethod("loraBackward", &Engine::LoraBackwardMethod),
                         InstanceMethod("destroy", &Engine::Destroy)});
@@ -207,6 +208,22 @@ class Engine : public Napi::ObjectWrap<Engine> {
                                           static_cast<const float*>(ptr_arg(info, 2)), static_cast<const float*>(ptr_arg(info, 3)),
                                           static_cast<float*>(ptr_arg(info, 4)), static_cast<float*>(ptr_arg(info, 5)), int_arg(info, 6), int_arg(info, 7)),
           "rmsNormGrad");
+  }
+  // layerNorm(x, g, b, y, mean, invStd, rows, cols, eps)
+  void LayerNorm(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_layer_norm(live(info), static_cast<const float*>(ptr_arg(info, 0)), static_cast<const float*>(ptr_arg(info, 1)),
+                                       static_cast<const float*>(ptr_arg(info, 2)), static_cast<float*>(ptr_arg(info, 3)),
+                                       static_cast<float*>(ptr_arg(info, 4)), static_cast<float*>(ptr_arg(info, 5)), int_arg(info, 6), int_arg(info, 7),
+                                       static_cast<float>(info[8].As<Napi::Number>().DoubleValue())),
+          "layerNorm");
+  }
+  // layerNormGrad(x, g, mean, invStd, dy, dx, dg, db, rows, cols)
+  void LayerNormGrad(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_layer_norm_grad(live(info), static_cast<const float*>(ptr_arg(info, 0)), static_cast<const float*>(ptr_arg(info, 1)),
+                                            static_cast<const float*>(ptr_arg(info, 2)), static_cast<const float*>(ptr_arg(info, 3)),
+                                            static_cast<const float*>(ptr_arg(info, 4)), static_cast<float*>(ptr_arg(info, 5)),
+                                            static_cast<float*>(ptr_arg(info, 6)), static_cast<float*>(ptr_arg(info, 7)), int_arg(info, 8), int_arg(info, 9)),
+          "layerNormGrad");
   }
   // attention(q, k, v, o, lse, batch, heads, kvHeads, seq, headDim, scale)
   void Attention(const Napi::CallbackInfo& info) {

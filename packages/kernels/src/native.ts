@@ -41,6 +41,10 @@ export interface CudaEngine {
   softmax(x: number, y: number, outer: number, inner: number, log: boolean): void;
   /** RMSNorm over the last axis of [rows, cols]: y = x·inv·g, inv = 1/sqrt(mean(x²) + eps) kept in invRms (rows floats). */
   rmsNorm(x: number, g: number, y: number, invRms: number, rows: number, cols: number, eps: number): void;
+  /** LayerNorm over the last axis of [rows, cols]: y = (x − mean)·invStd·g + b; mean and invStd (rows floats each) kept. */
+  layerNorm(x: number, g: number, b: number, y: number, mean: number, invStd: number, rows: number, cols: number, eps: number): void;
+  /** Its gradient: dx, dg and db (overwritten) from dy, x, g and the forward's mean and invStd. */
+  layerNormGrad(x: number, g: number, mean: number, invStd: number, dy: number, dx: number, dg: number, db: number, rows: number, cols: number): void;
   /** Causal attention, q/o [B, H, T, dh], k/v [B, KV, T, dh] (query head h reads key head h/(H/KV)); lse [B, H, T] kept for the gradient. */
   attention(q: number, k: number, v: number, o: number, lse: number, batch: number, heads: number, kvHeads: number, seq: number, headDim: number, scale: number): void;
   /** Its gradient: dq, dk, dv (written) from dO and the forward's o and lse. */

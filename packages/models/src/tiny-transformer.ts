@@ -3,7 +3,7 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeSafetensors, encodeSafetensors, HostTensor, Rng } from '@alto/core';
-import { linear } from '@alto/tfjs';
+import { layerNorm, linear } from '@alto/tfjs';
 import { VOCAB_SIZE } from './tokenizer.js';
 
 /** Shape of the built-in decoder-only transformer (pre-norm, learned positions, GELU MLP). */
@@ -69,10 +69,8 @@ export function initWeights(spec: TransformerSpec, seed: number): Record<string,
   return w;
 }
 
-function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
-}
+// tfjs ops (the fused kernel of the CUDA backend is not yet measured on the device).
+const norm = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor => layerNorm(x, g, b, 1e-5, { fused: false });
 
 function gelu(x: tf.Tensor): tf.Tensor {
   // sigmoid approximation x·σ(1.702x): two kernels, where the tanh form takes five
@@ -108,16 +106,16 @@ export function createTransformer(spec: TransformerSpec, host: Record<string, Ho
       let h = tf.add(tokens, tf.slice(W('pos_emb'), [0, 0], [T, d]));
       for (let l = 0; l < spec.layers; l++) {
         const p = `block${l}`;
-        const a = layerNorm(h, W(`${p}/ln1/g`), W(`${p}/ln1/b`));
+        const a = norm(h, W(`${p}/ln1/g`), W(`${p}/ln1/b`));
         const heads = (name: string) => tf.transpose(tf.reshape(linear(`${p}/${name}`, a, W(`${p}/${name}`)), [B, T, H, dh]), [0, 2, 1, 3]);
         const scores = tf.add(tf.mul(tf.matMul(heads('q'), heads('k'), false, true), 1 / Math.sqrt(dh)), causal(T));
         const attended = tf.matMul(tf.softmax(scores), heads('v'));
         const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [B, T, d]);
         h = tf.add(h, linear(`${p}/o`, merged, W(`${p}/o`)));
-        const m = layerNorm(h, W(`${p}/ln2/g`), W(`${p}/ln2/b`));
+        const m = norm(h, W(`${p}/ln2/g`), W(`${p}/ln2/b`));
         h = tf.add(h, linear(`${p}/down`, gelu(linear(`${p}/up`, m, W(`${p}/up`), W(`${p}/up/b`))), W(`${p}/down`), W(`${p}/down/b`)));
       }
-      return linear('head', layerNorm(h, W('ln_f/g'), W('ln_f/b')), W('head'));
+      return linear('head', norm(h, W('ln_f/g'), W('ln_f/b')), W('head'));
     });
   return {
     spec,

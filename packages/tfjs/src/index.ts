@@ -4,6 +4,7 @@ export { groupedLora, registerGroupedLora, tfjsKernels, REFERENCE_PROVIDER, BATC
 export type { GroupedLoraProvider, TfjsKernels } from './ops/grouped-lora.js';
 export { GROUPED_LORA_REFERENCE, GROUPED_LORA_REFERENCE_GRAD } from './kernels/grouped-lora-reference.js';
 export { rmsNorm } from './ops/rms-norm.js';
+export { layerNorm } from './ops/layer-norm.js';
 export { causalAttention } from './ops/attention.js';
 export { linear, withLoraScope, applyLora } from './lora-scope.js';
 export type { LoraScope, LayerBinding } from './lora-scope.js';
