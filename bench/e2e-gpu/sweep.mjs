@@ -8,7 +8,7 @@
 // The task: a 512-token cipher (a random string of letters, then the same string shifted by
 // three letters), learnable through the attention projections (a fixed offset back) and the MLP.
 //   node bench/e2e-gpu/sweep.mjs OUT [--shape full|tiny] [--backend alto-cuda] [--steps 40]
-//        [--time-steps 8] [--precision bf16] [--memory-mib N] [--full-b] [--cli PATH]
+//        [--time-steps 8] [--eval-every 4] [--precision bf16] [--memory-mib N] [--full-b] [--cli PATH]
 // Writes OUT/alto.json (and each way's summary.json under OUT/<way>/).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,6 +27,7 @@ const { values: opts, positionals } = parseArgs({
     'full-b': { type: 'boolean', default: false },
     cli: { type: 'string', default: new URL('../../packages/cli/dist/main.js', import.meta.url).pathname },
     rows: { type: 'string', default: '512' },
+    'eval-every': { type: 'string', default: '4' },
   },
 });
 const out = resolve(positionals[0] ?? 'e2e-out');
@@ -38,8 +39,8 @@ const SHAPES = {
 };
 const shape = SHAPES[opts.shape];
 if (!shape) throw new RangeError(`--shape must be ${Object.keys(SHAPES).join(' or ')}`);
-const steps = Number(opts.steps), timeSteps = Number(opts['time-steps']), rows = Number(opts.rows);
-for (const [name, v] of [['--steps', steps], ['--time-steps', timeSteps], ['--rows', rows]]) {
+const steps = Number(opts.steps), timeSteps = Number(opts['time-steps']), rows = Number(opts.rows), evalEvery = Number(opts['eval-every']);
+for (const [name, v] of [['--steps', steps], ['--time-steps', timeSteps], ['--rows', rows], ['--eval-every', evalEvery]]) {
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer`);
 }
 if (timeSteps > steps) throw new RangeError('--time-steps must not exceed --steps');
@@ -64,7 +65,7 @@ const config = (taskSteps) => ({
   backend: opts.backend,
   cuda: opts.backend === 'alto-cuda' ? { matmulPrecision: opts.precision } : {},
   tasks: [{ name: 'cipher', data: { train: join(out, 'task', 'train.jsonl'), valid: join(out, 'task', 'valid.jsonl') }, metric: 'loss', searchSpace: GRID, targets: ['*_proj'], steps: taskSteps }],
-  evalEvery: 4,
+  evalEvery,
   validRows: 32,
   metricRows: 32,
   maxAdapters: 60,
