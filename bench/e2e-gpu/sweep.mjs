@@ -8,7 +8,8 @@
 // The task: a 512-token cipher (a random string of letters, then the same string shifted by
 // three letters), learnable through the attention projections (a fixed offset back) and the MLP.
 //   node bench/e2e-gpu/sweep.mjs OUT [--shape full|tiny] [--backend alto-cuda] [--steps 40]
-//        [--time-steps 8] [--eval-every 4] [--precision bf16] [--memory-mib N] [--full-b] [--cli PATH]
+//        [--time-steps 8] [--eval-every 4] [--early-exit JSON] [--precision bf16] [--memory-mib N]
+//        [--full-b] [--cli PATH]
 // Writes OUT/alto.json (and each way's summary.json under OUT/<way>/).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,9 @@ const { values: opts, positionals } = parseArgs({
     cli: { type: 'string', default: new URL('../../packages/cli/dist/main.js', import.meta.url).pathname },
     rows: { type: 'string', default: '512' },
     'eval-every': { type: 'string', default: '4' },
+    // Early-exit options of way (a) as JSON (default: ALTO's defaults), e.g. the paper's cut
+    // without the noise band: '{"cutBand":0,"cutNoiseSigmas":0,"deferRank":false,"rankCautionBand":0}'.
+    'early-exit': { type: 'string', default: '{}' },
   },
 });
 const out = resolve(positionals[0] ?? 'e2e-out');
@@ -66,6 +70,7 @@ const config = (taskSteps) => ({
   cuda: opts.backend === 'alto-cuda' ? { matmulPrecision: opts.precision } : {},
   tasks: [{ name: 'cipher', data: { train: join(out, 'task', 'train.jsonl'), valid: join(out, 'task', 'valid.jsonl') }, metric: 'loss', searchSpace: GRID, targets: ['*_proj'], steps: taskSteps }],
   evalEvery,
+  earlyExit: JSON.parse(opts['early-exit']),
   validRows: 32,
   metricRows: 32,
   maxAdapters: 60,
@@ -118,6 +123,7 @@ const doc = {
   shape,
   grid: GRID,
   stepsPerConfig: steps,
+  earlyExit: JSON.parse(opts['early-exit']),
   configurations: 60,
   ways: { a, b, c },
   wallSeconds: (Date.now() - started) / 1000,
