@@ -74,8 +74,9 @@ export class CudaBackend extends KernelBackend {
     const typed = dtype === 'bool' && !(values instanceof Uint8Array) ? Uint8Array.from(values as ArrayLike<number>) : (values as ArrayBufferView);
     this.cuda.upload(d.ptr, typed);
     // Small uploads (indices, shapes, scalars) stay readable on the host: kernels that must check
-    // values, as gather its indices, do so without a device sync.
-    if (d.size <= SMALL_UPLOAD) d.host = typed as BackendValues;
+    // values, as gather its indices, do so without a device sync. A copy, so that a caller who
+    // reuses its array cannot make the two disagree.
+    if (d.size <= SMALL_UPLOAD) d.host = (typed as unknown as Float32Array).slice() as BackendValues;
   }
 
   /** A tensor's values if they are on the host already, without a device read. */
