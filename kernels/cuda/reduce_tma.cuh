@@ -12,7 +12,7 @@
 // tile each, 32 K steps per tile; stage s holds steps s, s + 6, s + 12, … and the producer
 // is at most 6 steps ahead of the slowest consumer warp.
 #pragma once
-#include "kernels_bf16.cuh"
+#include "tile.cuh"
 #include "tma.cuh"
 #include "wgmma.cuh"
 

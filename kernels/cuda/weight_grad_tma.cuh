@@ -13,7 +13,7 @@
 // Example: d 2048, 32 segments of 512 rows, chunks of 512 → 32 chunks × 16 column tiles × 2
 // = 1024 items over 264 blocks; an item is 8 steps.
 #pragma once
-#include "kernels_bf16.cuh"
+#include "tile.cuh"
 #include "tma.cuh"
 #include "wgmma.cuh"
 

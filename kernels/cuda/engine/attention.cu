@@ -30,6 +30,18 @@ __device__ __forceinline__ float dot(const float* a, const float* b, int dh) {
   return s;
 }
 
+// acc[u] (column lane + 32u) += Σ_{t < count} w_t · rows[t][column], where lane t holds w_t.
+__device__ __forceinline__ void add_weighted_rows(float (&acc)[kMaxPerLane], float w, const float* rows, int count, int64_t dh) {
+  const int lane = threadIdx.x & 31;
+  for (int t = 0; t < count; ++t) {
+    const float wt = __shfl_sync(0xffffffffu, w, t);
+    for (int u = 0; u < kMaxPerLane; ++u) {
+      const int64_t c = lane + 32 * u;
+      if (c < dh) acc[u] = fmaf(wt, rows[t * dh + c], acc[u]);
+    }
+  }
+}
+
 struct Dims {
   int64_t B, H, KV, T, dh;
   float scale;
@@ -54,15 +66,7 @@ __global__ void __launch_bounds__(32 * kWarps) attention_forward(const float* q,
     const float p = j <= i ? expf(s - m_new) : 0.0f, rescale = expf(m - m_new);
     l = l * rescale + warp_sum(p);
     for (int u = 0; u < kMaxPerLane; ++u) acc[u] *= rescale;
-    const int keys = static_cast<int>(i - j0 + 1 < 32 ? i - j0 + 1 : 32);
-    for (int t = 0; t < keys; ++t) {
-      const float pt = __shfl_sync(0xffffffffu, p, t);
-      const float* vt = vb + (j0 + t) * d.dh;
-      for (int u = 0; u < kMaxPerLane; ++u) {
-        const int64_t c = lane + 32 * u;
-        if (c < d.dh) acc[u] = fmaf(pt, vt[c], acc[u]);
-      }
-    }
+    add_weighted_rows(acc, p, vb + j0 * d.dh, static_cast<int>(i - j0 + 1 < 32 ? i - j0 + 1 : 32), d.dh);
     m = m_new;
   }
   float* oi = o + (bh * d.T + i) * d.dh;
@@ -96,15 +100,7 @@ __global__ void __launch_bounds__(32 * kWarps) attention_grad_q(const float* q, 
       const float p = expf(d.scale * dot(qi, kb + j * d.dh, static_cast<int>(d.dh)) - li);
       ds = p * (dot(doi, vb + j * d.dh, static_cast<int>(d.dh)) - di);
     }
-    const int keys = static_cast<int>(i - j0 + 1 < 32 ? i - j0 + 1 : 32);
-    for (int t = 0; t < keys; ++t) {
-      const float dst = __shfl_sync(0xffffffffu, ds, t);
-      const float* kt = kb + (j0 + t) * d.dh;
-      for (int u = 0; u < kMaxPerLane; ++u) {
-        const int64_t c = lane + 32 * u;
-        if (c < d.dh) acc[u] = fmaf(dst, kt[c], acc[u]);
-      }
-    }
+    add_weighted_rows(acc, ds, kb + j0 * d.dh, static_cast<int>(i - j0 + 1 < 32 ? i - j0 + 1 : 32), d.dh);
   }
   for (int u = 0; u < kMaxPerLane; ++u) {
     const int64_t c = lane + 32 * u;
@@ -133,17 +129,8 @@ __global__ void __launch_bounds__(32 * kWarps) attention_grad_kv(const float* q,
         ds = p * (dot(dO + row * d.dh, vj, static_cast<int>(d.dh)) - delta[row]);
       }
       const int queries = static_cast<int>(d.T - i0 < 32 ? d.T - i0 : 32);
-      for (int t = 0; t < queries; ++t) {
-        const float pt = __shfl_sync(0xffffffffu, p, t), dst = __shfl_sync(0xffffffffu, ds, t);
-        const int64_t rt = bh * d.T + i0 + t;
-        for (int u = 0; u < kMaxPerLane; ++u) {
-          const int64_t c = lane + 32 * u;
-          if (c < d.dh) {
-            acc_v[u] = fmaf(pt, dO[rt * d.dh + c], acc_v[u]);
-            acc_k[u] = fmaf(dst, q[rt * d.dh + c], acc_k[u]);
-          }
-        }
-      }
+      add_weighted_rows(acc_v, p, dO + (bh * d.T + i0) * d.dh, queries, d.dh);
+      add_weighted_rows(acc_k, ds, q + (bh * d.T + i0) * d.dh, queries, d.dh);
     }
   }
   for (int u = 0; u < kMaxPerLane; ++u) {

@@ -1,5 +1,5 @@
-import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { kernelInput, registerOnce } from './primitives.js';
+import type { KernelFunc } from '@tensorflow/tfjs-core';
+import { kernelInput, lastAxisRows, registerOnce } from './primitives.js';
 import { cudaKernelsAvailable } from './grouped-lora-cuda.js';
 import { CUDA_BACKEND_NAME, type CudaBackendLike } from './host-backends.js';
 
@@ -11,15 +11,10 @@ import { CUDA_BACKEND_NAME, type CudaBackendLike } from './host-backends.js';
 export const LAYER_NORM_CUDA = 'AltoLayerNorm';
 export const LAYER_NORM_CUDA_GRAD = 'AltoLayerNormGrad';
 
-function rowsAndCols(x: TensorInfo): [number, number] {
-  const cols = x.shape[x.shape.length - 1] ?? 1;
-  return [cols === 0 ? 0 : x.shape.reduce((a, b) => a * b, 1) / cols, cols];
-}
-
 const forward: KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as unknown as CudaBackendLike;
   const x = kernelInput(inputs, 'x'), g = kernelInput(inputs, 'g'), bias = kernelInput(inputs, 'b');
-  const [rows, cols] = rowsAndCols(x);
+  const [rows, cols] = lastAxisRows(x);
   const rowShape = x.shape.slice(0, -1);
   const y = b.makeOutput(x.shape, 'float32'), mean = b.makeOutput(rowShape, 'float32'), invStd = b.makeOutput(rowShape, 'float32');
   b.cuda.layerNorm(b.ptr(x), b.ptr(g), b.ptr(bias), b.ptr(y), b.ptr(mean), b.ptr(invStd), rows, cols, attrs!.eps as number);
@@ -29,7 +24,7 @@ const forward: KernelFunc = ({ inputs, backend, attrs }) => {
 const backward: KernelFunc = ({ inputs, backend }) => {
   const b = backend as unknown as CudaBackendLike;
   const [x, g, mean, invStd, dy] = ['x', 'g', 'mean', 'invStd', 'dy'].map((n) => kernelInput(inputs, n));
-  const [rows, cols] = rowsAndCols(x);
+  const [rows, cols] = lastAxisRows(x);
   const dx = b.makeOutput(x.shape, 'float32'), dg = b.makeOutput(g.shape, 'float32'), db = b.makeOutput(g.shape, 'float32');
   b.cuda.layerNormGrad(b.ptr(x), b.ptr(g), b.ptr(mean), b.ptr(invStd), b.ptr(dy), b.ptr(dx), b.ptr(dg), b.ptr(db), rows, cols);
   return [dx, dg, db];

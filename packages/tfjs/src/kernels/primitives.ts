@@ -88,6 +88,12 @@ export function kernelInput(inputs: NamedTensorInfoMap, name: string): TensorInf
   return t;
 }
 
+/** [rows, cols] of a tensor seen as rows of its last axis. */
+export function lastAxisRows(x: TensorInfo): [number, number] {
+  const cols = x.shape[x.shape.length - 1] ?? 1;
+  return [cols === 0 ? 0 : x.shape.reduce((a, b) => a * b, 1) / cols, cols];
+}
+
 /** Registers a kernel for a backend unless one is registered under that name already. */
 export function registerOnce(kernelName: string, backendName: string, kernelFunc: KernelFunc): void {
   if (!getKernel(kernelName, backendName)) registerKernel({ kernelName, backendName, kernelFunc });

@@ -1,5 +1,5 @@
-import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { kernelInput, registerOnce } from './primitives.js';
+import type { KernelFunc } from '@tensorflow/tfjs-core';
+import { kernelInput, lastAxisRows, registerOnce } from './primitives.js';
 import { cudaKernelsAvailable } from './grouped-lora-cuda.js';
 import { CUDA_BACKEND_NAME, type CudaBackendLike } from './host-backends.js';
 
@@ -11,15 +11,10 @@ import { CUDA_BACKEND_NAME, type CudaBackendLike } from './host-backends.js';
 export const RMS_NORM_CUDA = 'AltoRmsNorm';
 export const RMS_NORM_CUDA_GRAD = 'AltoRmsNormGrad';
 
-function rowsAndCols(x: TensorInfo): [number, number] {
-  const cols = x.shape[x.shape.length - 1] ?? 1;
-  return [cols === 0 ? 0 : x.shape.reduce((a, b) => a * b, 1) / cols, cols];
-}
-
 const forward: KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as unknown as CudaBackendLike;
   const x = kernelInput(inputs, 'x'), g = kernelInput(inputs, 'g');
-  const [rows, cols] = rowsAndCols(x);
+  const [rows, cols] = lastAxisRows(x);
   const y = b.makeOutput(x.shape, 'float32'), invRms = b.makeOutput(x.shape.slice(0, -1), 'float32');
   b.cuda.rmsNorm(b.ptr(x), b.ptr(g), b.ptr(y), b.ptr(invRms), rows, cols, attrs!.eps as number);
   return [y, invRms];
@@ -28,7 +23,7 @@ const forward: KernelFunc = ({ inputs, backend, attrs }) => {
 const backward: KernelFunc = ({ inputs, backend }) => {
   const b = backend as unknown as CudaBackendLike;
   const x = kernelInput(inputs, 'x'), g = kernelInput(inputs, 'g'), invRms = kernelInput(inputs, 'invRms'), dy = kernelInput(inputs, 'dy');
-  const [rows, cols] = rowsAndCols(x);
+  const [rows, cols] = lastAxisRows(x);
   const dx = b.makeOutput(x.shape, 'float32'), dg = b.makeOutput(g.shape, 'float32');
   b.cuda.rmsNormGrad(b.ptr(x), b.ptr(g), b.ptr(invRms), b.ptr(dy), b.ptr(dx), b.ptr(dg), rows, cols);
   return [dx, dg];
