@@ -72,11 +72,14 @@ export const cases: Case[] = [
     tf.matMul(t([1, 6, 5], 41), t([3, 5, 4], 42)),
     tf.matMul(t([3, 0], 43), t([0, 2], 44)),
   ], tolerance: 1e-5 },
-  { name: 'slice, concat, stack, tile, pad', run: () => {
+  { name: 'slice, concat, stack, unstack, tile, pad', run: () => {
     const x = t([4, 5, 6], 51);
     return [tf.slice(x, [1, 0, 2], [2, -1, 3]), tf.concat([x, t([4, 2, 6], 52)], 1), tf.concat([t([3], 53), t([0], 54), t([2], 55)]),
       tf.stack([t([2, 3], 56), t([2, 3], 57)], 1), tf.tile(t([2, 3], 58), [2, 3]), tf.pad(t([2, 3], 59), [[1, 0], [2, 1]], 0.5),
-      tf.concat([tf.tensor1d([1, 2], 'int32'), tf.tensor1d([3], 'int32')])];
+      tf.concat([tf.tensor1d([1, 2], 'int32'), tf.tensor1d([3], 'int32')]),
+      ...tf.unstack(x, 1), ...tf.unstack(tf.tensor2d([[1, 2], [3, 4]], undefined, 'int32')),
+      // the gradient of stack is an unstack
+      ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.stack([a, b]), t([2, 3], 50))))([t([3], 48), t([3], 49)])];
   } },
   { name: 'gather, oneHot, softmax', run: () => {
     const table = t([10, 4], 60), ids = tf.tensor2d([[1, 3, 3], [9, 0, 2]], undefined, 'int32');

@@ -168,9 +168,8 @@ export function createLlama(spec: LlamaSpec, host: Record<string, HostTensor>): 
         const q = rope(split(proj('self_attn.q_proj', a), H), cos, sin);
         const k = rope(split(proj('self_attn.k_proj', a), KV), cos, sin);
         const v = split(proj('self_attn.v_proj', a), KV);
-        // Grouped-query attention without copying keys and values (tfjs ops; the fused kernel
-        // of the CUDA backend is not yet measured on the device).
-        const heads = causalAttention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, { fused: false });
+        // Grouped-query attention without copying keys and values; one fused kernel on CUDA.
+        const heads = causalAttention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D);
         const attended = tf.reshape(tf.transpose(heads, [0, 2, 1, 3]), [B, T, d]);
         h = tf.add(h, proj('self_attn.o_proj', attended));
         const m = norm(h, W(`${p}.post_attention_layernorm.weight`));

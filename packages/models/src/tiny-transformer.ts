@@ -69,8 +69,7 @@ export function initWeights(spec: TransformerSpec, seed: number): Record<string,
   return w;
 }
 
-// tfjs ops (the fused kernel of the CUDA backend is not yet measured on the device).
-const norm = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor => layerNorm(x, g, b, 1e-5, { fused: false });
+const norm = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor => layerNorm(x, g, b, 1e-5);
 
 function gelu(x: tf.Tensor): tf.Tensor {
   // sigmoid approximation x·σ(1.702x): two kernels, where the tanh form takes five

@@ -53,6 +53,22 @@ export const compositeKernels: KernelConfig[] = [
       return out;
     });
   }),
+  kernel(tf.Unpack, ({ inputs, backend, attrs }) => {
+    // One slice per index along the axis, each viewed without that axis (the gradient of stack).
+    const { value } = inputs as { value: TensorInfo };
+    const b = cuda(backend);
+    const ax = tf.util.parseAxisParam(attrs!.axis as number, value.shape)[0];
+    const size = [...value.shape];
+    size[ax] = 1;
+    const shape = value.shape.filter((_, d) => d !== ax);
+    return Array.from({ length: value.shape[ax] }, (_, i) => {
+      const begin = value.shape.map((_, d) => (d === ax ? i : 0));
+      const part = slice(b, value, begin, size);
+      const out = reshape(b, part, shape);
+      b.disposeIntermediate(part);
+      return out;
+    });
+  }),
   kernel(tf.Prelu, ({ inputs, backend }) => {
     // x ≥ 0: x; x < 0: alpha·x, as max(x, 0) + alpha·min(x, 0).
     // float32 whatever the inputs, as tfjs's cpu backend.
