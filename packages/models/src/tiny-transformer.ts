@@ -104,15 +104,18 @@ export function createTransformer(spec: TransformerSpec, host: Record<string, Ho
       const tokens = tf.reshape(tf.matMul(tf.oneHot(tf.reshape(x, [B * T]), spec.vocab), W('tok_emb')), [B, T, d]);
       let h = tf.add(tokens, tf.slice(W('pos_emb'), [0, 0], [T, d]));
       for (let l = 0; l < spec.layers; l++) {
-        const p = `block${l}`;
-        const a = norm(h, W(`${p}/ln1/g`), W(`${p}/ln1/b`));
-        const heads = (name: string) => tf.transpose(tf.reshape(linear(`${p}/${name}`, a, W(`${p}/${name}`)), [B, T, H, dh]), [0, 2, 1, 3]);
-        const scores = tf.add(tf.mul(tf.matMul(heads('q'), heads('k'), false, true), 1 / Math.sqrt(dh)), causal(T));
-        const attended = tf.matMul(tf.softmax(scores), heads('v'));
-        const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [B, T, d]);
-        h = tf.add(h, linear(`${p}/o`, merged, W(`${p}/o`)));
-        const m = norm(h, W(`${p}/ln2/g`), W(`${p}/ln2/b`));
-        h = tf.add(h, linear(`${p}/down`, gelu(linear(`${p}/up`, m, W(`${p}/up`), W(`${p}/up/b`))), W(`${p}/down`), W(`${p}/down/b`)));
+        // One tidy per layer: only what the gradients need outlives it.
+        h = tf.tidy(() => {
+          const p = `block${l}`;
+          const a = norm(h, W(`${p}/ln1/g`), W(`${p}/ln1/b`));
+          const heads = (name: string) => tf.transpose(tf.reshape(linear(`${p}/${name}`, a, W(`${p}/${name}`)), [B, T, H, dh]), [0, 2, 1, 3]);
+          const scores = tf.add(tf.mul(tf.matMul(heads('q'), heads('k'), false, true), 1 / Math.sqrt(dh)), causal(T));
+          const attended = tf.matMul(tf.softmax(scores), heads('v'));
+          const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [B, T, d]);
+          const mid = tf.add(h, linear(`${p}/o`, merged, W(`${p}/o`)));
+          const m = norm(mid, W(`${p}/ln2/g`), W(`${p}/ln2/b`));
+          return tf.add(mid, linear(`${p}/down`, gelu(linear(`${p}/up`, m, W(`${p}/up`), W(`${p}/up/b`))), W(`${p}/down`), W(`${p}/down/b`)));
+        });
       }
       return linear('head', norm(h, W('ln_f/g'), W('ln_f/b')), W('head'));
     });

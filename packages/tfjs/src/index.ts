@@ -20,3 +20,4 @@ export type { TuneOptions, TuneTask, TuneResult, BestAdapter } from './tune.js';
 export { captureWeights, predictWithAdapter, hostAdapterScope } from './adapter-weights.js';
 export type { HostAdapter } from './adapter-weights.js';
 export { tfParamOps } from './param-ops.js';
+export { leanVariableGrads } from './lean-grads.js';

@@ -1,5 +1,6 @@
 import './register-gradients.js';
 import * as tf from '@tensorflow/tfjs-core';
+import { leanVariableGrads } from './lean-grads.js';
 import {
   AdapterBank, AdapterConfig, AdapterInfo, AdapterSlot, admitWithinBudget, bestTrial, buildSegmentPlan, CapacityModel,
   ConfigError, createOptimizer, describeAdapter, greedyAdmissionOrder, hashSeed, IssueCollector, loraScale,
@@ -234,7 +235,7 @@ export class Trainer {
     const vars = training.flatMap((s) => AdapterBank.params(s) as tf.Variable[]);
     let lossVec!: tf.Tensor;
     let peakBytes = 0;
-    const { value, grads } = tf.variableGrads(() => {
+    const { value, grads } = leanVariableGrads(() => {
       const pred = withLoraScope(scopeFor(plan, planned, provider, true), () => this.model.forward(x));
       lossVec = tf.keep(perAdapterMeans(toPerExample(this.loss(y, pred), y.shape[0]), plan));
       peakBytes = tf.memory().numBytes;

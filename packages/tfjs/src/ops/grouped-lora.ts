@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ANY_BACKEND, KernelRegistry, SegmentPlan, validateSegmentPlan } from '@alto/core';
 import { ensureReferenceKernels, GROUPED_LORA_REFERENCE, GROUPED_LORA_REFERENCE_GRAD } from '../kernels/grouped-lora-reference.js';
-import { adapterInputName, planToAttrs } from '../kernels/plan-attrs.js';
+import { planToAttrs } from '../kernels/plan-attrs.js';
 import { ensureBatchedKernels, GROUPED_LORA_BATCHED, GROUPED_LORA_BATCHED_GRAD } from '../kernels/grouped-lora-batched.js';
 import { ensureNativeKernels, GROUPED_LORA_NATIVE, GROUPED_LORA_NATIVE_GRAD, NATIVE_BACKENDS } from '../kernels/grouped-lora-native.js';
 import { loadNativeKernels } from '@alto/kernels';
@@ -28,18 +28,8 @@ export interface TfjsKernels {
 /** Kernels of @alto/tfjs by (kernel name, backend); the reference serves every backend. */
 export const tfjsKernels = new KernelRegistry<TfjsKernels>();
 
-const withGradient = new Set<string>();
-
 /** Registers a grouped-LoRA provider for a backend; returns the function that removes it. */
 export function registerGroupedLora(backend: string, provider: GroupedLoraProvider, options: { priority?: number; name?: string } = {}): () => void {
-  if (!withGradient.has(provider.forward)) {
-    tf.registerGradient({
-      kernelName: provider.forward,
-      saveAllInputs: true,
-      gradFunc: (dy, saved, attrs) => groupedLoraGradient(dy as tf.Tensor2D, saved as tf.Tensor2D[], attrs as tf.NamedAttrMap),
-    });
-    withGradient.add(provider.forward);
-  }
   return tfjsKernels.register('groupedLora', backend, provider, { priority: options.priority ?? 10, provider: options.name ?? provider.forward });
 }
 
@@ -82,20 +72,6 @@ function reportFallback(backend: string): void {
   console.warn(`@alto/tfjs: ${nativeLoad.reason}. Using the tfjs per-adapter kernels meanwhile.`);
 }
 
-function groupedLoraGradient(dy: tf.Tensor2D, saved: tf.Tensor2D[], attrs: tf.NamedAttrMap): Record<string, () => tf.Tensor> {
-  const [x, , ...weights] = saved;
-  const K = weights.length / 2;
-  const inputs = [x, dy, ...weights] as unknown as tf.NamedTensorMap;
-  // All gradients come from one backward launch; the engine asks for them one by one.
-  const [dX, ...dW] = tf.engine().runKernel(attrs.backwardKernel as string, inputs, attrs) as tf.Tensor[];
-  const grads: Record<string, () => tf.Tensor> = { 0: () => dX, 1: () => dy };
-  for (let i = 0; i < K; i++) {
-    grads[adapterInputName('A', i, K)] = () => dW[i];
-    grads[adapterInputName('B', i, K)] = () => dW[K + i];
-  }
-  return grads;
-}
-
 /**
  * y = base + s_a·(x_s·A_a)·B_a for every segment s of the plan (a = its adapter); rows of
  * no adapter keep `base`. x: T×d_in, base: T×d_out, A[a]: d_in×r_a, B[a]: r_a×d_out.
@@ -108,10 +84,25 @@ export function groupedLora(x: tf.Tensor2D, base: tf.Tensor2D, A: readonly tf.Te
   if (!provider) reportFallback(backend);
   const chosen = provider ?? tfjsKernels.resolve('groupedLora', backend).impl;
   chosen.ensure(backend);
-  const inputs = [x, base, ...A, ...B] as unknown as tf.NamedTensorMap;
-  // The backward kernel travels as an attribute, so forward and backward may come from different providers.
-  const attrs = { ...planToAttrs(plan), backwardKernel: chosen.backward };
-  return tf.engine().runKernel(chosen.forward, inputs, attrs) as tf.Tensor2D;
+  const attrs = planToAttrs(plan) as unknown as tf.NamedAttrMap;
+  const run = (kernel: string, inputs: tf.Tensor[]) => tf.engine().runKernel(kernel, inputs as unknown as tf.NamedTensorMap, attrs);
+  // A custom gradient rather than one registered for the kernel: the gradient needs x and the
+  // weights, not `base`, and saving base would keep every projection's base output alive
+  // until the backward (a registered gradient of a kernel with a list of inputs saves all).
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const inputs = args as tf.Tensor[];
+    save([inputs[0], ...inputs.slice(2)]);
+    return {
+      value: run(chosen.forward, inputs) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+        // One backward launch gives dX and every adapter's dA and dB.
+        const [dX, ...dW] = run(chosen.backward, [saved[0], dy, ...saved.slice(1)]) as tf.Tensor[];
+        return [dX, dy, ...dW];
+      },
+    };
+  });
+  return op(x, base, ...A, ...B);
 }
 
 function checkShapes(x: tf.Tensor, base: tf.Tensor, A: readonly tf.Tensor[], B: readonly tf.Tensor[], plan: SegmentPlan): void {
