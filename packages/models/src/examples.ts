@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { DataSource } from '@alto/tfjs';
+import { tokenCrossEntropy, type DataSource } from '@alto/tfjs';
 import { BOS, encode, EOS, PAD } from './tokenizer.js';
 
 /** One prompt/completion pair, the unit of every text task. */
@@ -53,11 +53,9 @@ export function textDataSource(examples: readonly TextExample[], context: number
 export function completionLoss(y: tf.Tensor, logits: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const [B, , T] = y.shape;
-    const V = logits.shape[logits.rank - 1];
     const targets = tf.cast(tf.reshape(tf.slice(y, [0, 0, 0], [B, 1, T]), [B, T]), 'int32');
     const mask = tf.reshape(tf.slice(y, [0, 1, 0], [B, 1, T]), [B, T]);
-    const logp = tf.logSoftmax(logits);
-    const picked = tf.sum(tf.mul(logp, tf.oneHot(targets, V)), -1);
-    return tf.div(tf.neg(tf.sum(tf.mul(picked, mask), 1)), tf.maximum(tf.sum(mask, 1), 1));
+    const nll = tokenCrossEntropy(logits, targets);
+    return tf.div(tf.sum(tf.mul(nll, mask), 1), tf.maximum(tf.sum(mask, 1), 1));
   });
 }

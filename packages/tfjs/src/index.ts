@@ -21,3 +21,4 @@ export { captureWeights, predictWithAdapter, hostAdapterScope } from './adapter-
 export type { HostAdapter } from './adapter-weights.js';
 export { tfParamOps } from './param-ops.js';
 export { leanVariableGrads } from './lean-grads.js';
+export { tokenCrossEntropy } from './ops/token-cross-entropy.js';
