@@ -30,7 +30,7 @@ const readSummary = async (out: string) => JSON.parse(await readFile(join(out, '
 describe('alto tune, end to end as a separate process', () => {
   it('runs a tiny config with early exit and writes summary.json, report.html and the best adapters', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'alto-cli-'));
-    const { stdout } = await alto(['tune', '--config', await tinyConfig(dir), '--out', join(dir, 'out')]);
+    const { stdout } = await alto(['tune', '--config', await tinyConfig(dir), '--out', join(dir, 'out'), '--profile-step', '3']);
     expect(stdout).toMatch(/admit {3}own\/t\d+/); // plain event lines when not a terminal
     expect(stdout).toMatch(/alto run on wasm/);
     const s = await readSummary(join(dir, 'out'));
@@ -54,6 +54,13 @@ describe('alto tune, end to end as a separate process', () => {
       expect(cfg).toMatchObject({ peft_type: 'LORA', r: t.best.config.rank, lora_alpha: t.best.config.alpha });
       expect(cfg.target_modules).toContain('block0/q');
     }
+    const profile = JSON.parse(await readFile(join(dir, 'out', 'kernel-profile.json'), 'utf8'));
+    expect(profile).toMatchObject({ step: 3, backend: 'wasm' });
+    const names = profile.kernels.map((k: { name: string }) => k.name);
+    expect(names).toContain('BatchMatMul');
+    expect(profile.kernels.find((k: { name: string }) => k.name === 'BatchMatMul').calls).toBeGreaterThan(4);
+    expect(profile.kernelMs).toBeGreaterThan(0);
+    expect(profile.wallMs).toBeGreaterThan(0);
     const html = await readFile(join(dir, 'out', 'report.html'), 'utf8');
     expect(html).toContain('<svg');
     expect(html).toContain('ALTO tuning report');
@@ -120,6 +127,9 @@ describe('alto tune, end to end as a separate process', () => {
     expect(err.code).toBe(2);
     expect(err.stderr).toContain('backend: must be one of wasm, cpu, tensorflow, alto-cuda');
     expect(err.stderr).toContain('evalEvery');
+    const step = await alto(['tune', '--config', config, '--profile-step', 'first']).catch((e) => e);
+    expect(step.code).toBe(2);
+    expect(step.stderr).toContain('--profile-step: must be a step number (1 = the first), got "first"');
     const flag = await alto(['tune', '--bogus']).catch((e) => e);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(/Unknown option '--bogus'/);

@@ -10,6 +10,7 @@ import { runSchedulerCommand, SCHEDULER_USAGE, UsageError } from './scheduler-co
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const USAGE = `usage: alto tune [--config FILE] [--out DIR] [--backend NAME] [--no-early-exit] [--sequential] [--save-all]
+                 [--profile-step N]
 
   --config FILE     JSON or YAML tuning configuration; without it the embedded default runs
                     (the built-in tiny transformer, tasks add, reverse and sentiment, 24 configurations each)
@@ -19,6 +20,8 @@ const USAGE = `usage: alto tune [--config FILE] [--out DIR] [--backend NAME] [--
   --no-early-exit   train every configuration to the end, batched
   --sequential      one configuration at a time, no batching, no early exit (the same per-trial math)
   --save-all        save every trial's adapter, not only each task's best
+  --profile-step N  time every kernel of executor step N (1 = the first) into kernel-profile.json
+                    (the step waits for each kernel, so it runs slower than the others)
 
 ${SCHEDULER_USAGE}`;
 
@@ -52,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         config: { type: 'string' }, out: { type: 'string', default: 'out/alto-tune' }, backend: { type: 'string' },
         'no-early-exit': { type: 'boolean', default: false }, sequential: { type: 'boolean', default: false }, 'save-all': { type: 'boolean', default: false },
+        'profile-step': { type: 'string' },
       },
       strict: true,
     }));
@@ -60,12 +64,14 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
+    const profileStep = values['profile-step'] === undefined ? 0 : Number(values['profile-step']);
+    if (!(Number.isInteger(profileStep) && profileStep >= 0)) throw new ConfigError([{ field: '--profile-step', reason: `must be a step number (1 = the first), got "${values['profile-step']}"` }]);
     const config = values.config ? await readConfigFile(values.config) : DEFAULT_CONFIG;
     if (values.backend !== undefined && !(KNOWN_BACKENDS as readonly string[]).includes(values.backend)) {
       throw new ConfigError([{ field: '--backend', reason: `must be one of ${KNOWN_BACKENDS.join(', ')}, got "${values.backend}"` }]);
     }
     const summary = await runTune(config, {
-      out: values.out!, backend: values.backend, earlyExit: !values['no-early-exit'], sequential: values.sequential!, saveAll: values['save-all']!,
+      out: values.out!, backend: values.backend, earlyExit: !values['no-early-exit'], sequential: values.sequential!, saveAll: values['save-all']!, profileStep,
       stream: process.stdout, version: VERSION,
     });
     console.log(`\n${summary.mode} run on ${summary.backend}: ${summary.wallSeconds.toFixed(1)} s, ${summary.samplesTrained.toLocaleString('en')} of ${summary.samplesBudget.toLocaleString('en')} samples trained`);

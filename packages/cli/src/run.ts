@@ -28,6 +28,8 @@ export interface RunOptions {
   /** Where progress goes; a TTY gets the live view. */
   stream: NodeJS.WriteStream;
   version: string;
+  /** Time every kernel of this executor step into kernel-profile.json (0 or absent: none). */
+  profileStep?: number;
 }
 
 /** Runs a whole tuning job: every task's sweep, one executor, and writes the out dir. */
@@ -66,6 +68,7 @@ export async function runTune(config: TuneConfig, opts: RunOptions): Promise<Sum
       evalEvery: config.evalEvery,
       validRows: config.validRows,
       keepAllWeights: true,
+      profileStep: opts.profileStep ?? 0,
     });
     const eeOptions = useEarlyExit ? resolveEarlyExitOptions({ evalEvery: config.evalEvery, ...(config.earlyExit || {}) }) : null;
     if (eeOptions) trainer.session.use(earlyExit(eeOptions));
@@ -124,6 +127,7 @@ export async function runTune(config: TuneConfig, opts: RunOptions): Promise<Sum
       }),
     };
     await writeOutputs(opts, summary, trials, config);
+    if (trainer.kernelProfile) await writeFile(join(opts.out, 'kernel-profile.json'), JSON.stringify(trainer.kernelProfile, null, 1) + '\n');
     return summary;
   } finally {
     tasks.forEach((t) => t.dispose());

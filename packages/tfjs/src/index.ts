@@ -22,3 +22,5 @@ export type { HostAdapter } from './adapter-weights.js';
 export { tfParamOps } from './param-ops.js';
 export { leanVariableGrads } from './lean-grads.js';
 export { tokenCrossEntropy } from './ops/token-cross-entropy.js';
+export { profileKernels } from './kernel-profile.js';
+export type { KernelProfile } from './kernel-profile.js';

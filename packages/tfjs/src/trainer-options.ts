@@ -33,6 +33,8 @@ export interface TrainerOptions {
   targets?: TargetPattern[];
   /** Keep the weights of every trial (default: only each task's best at the end). */
   keepAllWeights?: boolean;
+  /** Time every kernel of this executor step (1 = the first; 0 = none): Trainer.kernelProfile. */
+  profileStep?: number;
 }
 
 export type TfjsSession = Session<tf.Tensor, TfjsKernels, GroupedLoraProvider, GroupedLoraProvider>;
@@ -45,7 +47,7 @@ export function validateOptions(options: TrainerOptions): Required<TrainerOption
     if (!(Number.isInteger(v) && ((v as number) > 0 || (allowZero && v === 0)))) issues.add(name, `must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${String(v)}`);
   };
   (['maxConcurrent', 'validRows', 'evalBatchRows', 'reportEvery'] as const).forEach((n) => int(n));
-  (['evalEvery', 'profileSteps'] as const).forEach((n) => int(n, true));
+  (['evalEvery', 'profileSteps', 'profileStep'] as const).forEach((n) => int(n, true));
   const margin = options.safetyMargin;
   if (margin !== undefined && !(margin >= 0 && margin < 1)) issues.add('safetyMargin', `must be in [0, 1), got ${margin}`);
   const budget = options.memoryBudgetBytes;
@@ -55,6 +57,6 @@ export function validateOptions(options: TrainerOptions): Required<TrainerOption
     maxConcurrent: options.maxConcurrent ?? Infinity, memoryBudgetBytes: options.memoryBudgetBytes ?? Infinity,
     safetyMargin: options.safetyMargin ?? 0.1, profileSteps: options.profileSteps ?? 3, evalEvery: options.evalEvery ?? 0,
     validRows: options.validRows ?? 256, evalBatchRows: options.evalBatchRows ?? 4096, reportEvery: options.reportEvery ?? 4,
-    targets: options.targets ?? [], keepAllWeights: options.keepAllWeights ?? false,
+    targets: options.targets ?? [], keepAllWeights: options.keepAllWeights ?? false, profileStep: options.profileStep ?? 0,
   };
 }

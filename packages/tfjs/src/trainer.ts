@@ -1,6 +1,7 @@
 import './register-gradients.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { leanVariableGrads } from './lean-grads.js';
+import { profileKernels, type KernelProfile } from './kernel-profile.js';
 import {
   AdapterBank, AdapterConfig, AdapterInfo, AdapterSlot, admitWithinBudget, bestTrial, buildSegmentPlan, CapacityModel,
   ConfigError, createOptimizer, describeAdapter, greedyAdmissionOrder, hashSeed, IssueCollector, loraScale,
@@ -42,6 +43,8 @@ export class Trainer {
   private readonly evaluator: Evaluator;
   private layers: LinearLayer[] = [];
   private readonly opts: Required<TrainerOptions>;
+  /** Per-kernel times of the step named by the profileStep option, once it has run. */
+  kernelProfile: KernelProfile | null = null;
 
   constructor(private readonly model: BaseModel, private readonly loss: PerExampleLoss, tasks: readonly TaskData[], options: TrainerOptions = {}) {
     this.opts = validateOptions(options);
@@ -102,7 +105,11 @@ export class Trainer {
           if (this.session.bank.size === 0 && this.paused.size === 0 && this.queue.length === 0) break;
           if (this.session.bank.size === 0) throw new Error('no queued or paused adapter fits the capacity budget');
         }
-        freed = await this.step();
+        if (this.session.step + 1 === this.opts.profileStep) {
+          const { result, profile } = await profileKernels(this.session.step + 1, () => this.step());
+          freed = result;
+          this.kernelProfile = profile;
+        } else freed = await this.step();
       }
       await this.flush();
       if (!this.opts.keepAllWeights) this.dropNonBestWeights();

@@ -1,0 +1,37 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Time per kernel of one profiled step, measured by the backend's timer. */
+export interface KernelProfile {
+  /** The executor step that was profiled. */
+  step: number;
+  backend: string;
+  /** Wall time of the profiled step (slower than an unprofiled one: the timer waits for every kernel). */
+  wallMs: number;
+  /** Sum over the backend's own kernels (custom-gradient scopes would count their kernels twice). */
+  kernelMs: number;
+  /** Every kernel and scope, most time first; `scope` rows contain kernels listed on their own. */
+  kernels: { name: string; calls: number; ms: number; scope: boolean }[];
+}
+
+/** Runs `f` under tf.profile and sums the time of each kernel name. */
+export async function profileKernels<T>(step: number, f: () => Promise<T>): Promise<{ result: T; profile: KernelProfile }> {
+  let result!: T;
+  const started = performance.now();
+  const info = await tf.profile(async () => {
+    result = await f();
+    return [] as tf.Tensor[];
+  });
+  const wallMs = performance.now() - started;
+  const backend = tf.getBackend();
+  const rows = new Map<string, { name: string; calls: number; ms: number; scope: boolean }>();
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const row = rows.get(k.name) ?? { name: k.name, calls: 0, ms: 0, scope: !tf.getKernel(k.name, backend) };
+    row.calls += 1;
+    row.ms += ms;
+    rows.set(k.name, row);
+  }
+  const kernels = [...rows.values()].sort((a, b) => b.ms - a.ms);
+  const kernelMs = kernels.filter((k) => !k.scope).reduce((s, k) => s + k.ms, 0);
+  return { result, profile: { step, backend, wallMs, kernelMs, kernels } };
+}
