@@ -133,8 +133,9 @@ export const cases: Case[] = [
   }, tolerance: 1e-4 },
   { name: 'causal attention (fused on the CUDA backend): grouped heads, forward and the gradients of q, k and v', run: () => {
     const out: tf.Tensor[] = [];
-    // [B, H, KV, T, dh]: 70 rows cross the 32-key steps; head dims below, at and above a warp.
-    for (const [B, H, KV, T, dh, seed] of [[2, 4, 2, 70, 24, 100], [1, 2, 1, 40, 64, 110], [1, 3, 3, 33, 80, 120]]) {
+    // [B, H, KV, T, dh]: 70 rows cross the 32-key steps; head dims below, at and above a warp;
+    // multiples of 16 up to 128 take the 64 × 64 tiled kernels (150 and 129 rows: tail tiles).
+    for (const [B, H, KV, T, dh, seed] of [[2, 4, 2, 70, 24, 100], [1, 2, 1, 40, 64, 110], [1, 3, 3, 33, 80, 120], [2, 4, 2, 150, 64, 130], [1, 2, 1, 129, 128, 140], [1, 1, 1, 64, 16, 150]]) {
       const q = t([B, H, T, dh], seed) as tf.Tensor4D, k = t([B, KV, T, dh], seed + 1) as tf.Tensor4D, v = t([B, KV, T, dh], seed + 2) as tf.Tensor4D;
       const w = t([B, H, T, dh], seed + 3);
       out.push(causalAttention(q, k, v), ...tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(causalAttention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D), w)))([q, k, v]));

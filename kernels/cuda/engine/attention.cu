@@ -8,6 +8,9 @@
 // Layouts: q, o, dq, dO [B, H, T, dh]; k, v, dk, dv [B, KV, T, dh]; query head h reads key
 // head h / (H / KV). Example: B 1, H 4, KV 2, T 3 → heads 0 and 1 use key head 0; row i of a
 // head attends to keys 0..i.
+#include <type_traits>
+
+#include "attention_tiled.cuh"
 #include "engine_impl.h"
 
 using namespace alto::cuda;
@@ -142,6 +145,63 @@ __global__ void __launch_bounds__(32 * kWarps) attention_grad_kv(const float* q,
   }
 }
 
+// delta_i = dO_i · o_i per query row, one warp per row (the tiled backward reads it).
+__global__ void __launch_bounds__(32 * kWarps) attention_delta(const float* o, const float* dO, float* delta, int64_t rows, int64_t dh) {
+  const int lane = threadIdx.x & 31;
+  const int64_t row = blockIdx.x * int64_t(kWarps) + (threadIdx.x >> 5);
+  if (row >= rows) return;
+  float part = 0.0f;
+  for (int64_t c = lane; c < dh; c += 32) part = fmaf(dO[row * dh + c], o[row * dh + c], part);
+  part = warp_sum(part);
+  if (lane == 0) delta[row] = part;
+}
+
+namespace tiled = alto::cuda::attention_tiled;
+
+// Head dims 16, 32, …, 128 take the tiled kernels; the others the per-row ones above.
+bool use_tiled(int64_t dh) { return dh % 16 == 0 && dh >= 16 && dh <= 128; }
+
+template <typename Kernel>
+cudaError_t allow_smem(Kernel kernel, size_t bytes) {
+  return bytes > 48 * 1024 ? cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)) : cudaSuccess;
+}
+
+template <int U>
+cudaError_t tiled_forward(cudaStream_t stream, const float* q, const float* k, const float* v, float* o, float* lse, const tiled::Dims& d) {
+  constexpr size_t smem = tiled::forward_smem<U>();
+  if (cudaError_t err = allow_smem(tiled::forward<U>, smem); err != cudaSuccess) return err;
+  const dim3 grid(static_cast<unsigned>((d.T + tiled::kTile - 1) / tiled::kTile), static_cast<unsigned>(d.B * d.H));
+  tiled::forward<U><<<grid, tiled::kThreads, smem, stream>>>(q, k, v, o, lse, d);
+  return cudaGetLastError();
+}
+
+template <int U>
+cudaError_t tiled_grad(cudaStream_t stream, const float* q, const float* k, const float* v, const float* lse, const float* dO, const float* delta,
+                       float* dq, float* dk, float* dv, const tiled::Dims& d) {
+  constexpr size_t smem_q = tiled::grad_q_smem<U>(), smem_kv = tiled::grad_kv_smem<U>();
+  if (cudaError_t err = allow_smem(tiled::grad_q<U>, smem_q); err != cudaSuccess) return err;
+  if (cudaError_t err = allow_smem(tiled::grad_kv<U>, smem_kv); err != cudaSuccess) return err;
+  const unsigned tiles = static_cast<unsigned>((d.T + tiled::kTile - 1) / tiled::kTile);
+  tiled::grad_q<U><<<dim3(tiles, static_cast<unsigned>(d.B * d.H)), tiled::kThreads, smem_q, stream>>>(q, k, v, lse, dO, delta, dq, d);
+  tiled::grad_kv<U><<<dim3(tiles, static_cast<unsigned>(d.B * d.KV)), tiled::kThreads, smem_kv, stream>>>(q, k, v, lse, dO, delta, dk, dv, d);
+  return cudaGetLastError();
+}
+
+// Calls f<U>() for U = dh / 16 (U in 1..8).
+template <typename F>
+cudaError_t by_units(int64_t dh, F&& f) {
+  switch (dh / 16) {
+    case 1: return f(std::integral_constant<int, 1>{});
+    case 2: return f(std::integral_constant<int, 2>{});
+    case 3: return f(std::integral_constant<int, 3>{});
+    case 4: return f(std::integral_constant<int, 4>{});
+    case 5: return f(std::integral_constant<int, 5>{});
+    case 6: return f(std::integral_constant<int, 6>{});
+    case 7: return f(std::integral_constant<int, 7>{});
+    default: return f(std::integral_constant<int, 8>{});
+  }
+}
+
 alto_status check_dims(alto_engine* e, const Dims& d) {
   if (d.B < 0 || d.T < 0 || d.H < 1 || d.KV < 1 || d.H % d.KV != 0 || d.dh < 1 || d.dh > 32 * kMaxPerLane || d.B * d.H > 65535) {
     return engine_invalid(e, "attention: needs H a multiple of KV, 1 <= head dim <= 256, batch x heads <= 65535");
@@ -157,6 +217,11 @@ extern "C" alto_status alto_engine_attention(alto_engine* e, const float* q, con
   const Dims d{batch, heads, kv_heads, seq, head_dim, scale};
   if (alto_status st = check_dims(e, d); st != ALTO_OK) return st;
   if (batch == 0 || seq == 0) return ALTO_OK;
+  if (use_tiled(head_dim)) {
+    const tiled::Dims t{batch, heads, kv_heads, seq, head_dim, scale};
+    const cudaError_t err = by_units(head_dim, [&](auto u) { return tiled_forward<decltype(u)::value>(e->stream, q, k, v, o, lse, t); });
+    return engine_status(e, err, "attention");
+  }
   const dim3 grid(static_cast<unsigned>((seq + kWarps - 1) / kWarps), static_cast<unsigned>(batch * heads));
   attention_forward<<<grid, 32 * kWarps, 0, e->stream>>>(q, k, v, o, lse, d);
   return engine_status(e, cudaGetLastError(), "attention");
@@ -172,6 +237,15 @@ extern "C" alto_status alto_engine_attention_grad(alto_engine* e, const float* q
   void* delta = nullptr;  // dO·O per query row, from the pool (freed in stream order)
   cudaError_t err = e->pool->alloc(static_cast<size_t>(batch * heads * seq) * sizeof(float), &delta);
   if (err != cudaSuccess) return engine_status(e, err, "attention_grad (workspace)");
+  if (use_tiled(head_dim)) {
+    const int64_t rows = batch * heads * seq;
+    attention_delta<<<static_cast<unsigned>((rows + kWarps - 1) / kWarps), 32 * kWarps, 0, e->stream>>>(o, dO, static_cast<float*>(delta), rows, head_dim);
+    const tiled::Dims t{batch, heads, kv_heads, seq, head_dim, scale};
+    err = by_units(head_dim, [&](auto u) { return tiled_grad<decltype(u)::value>(e->stream, q, k, v, lse, dO, static_cast<float*>(delta), dq, dk, dv, t); });
+    if (err == cudaSuccess) err = cudaGetLastError();
+    e->pool->free(delta);
+    return engine_status(e, err, "attention_grad");
+  }
   const unsigned rows = static_cast<unsigned>((seq + kWarps - 1) / kWarps);
   attention_grad_q<<<dim3(rows, static_cast<unsigned>(batch * heads)), 32 * kWarps, 0, e->stream>>>(q, k, v, o, lse, dO, dq,
                                                                                                   static_cast<float*>(delta), d);
