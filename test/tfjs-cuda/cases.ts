@@ -7,8 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradient functions by itself (the union package and tfjs-layers do).
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { buildSegmentPlan } from '@alto/core';
-import { causalAttention, groupedLora, layerNorm, rmsNorm } from '@alto/tfjs';
+import { buildSegmentPlan, createOptimizer } from '@alto/core';
+import { causalAttention, groupedLora, layerNorm, rmsNorm, tfParamOps } from '@alto/tfjs';
 import { createLlama, initLlamaWeights, llamaSpec } from '@alto/models';
 
 export interface Case {
@@ -169,6 +169,26 @@ export const cases: Case[] = [
     opt.dispose();
     return out;
   }, tolerance: 1e-4 },
+  { name: "three AdamW steps of ALTO's optimizer (one in-place launch per step on CUDA), weights read between steps", run: () => {
+    const params = [tf.variable(t([64, 8], 51)), tf.variable(t([8, 96], 52)), tf.variable(t([3], 53))];
+    const opt = createOptimizer<tf.Tensor>({ type: 'adamw', beta1: 0.8 });
+    const state = opt.init(params, tfParamOps);
+    let fused = 0;
+    const ops = { ...tfParamOps, adamwInPlace: (...a: Parameters<NonNullable<typeof tfParamOps.adamwInPlace>>) => (tfParamOps.adamwInPlace!(...a) ? (fused++, true) : false) };
+    const outs: tf.Tensor[] = [];
+    for (let step = 0; step < 3; ++step) {
+      params.forEach((p) => p.dataSync()); // a read keeps a host copy that the in-place step must drop
+      const grads = params.map((p, i) => t(p.shape, 60 + 10 * step + i));
+      opt.update(params, grads, state, { learningRate: 0.01 * (step + 1), weightDecay: 0.1 }, ops);
+      tf.dispose(grads);
+      outs.push(...params.map((p) => tf.tensor(p.dataSync(), p.shape)));
+    }
+    if (tf.getBackend() === 'alto-cuda' && fused !== 3) throw new Error(`the in-place AdamW ran ${fused} of 3 steps`);
+    outs.push(...state.slots.flat().map((s) => tf.clone(s)));
+    opt.dispose(state, tfParamOps);
+    tf.dispose(params);
+    return outs;
+  }, tolerance: 1e-6 },
 ];
 
 export interface Outcome {

@@ -125,6 +125,14 @@ alto_status alto_engine_one_hot(alto_engine* e, alto_elem type, const int32_t* i
 /* Softmax (or log-softmax) over the last axis of an [outer, inner] f32 view. */
 alto_status alto_engine_softmax(alto_engine* e, const float* x, float* y, int64_t outer, int64_t inner, int32_t log);
 
+/* AdamW on `count` f32 tensors in place (params, first and second moments):
+ *   m ← m·β1 + g·(1 − β1), v ← v·β2 + g²·(1 − β2), p ← p·decay + (m / (√v · c + ε))·step
+ * with scalars = {β1, 1 − β1, β2, 1 − β2, c, ε, decay, step} computed by the caller (AdamW:
+ * c = 1/√(1 − β2^t), decay = 1 − lr·wd, step = −lr / (1 − β1^t)), each operation rounded once,
+ * as separate f32 ops would. One launch; up to 65,535 tensors. */
+alto_status alto_engine_adamw(alto_engine* e, float* const* params, const float* const* grads, float* const* m, float* const* v,
+                              const int64_t* sizes, int64_t count, const float* scalars);
+
 /* RMSNorm over the last axis of an [rows, cols] f32 view: y = x · inv · g with
  * inv[r] = 1 / sqrt(mean(x[r]²) + eps), written to inv_rms (rows floats) for the backward. */
 alto_status alto_engine_rms_norm(alto_engine* e, const float* x, const float* g, float* y, float* inv_rms, int64_t rows, int64_t cols,

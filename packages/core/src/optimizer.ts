@@ -17,6 +17,22 @@ export interface ParamOps<T> {
   assign(target: T, value: T): void;
   scope(fn: () => void): void;
   dispose(x: T): void;
+  /**
+   * Optional: one whole AdamW step of these tensors in place (m and v are the moments), with the
+   * arithmetic of the composite step below. Returns false to leave the step to the composite.
+   */
+  adamwInPlace?(params: readonly T[], grads: readonly T[], m: readonly T[], v: readonly T[], hyper: AdamWHyper): boolean;
+}
+
+/** The scalars of one AdamW step (bc1 = 1 − β1^step, bc2 = 1 − β2^step). */
+export interface AdamWHyper {
+  learningRate: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  bc1: number;
+  bc2: number;
 }
 
 export interface OptimizerState<T> {
@@ -54,6 +70,8 @@ export function adamw<T>(config: Extract<OptimizerConfig, { type: 'adamw' }>): A
       state.step += 1;
       const bc1 = 1 - Math.pow(b1, state.step);
       const bc2 = 1 - Math.pow(b2, state.step);
+      const hyper = { learningRate: lr, weightDecay: wd, beta1: b1, beta2: b2, epsilon: eps, bc1, bc2 };
+      if (ops.adamwInPlace?.(params, grads, state.slots.map((s) => s[0]), state.slots.map((s) => s[1]), hyper)) return;
       ops.scope(() => {
         params.forEach((p, i) => {
           const [m, v] = state.slots[i];

@@ -41,7 +41,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("layerNorm", &Engine::LayerNorm), InstanceMethod("layerNormGrad", &Engine::LayerNormGrad),
                         InstanceMethod("attention", &Engine::Attention), InstanceMethod("attentionGrad", &Engine::AttentionGrad), InstanceMethod("loraForward", &Engine::LoraForwardMethod),
                         InstanceMethod("loraBackward", &Engine::LoraBackwardMethod),
-                        InstanceMethod("destroy", &Engine::Destroy)});
+                        InstanceMethod("adamw", &Engine::AdamW), InstanceMethod("destroy", &Engine::Destroy)});
   }
 
   explicit Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) {
@@ -201,6 +201,31 @@ class Engine : public Napi::ObjectWrap<Engine> {
                                      static_cast<float*>(ptr_arg(info, 2)), static_cast<float*>(ptr_arg(info, 3)), int_arg(info, 4), int_arg(info, 5),
                                      static_cast<float>(info[6].As<Napi::Number>().DoubleValue())),
           "rmsNorm");
+  }
+  // adamw(params[], grads[], m[], v[], sizes[], scalars[8]) — scalars as alto_engine_adamw's
+  void AdamW(const Napi::CallbackInfo& info) {
+    const auto ptrs = [&](size_t i) {
+      const auto arr = info[i].As<Napi::Array>();
+      std::vector<float*> out(arr.Length());
+      for (uint32_t k = 0; k < arr.Length(); ++k) out[k] = reinterpret_cast<float*>(static_cast<uintptr_t>(arr.Get(k).As<Napi::Number>().DoubleValue()));
+      return out;
+    };
+    const auto p = ptrs(0), g = ptrs(1), m = ptrs(2), v = ptrs(3);
+    const auto sizes = ints_arg(info, 4);
+    if (g.size() != p.size() || m.size() != p.size() || v.size() != p.size() || sizes.size() != p.size()) {
+      Napi::TypeError::New(info.Env(), "adamw: params, grads, m, v and sizes must have one entry per tensor").ThrowAsJavaScriptException();
+      return;
+    }
+    const auto arr = info[5].As<Napi::Array>();
+    if (arr.Length() != 8) {
+      Napi::TypeError::New(info.Env(), "adamw: needs 8 scalars").ThrowAsJavaScriptException();
+      return;
+    }
+    float scalars[8];
+    for (uint32_t k = 0; k < 8; ++k) scalars[k] = static_cast<float>(arr.Get(k).As<Napi::Number>().DoubleValue());
+    std::vector<const float*> grads(g.begin(), g.end());
+    check(info, alto_engine_adamw(live(info), p.data(), grads.data(), m.data(), v.data(), sizes.data(), static_cast<int64_t>(p.size()), scalars),
+          "adamw");
   }
   // rmsNormGrad(x, g, invRms, dy, dx, dg, rows, cols)
   void RmsNormGrad(const Napi::CallbackInfo& info) {

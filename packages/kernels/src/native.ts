@@ -55,6 +55,11 @@ export interface CudaEngine {
   loraForward(plan: NativePlan, x: number, dIn: number, A: number[], B: number[], base: number, y: number, dOut: number): void;
   /** dx = dS·Aᵀ, dA = xᵀ·dS, dB = s·Sᵀ·dy with S = x·A and dS = s·dy·Bᵀ (all written, none added to). */
   loraBackward(plan: NativePlan, x: number, dIn: number, dy: number, dOut: number, A: number[], B: number[], dx: number, dA: number[], dB: number[]): void;
+  /**
+   * AdamW in place on f32 tensors (one entry per tensor in each list): m ← m·β1 + g·(1 − β1),
+   * v ← v·β2 + g²·(1 − β2), p ← p·decay + (m / (√v·c + ε))·step, scalars [β1, 1 − β1, β2, 1 − β2, c, ε, decay, step].
+   */
+  adamw(params: number[], grads: number[], m: number[], v: number[], sizes: number[], scalars: number[]): void;
   destroy(): void;
 }
 

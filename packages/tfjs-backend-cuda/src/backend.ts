@@ -79,6 +79,11 @@ export class CudaBackend extends KernelBackend {
     if (d.size <= SMALL_UPLOAD) d.host = (typed as unknown as Float32Array).slice() as BackendValues;
   }
 
+  /** Forgets the host copy of a tensor's values, for a kernel that has written its device data in place. */
+  writtenInPlace(dataId: DataId): void {
+    this.data.get(dataId).host = undefined;
+  }
+
   /** A tensor's values if they are on the host already, without a device read. */
   hostValues(t: TensorInfo): BackendValues | undefined {
     return this.data.get(t.dataId).host;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamOps } from '@alto/core';
+import { adamwInPlaceCuda } from './kernels/adamw-cuda.js';
 
 /** The optimizer primitives of @alto/core on tf tensors; persistent values are tf.Variables. */
 export const tfParamOps: ParamOps<tf.Tensor> = {
@@ -15,4 +16,5 @@ export const tfParamOps: ParamOps<tf.Tensor> = {
   assign: (target, value) => (target as tf.Variable).assign(value),
   scope: (fn) => tf.tidy(fn),
   dispose: (x) => x.dispose(),
+  adamwInPlace: adamwInPlaceCuda,
 };
