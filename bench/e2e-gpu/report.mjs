@@ -1,13 +1,17 @@
 // Files one device run of bench/e2e-gpu (DIR holds alto.json from sweep.mjs and peft.json from
 // peft_peer.py) as result.json and result.md beside this script, with the commit.
 //   node bench/e2e-gpu/report.mjs DIR [GPU name]
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runInfo } from '../env.mjs';
 
 const dir = process.argv[2];
 const gpu = process.argv[3] ?? 'NVIDIA H200';
-const alto = JSON.parse(readFileSync(join(dir, 'alto.json'), 'utf8'));
+// alto.json, or the alto-<ways>.json of runs of some ways each (same grid and settings).
+const parts = readdirSync(dir).filter((f) => /^alto(-[abc]+)?\.json$/.test(f)).sort().map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
+if (parts.length === 0) throw new Error(`${dir} holds no alto.json or alto-<ways>.json`);
+const alto = { ...parts[0], ways: Object.assign({}, ...parts.map((p) => p.ways)) };
+for (const k of ['a', 'b', 'c']) if (!alto.ways[k]) throw new Error(`no run of way (${k}) in ${dir}`);
 const peft = JSON.parse(readFileSync(join(dir, 'peft.json'), 'utf8'));
 const { commit } = runInfo();
 const BF16_PEAK = 989e12; // H100/H200 SXM dense bf16, as peft_peer.py

@@ -9,8 +9,9 @@
 // three letters), learnable through the attention projections (a fixed offset back) and the MLP.
 //   node bench/e2e-gpu/sweep.mjs OUT [--shape full|tiny] [--backend alto-cuda] [--steps 40]
 //        [--time-steps 8] [--eval-every 4] [--early-exit JSON] [--precision bf16] [--memory-mib N]
-//        [--full-b] [--cli PATH]
-// Writes OUT/alto.json (and each way's summary.json under OUT/<way>/).
+//        [--full-b] [--valid-rows 32] [--ways a,b,c] [--cli PATH]
+// Writes OUT/alto.json, or OUT/alto-<ways>.json for some of the ways (each way's summary.json
+// under OUT/<way>/).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -29,6 +30,10 @@ const { values: opts, positionals } = parseArgs({
     cli: { type: 'string', default: new URL('../../packages/cli/dist/main.js', import.meta.url).pathname },
     rows: { type: 'string', default: '512' },
     'eval-every': { type: 'string', default: '4' },
+    'valid-rows': { type: 'string', default: '32' },
+    // Which ways to run (a device command has 10 minutes): e.g. "a", then "b,c"; each run
+    // writes OUT/alto-<ways>.json, and report.mjs merges them.
+    ways: { type: 'string', default: 'a,b,c' },
     // Early-exit options of way (a) as JSON (default: ALTO's defaults), e.g. the paper's cut
     // without the noise band: '{"cutBand":0,"cutNoiseSigmas":0,"deferRank":false,"rankCautionBand":0}'.
     'early-exit': { type: 'string', default: '{}' },
@@ -43,8 +48,10 @@ const SHAPES = {
 };
 const shape = SHAPES[opts.shape];
 if (!shape) throw new RangeError(`--shape must be ${Object.keys(SHAPES).join(' or ')}`);
-const steps = Number(opts.steps), timeSteps = Number(opts['time-steps']), rows = Number(opts.rows), evalEvery = Number(opts['eval-every']);
-for (const [name, v] of [['--steps', steps], ['--time-steps', timeSteps], ['--rows', rows], ['--eval-every', evalEvery]]) {
+const steps = Number(opts.steps), timeSteps = Number(opts['time-steps']), rows = Number(opts.rows), evalEvery = Number(opts['eval-every']), validRows = Number(opts['valid-rows']);
+const ways = opts.ways.split(',');
+if (ways.length === 0 || ways.some((w) => !['a', 'b', 'c'].includes(w))) throw new RangeError('--ways must list a, b and/or c (e.g. "a" or "b,c")');
+for (const [name, v] of [['--steps', steps], ['--time-steps', timeSteps], ['--rows', rows], ['--eval-every', evalEvery], ['--valid-rows', validRows]]) {
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer`);
 }
 if (timeSteps > steps) throw new RangeError('--time-steps must not exceed --steps');
@@ -71,7 +78,7 @@ const config = (taskSteps) => ({
   tasks: [{ name: 'cipher', data: { train: join(out, 'task', 'train.jsonl'), valid: join(out, 'task', 'valid.jsonl') }, metric: 'loss', searchSpace: GRID, targets: ['*_proj'], steps: taskSteps }],
   evalEvery,
   earlyExit: JSON.parse(opts['early-exit']),
-  validRows: 32,
+  validRows,
   metricRows: 32,
   maxAdapters: 60,
   memoryBudgetMiB: Number(opts['memory-mib']),
@@ -109,13 +116,20 @@ const way = (s, ranSteps) => {
 };
 
 const started = Date.now();
-const a = way(tune('a', steps, []), steps);
-console.log(`(a) ALTO, early exit: ${a.wallSeconds.toFixed(1)} s, best val loss ${a.bestValLoss}`);
-const bSteps = opts['full-b'] ? steps : timeSteps;
-const b = way(tune('b', bSteps, ['--no-early-exit']), bSteps);
-console.log(`(b) ALTO batched: ${b.sweepSeconds.toFixed(1)} s${b.computed ? ' (computed)' : ''}`);
-const c = way(tune('c', timeSteps, ['--sequential']), timeSteps);
-console.log(`(c) one at a time: ${c.sweepSeconds.toFixed(1)} s (computed)`);
+const results = {};
+if (ways.includes('a')) {
+  results.a = way(tune('a', steps, []), steps);
+  console.log(`(a) ALTO, early exit: ${results.a.wallSeconds.toFixed(1)} s, best val loss ${results.a.bestValLoss}`);
+}
+if (ways.includes('b')) {
+  const bSteps = opts['full-b'] ? steps : timeSteps;
+  results.b = way(tune('b', bSteps, ['--no-early-exit']), bSteps);
+  console.log(`(b) ALTO batched: ${results.b.sweepSeconds.toFixed(1)} s${results.b.computed ? ' (computed)' : ''}`);
+}
+if (ways.includes('c')) {
+  results.c = way(tune('c', timeSteps, ['--sequential']), timeSteps);
+  console.log(`(c) one at a time: ${results.c.sweepSeconds.toFixed(1)} s (computed)`);
+}
 const doc = {
   date: new Date().toISOString(),
   backend: opts.backend,
@@ -125,8 +139,11 @@ const doc = {
   stepsPerConfig: steps,
   earlyExit: JSON.parse(opts['early-exit']),
   configurations: 60,
-  ways: { a, b, c },
+  validRows,
+  evalEvery,
+  ways: results,
   wallSeconds: (Date.now() - started) / 1000,
 };
-writeFileSync(join(out, 'alto.json'), `${JSON.stringify(doc, null, 1)}\n`);
-console.log(`written ${join(out, 'alto.json')}`);
+const file = join(out, ways.length === 3 ? 'alto.json' : `alto-${ways.join('')}.json`);
+writeFileSync(file, `${JSON.stringify(doc, null, 1)}\n`);
+console.log(`written ${file}`);
