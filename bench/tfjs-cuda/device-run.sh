@@ -15,7 +15,7 @@ grep -v "^ok " "$OUT/tfjs-cuda-check.log" | tail -20
 for p in tf32 bf16; do
   ALTO_MATMUL_PRECISION=$p /tmp/node .device/tfjs-cuda-check.mjs "$OUT/tfjs-cuda-$p.json" 2>&1 | grep -E "^(ok|FAIL)" || check=1
 done
-timeout 400 /tmp/node .device/tfjs-core-tests.cjs "$OUT/tfjs-core-tests.json" > "$OUT/tfjs-core-tests.log" 2>&1
+timeout "${CORE_TIMEOUT:-400}" /tmp/node .device/tfjs-core-tests.cjs "$OUT/tfjs-core-tests.json" > "$OUT/tfjs-core-tests.log" 2>&1
 core=$?
 grep -E "^FAIL|op tests on" "$OUT/tfjs-core-tests.log" | tail -60
 echo "check=$check core=$core"

@@ -170,7 +170,14 @@ export const cases: Case[] = [
     return out;
   }, tolerance: 1e-4 },
   { name: "three AdamW steps of ALTO's optimizer (one in-place launch per step on CUDA), weights read between steps", run: () => {
-    const params = [tf.variable(t([64, 8], 51)), tf.variable(t([8, 96], 52)), tf.variable(t([3], 53))];
+    // Variables that own their data, as the trainer's (a variable shares the data of the
+    // tensor it is made from; while that tensor lives the step is left to the composite ops).
+    const owned = (x: tf.Tensor) => {
+      const v = tf.variable(x);
+      x.dispose();
+      return v;
+    };
+    const params = [owned(t([64, 8], 51)), owned(t([8, 96], 52)), owned(t([3], 53))];
     const opt = createOptimizer<tf.Tensor>({ type: 'adamw', beta1: 0.8 });
     const state = opt.init(params, tfParamOps);
     let fused = 0;
