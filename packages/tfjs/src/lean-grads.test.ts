@@ -8,7 +8,8 @@ import { leanVariableGrads } from './lean-grads.js';
 // gradients), a multi-output op (split), a custom gradient, a branch off the loss, constants
 // that do not depend on the variables, and a softmax cross-entropy.
 function network(vars: Record<string, tf.Variable>, x: tf.Tensor2D, labels: tf.Tensor2D): tf.Scalar {
-  const scaled = tf.customGrad((a: tf.Tensor, save: (t: tf.Tensor[]) => void) => {
+  const scaled = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [a, save] = args as [tf.Tensor, tf.GradSaveFunc];
     save([a]);
     return { value: tf.mul(a, 3), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, tf.add(tf.mul(saved[0], 0), 3))] };
   });
