@@ -19,14 +19,8 @@ namespace {
 
 constexpr int kWarps = 4, kMaxPerLane = 8;  // head dim ≤ 256
 
-__device__ __forceinline__ float warp_max(float v) {
-  for (int off = 16; off > 0; off >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, off));
-  return v;
-}
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
-  return v;
-}
+__device__ __forceinline__ float warp_max(float v) { return alto::cuda::attention_tiled::group_max<32>(v); }
+__device__ __forceinline__ float warp_sum(float v) { return alto::cuda::attention_tiled::group_sum<32>(v); }
 __device__ __forceinline__ float dot(const float* a, const float* b, int dh) {
   float s = 0.0f;
   for (int c = 0; c < dh; ++c) s = fmaf(a[c], b[c], s);

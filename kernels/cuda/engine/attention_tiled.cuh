@@ -35,12 +35,15 @@ __device__ __forceinline__ void load_tile(float* s, const float* g, int64_t row0
   }
 }
 
-__device__ __forceinline__ float group16_max(float v) {
-  for (int off = 8; off > 0; off >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, off));
+// Max and sum over groups of `lanes` consecutive lanes (a power of two up to the warp).
+template <int lanes>
+__device__ __forceinline__ float group_max(float v) {
+  for (int off = lanes / 2; off > 0; off >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, off));
   return v;
 }
-__device__ __forceinline__ float group16_sum(float v) {
-  for (int off = 8; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
+template <int lanes>
+__device__ __forceinline__ float group_sum(float v) {
+  for (int off = lanes / 2; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
   return v;
 }
 
@@ -124,7 +127,7 @@ __global__ void __launch_bounds__(kThreads) forward(const float* q, const float*
         s[r][c] = kj <= qi && kj < d.T ? s[r][c] * d.scale : -INFINITY;
         mx = fmaxf(mx, s[r][c]);
       }
-      const float m_new = fmaxf(m[r], group16_max(mx));
+      const float m_new = fmaxf(m[r], group_max<16>(mx));
       const float base = m_new == -INFINITY ? 0.0f : m_new;  // a row with no key yet
       float sum = 0.0f;
 #pragma unroll
@@ -134,7 +137,7 @@ __global__ void __launch_bounds__(kThreads) forward(const float* q, const float*
         sum += p;
       }
       const float rescale = __expf(m[r] - base);
-      l[r] = l[r] * rescale + group16_sum(sum);
+      l[r] = l[r] * rescale + group_sum<16>(sum);
 #pragma unroll
       for (int u = 0; u < U; ++u) acc[r][u] *= rescale;
       m[r] = m_new;
