@@ -91,6 +91,9 @@ export async function runTune(config: TuneConfig, opts: RunOptions): Promise<Sum
     const trials = [...restored, ...(await trainer.run())];
     view.finish();
     const wallSeconds = (performance.now() - started) / 1000;
+    if (trainer.outOfMemorySteps > 0) {
+      opts.stream.write(`${trainer.outOfMemorySteps} step(s) ran out of memory and were taken again with fewer adapters (at most ${trainer.maxRows} rows a step since)\n`);
+    }
 
     // Metric of every trial that kept weights, several adapters per batched decode.
     for (const [i, task] of config.tasks.entries()) {

@@ -121,7 +121,7 @@ export function greedyAdmissionOrder<C extends AdmissionCandidate>(candidates: r
 export function admitWithinBudget<C extends AdmissionCandidate>(
   ordered: readonly C[],
   resident: StepShape,
-  limits: { maxAdapters: number; budgetBytes: number; safetyMargin: number },
+  limits: { maxAdapters: number; budgetBytes: number; safetyMargin: number; maxRows?: number },
   model: CapacityModel,
 ): C[] {
   const chosen: C[] = [];
@@ -129,6 +129,7 @@ export function admitWithinBudget<C extends AdmissionCandidate>(
   for (const c of ordered) {
     if (shape.adapters >= limits.maxAdapters) break;
     const next = { rows: shape.rows + c.batchSize, rankSum: shape.rankSum + c.rank, adapters: shape.adapters + 1 };
+    if (limits.maxRows !== undefined && next.rows > limits.maxRows) continue;
     const bytes = model.predictBytes(next);
     if (bytes !== null && bytes > limits.budgetBytes * (1 - limits.safetyMargin)) continue;
     chosen.push(c);

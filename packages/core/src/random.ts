@@ -25,6 +25,12 @@ export class Rng {
   constructor(seed: number) {
     this.state = seed >>> 0;
   }
+  /** An independent generator at this one's position. */
+  clone(): Rng {
+    const r = new Rng(0);
+    r.state = this.state;
+    return r;
+  }
   /** Uniform in [0, 1). */
   next(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;

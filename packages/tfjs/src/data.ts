@@ -27,7 +27,7 @@ export function fromTensors(x: tf.Tensor, y: tf.Tensor): DataSource {
  * trial trains alone or beside others.
  */
 export class DataCursor {
-  private readonly rng: Rng;
+  private rng: Rng;
   private order: Int32Array;
   private pos = 0;
   epoch = 0;
@@ -35,6 +35,17 @@ export class DataCursor {
   constructor(private readonly size: number, seed: number) {
     this.rng = new Rng(hashSeed(seed, 'data-order'));
     this.order = this.rng.permutation(size);
+  }
+
+  /** The position now, to go back to with `restore` (a step that failed takes the same rows again). */
+  mark(): () => void {
+    const rng = this.rng.clone(), order = this.order, pos = this.pos, epoch = this.epoch;
+    return () => {
+      this.rng = rng;
+      this.order = order;
+      this.pos = pos;
+      this.epoch = epoch;
+    };
   }
 
   next(n: number): Int32Array {

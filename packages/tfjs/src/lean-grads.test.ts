@@ -75,6 +75,30 @@ describe('leanVariableGrads', () => {
     dispose();
   });
 
+  it('frees everything when the forward or the backward fails part way (as out of memory would)', () => {
+    const { vars, x, labels, dispose } = setup();
+    const before = tf.memory().numTensors;
+    const failing = (where: 'forward' | 'backward') => () => {
+      const h = tf.relu(tf.matMul(x, vars.w1));
+      if (where === 'forward') throw new Error('out of memory (simulated)');
+      const broken = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+        const [a, save] = args as [tf.Tensor, tf.GradSaveFunc];
+        save([a]);
+        return { value: tf.mul(a, 2), gradFunc: () => { throw new Error('out of memory (simulated)'); } };
+      });
+      return tf.losses.softmaxCrossEntropy(labels, tf.matMul(broken(h) as tf.Tensor2D, vars.w3)) as tf.Scalar;
+    };
+    expect(() => leanVariableGrads(failing('forward'), [vars.w1, vars.w3])).toThrow(/out of memory/);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => leanVariableGrads(failing('backward'), [vars.w1, vars.w3])).toThrow(/out of memory/);
+    expect(tf.memory().numTensors).toBe(before);
+    // and the engine is ready for the next one
+    const ok = leanVariableGrads(() => network(vars, x, labels), [vars.w1, vars.w2, vars.w3]);
+    tf.dispose([ok.value, ...Object.values(ok.grads).filter((g) => g !== null)]);
+    expect(tf.memory().numTensors).toBe(before);
+    dispose();
+  });
+
   it('rejects a loss that no trainable variable reaches, freeing the forward', () => {
     const { vars, x, dispose } = setup();
     const before = tf.memory().numTensors;

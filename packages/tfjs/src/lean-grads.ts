@@ -20,10 +20,21 @@ export function leanVariableGrads(f: () => tf.Scalar, vars: tf.Variable[]): { va
   const engine = tf.engine() as unknown as EngineInternals;
   const trainable = vars.filter((v) => v.trainable);
   if (engine.state.gradientDepth !== 0 || trainable.length === 0) return tf.variableGrads(f, vars);
-  const y = engine.scopedRun(() => engine.startTape(), () => engine.endTape(), () => engine.tidy('forward', f)) as tf.Scalar;
-  if (!(y instanceof tf.Tensor) || y.rank !== 0) throw new Error('leanVariableGrads: f() must return a scalar tensor');
+  let y: tf.Scalar;
+  try {
+    y = engine.scopedRun(() => engine.startTape(), () => engine.endTape(), () => engine.tidy('forward', f)) as tf.Scalar;
+  } catch (e) {
+    // A forward that failed (out of memory, say) leaves what its tape saved: free it.
+    engine.state.activeTape?.forEach((node) => disposeAll(node.saved));
+    engine.state.activeTape = null;
+    throw e;
+  }
   const tape = engine.state.activeTape!;
   engine.state.activeTape = null;
+  if (!(y instanceof tf.Tensor) || y.rank !== 0) {
+    tape.forEach((node) => disposeAll(node.saved));
+    throw new Error('leanVariableGrads: f() must return a scalar tensor');
+  }
   const { nodes, unused } = pathNodes(tape, trainable, y);
   for (const node of unused) disposeAll(node.saved);
   if (nodes.length === 0) {
@@ -31,7 +42,23 @@ export function leanVariableGrads(f: () => tf.Scalar, vars: tf.Variable[]): { va
     throw new Error('Cannot find a connection between any variable and the result of the loss function y=f(x). Please make sure the operations that use variables are inside the function f passed to minimize().');
   }
   const keep = new Set(trainable.map((v) => v.id));
-  const grads = tf.tidy(() => {
+  let grads: tf.NamedTensorMap;
+  try {
+    grads = backward(nodes, y, keep, trainable);
+  } catch (e) {
+    // The nodes not reached keep their saved tensors: free them, and the loss.
+    nodes.forEach((node) => disposeAll(node.saved));
+    y.dispose();
+    throw e;
+  }
+  // As tf.variableGrads: listed variables that are not trainable get null.
+  for (const v of vars) if (!v.trainable) (grads as Record<string, tf.Tensor | null>)[v.name] = null;
+  return { value: y, grads };
+}
+
+/** Walks the tape backward from y, freeing each node's saved tensors and used gradients. */
+function backward(nodes: TapeNode[], y: tf.Scalar, keep: Set<number>, trainable: tf.Variable[]): tf.NamedTensorMap {
+  return tf.tidy(() => {
     const acc = new Map<number, tf.Tensor>([[y.id, tf.onesLike(y)]]);
     for (let i = nodes.length - 1; i >= 0; i--) {
       const node = nodes[i];
@@ -73,9 +100,6 @@ export function leanVariableGrads(f: () => tf.Scalar, vars: tf.Variable[]): { va
     }
     return out;
   });
-  // As tf.variableGrads: listed variables that are not trainable get null.
-  for (const v of vars) if (!v.trainable) (grads as Record<string, tf.Tensor | null>)[v.name] = null;
-  return { value: y, grads };
 }
 
 interface TapeNode {

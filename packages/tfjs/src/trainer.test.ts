@@ -114,6 +114,47 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
     model.dispose();
   });
 
+  it('a step out of memory is taken again with fewer rows: no adapter lost, the same weights as each trained alone', async () => {
+    const model = mlp(3);
+    const base = wrapModel(model);
+    // A device with room for 7 rows: a bigger forward fails as the CUDA backend's allocator does.
+    const small: typeof base = Object.assign(Object.create(base), {
+      forward: (x: tf.Tensor) => {
+        if (x.shape[0] > 7) throw new Error('alloc: CUDA error (cudaMalloc: out of memory)');
+        return base.forward(x);
+      },
+    });
+    const data = source(5, 96);
+    const run = async (specs: { id: string; config: AdapterConfig }[]) => {
+      const trainer = new Trainer(small, perExampleCrossEntropy, [{ name: 'main', train: data, valid: data }], { keepAllWeights: true, evalEvery: 3, validRows: 4 });
+      const paused: string[] = [];
+      trainer.session.hooks.adapterRetired.tap('test', (a, reason) => void (reason === 'paused' && paused.push(a.name)));
+      for (const c of specs) trainer.enqueue('main', c.id, c.config);
+      return { trials: await trainer.run(), paused, oom: trainer.outOfMemorySteps };
+    };
+    const before = tf.memory().numTensors;
+    // 5 rows, then 7, then 11: out of memory with four adapters resident; two wait on the host.
+    const specs = [0, 1, 2, 3].map((i) => ({ id: `t${i}`, config: config({ rank: 2 + i, alpha: 4, learningRate: 1e-2 * (i + 1), batchSize: 2, seed: 30 + i, steps: 6 }) }));
+    specs.push({ id: 'mid', config: config({ rank: 3, alpha: 6, learningRate: 2e-2, batchSize: 5, seed: 35, steps: 6 }) });
+    const shrunk = await run(specs);
+    expect(tf.memory().numTensors).toBe(before); // nothing of the failed steps remains
+    expect(shrunk.oom).toBeGreaterThanOrEqual(1);
+    expect(shrunk.paused.length).toBeGreaterThan(0);
+    for (const spec of specs) {
+      const t = shrunk.trials.find((x) => x.id === spec.id)!;
+      expect([t.status, t.steps, t.samples]).toEqual(['completed', 6, 6 * spec.config.batchSize]);
+      const alone = await train([spec], { evalEvery: 3, validRows: 4 });
+      expect(maxWeightError(t.weights!, alone.trials[0].weights!)).toBeLessThanOrEqual(1e-4);
+    }
+    // An adapter that does not fit even alone exits with reason error; the others go on.
+    const beforeBig = tf.memory().numTensors;
+    const withBig = await run([specs[0], { id: 'big', config: config({ rank: 2, alpha: 4, learningRate: 1e-2, batchSize: 8, seed: 40, steps: 6 }) }]);
+    expect(withBig.trials.map((t) => [t.id, t.status, t.reason]).sort()).toEqual([['big', 'exited', 'error'], ['t0', 'completed', null]]);
+    expect(tf.memory().numTensors).toBe(beforeBig);
+    base.detach();
+    model.dispose();
+  });
+
   it('a NaN loss retires only that adapter, with reason nan', async () => {
     const good = source(5, 96);
     const poisoned: DataSource = {

@@ -1,6 +1,7 @@
 import './register-gradients.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { leanVariableGrads } from './lean-grads.js';
+import { isOutOfMemory, StepOutOfMemory } from './out-of-memory.js';
 import { profileKernels, type KernelProfile } from './kernel-profile.js';
 import {
   AdapterBank, AdapterConfig, AdapterInfo, AdapterSlot, admitWithinBudget, bestTrial, buildSegmentPlan, CapacityModel,
@@ -45,6 +46,10 @@ export class Trainer {
   private readonly opts: Required<TrainerOptions>;
   /** Per-kernel times of the step named by the profileStep option, once it has run. */
   kernelProfile: KernelProfile | null = null;
+  /** Steps that ran out of memory and were retried with fewer rows. */
+  outOfMemorySteps = 0;
+  /** Most rows a step may have, lowered by each step that ran out of memory (Infinity: no bound). */
+  maxRows = Infinity;
 
   constructor(private readonly model: BaseModel, private readonly loss: PerExampleLoss, tasks: readonly TaskData[], options: TrainerOptions = {}) {
     this.opts = validateOptions(options);
@@ -105,11 +110,16 @@ export class Trainer {
           if (this.session.bank.size === 0 && this.paused.size === 0 && this.queue.length === 0) break;
           if (this.session.bank.size === 0) throw new Error('no queued or paused adapter fits the capacity budget');
         }
-        if (this.session.step + 1 === this.opts.profileStep) {
-          const { result, profile } = await profileKernels(this.session.step + 1, () => this.step());
-          freed = result;
-          this.kernelProfile = profile;
-        } else freed = await this.step();
+        try {
+          if (this.session.step + 1 === this.opts.profileStep) {
+            const { result, profile } = await profileKernels(this.session.step + 1, () => this.step());
+            freed = result;
+            this.kernelProfile = profile;
+          } else freed = await this.step();
+        } catch (e) {
+          if (!(e instanceof StepOutOfMemory)) throw e;
+          freed = await this.shrinkAfterOutOfMemory(e);
+        }
       }
       await this.flush();
       if (!this.opts.keepAllWeights) this.dropNonBestWeights();
@@ -167,7 +177,7 @@ export class Trainer {
     const chosen = admitWithinBudget(
       ordered.map((c) => ({ ...c, batchSize: c.config.batchSize, rank: c.config.rank })),
       shape,
-      { maxAdapters, budgetBytes: this.opts.memoryBudgetBytes, safetyMargin: this.opts.safetyMargin },
+      { maxAdapters, budgetBytes: this.opts.memoryBudgetBytes, safetyMargin: this.opts.safetyMargin, maxRows: this.maxRows },
       this.capacity,
     );
     if (chosen.length === 0 && resident.length === 0 && ordered.length > 0) chosen.push({ ...ordered[0], batchSize: ordered[0].config.batchSize, rank: ordered[0].config.rank });
@@ -236,18 +246,29 @@ export class Trainer {
       const a = plan.segmentAdapter[s];
       if (a >= 0) rows[a] += plan.segmentOffsets[s + 1] - plan.segmentOffsets[s];
     }
-    const { x, y } = this.gatherBatch(plan, planned);
+    const rewind = planned.map((s) => this.cursors.get(s.name)!.mark());
     const provider = kernelFor(this.session, plan);
     const training = planned.filter((_, i) => rows[i] > 0);
     const vars = training.flatMap((s) => AdapterBank.params(s) as tf.Variable[]);
-    let lossVec!: tf.Tensor;
+    let x: tf.Tensor | undefined, y: tf.Tensor | undefined, lossVec: tf.Tensor | undefined;
     let peakBytes = 0;
-    const { value, grads } = leanVariableGrads(() => {
-      const pred = withLoraScope(scopeFor(plan, planned, provider, true), () => this.model.forward(x));
-      lossVec = tf.keep(perAdapterMeans(toPerExample(this.loss(y, pred), y.shape[0]), plan));
-      peakBytes = tf.memory().numBytes;
-      return tf.sum(lossVec) as tf.Scalar;
-    }, vars);
+    let value: tf.Scalar, grads: tf.NamedTensorMap;
+    try {
+      ({ x, y } = this.gatherBatch(plan, planned));
+      const [xs, ys] = [x, y];
+      ({ value, grads } = leanVariableGrads(() => {
+        const pred = withLoraScope(scopeFor(plan, planned, provider, true), () => this.model.forward(xs));
+        lossVec = tf.keep(perAdapterMeans(toPerExample(this.loss(ys, pred), ys.shape[0]), plan));
+        peakBytes = tf.memory().numBytes;
+        return tf.sum(lossVec) as tf.Scalar;
+      }, vars));
+    } catch (e) {
+      // Nothing is updated yet: free what the step made; out of memory, take the same rows again later.
+      tf.dispose([x, y, lossVec].filter((t): t is tf.Tensor => t !== undefined));
+      if (!isOutOfMemory(e)) throw e;
+      rewind.forEach((back) => back());
+      throw new StepOutOfMemory(plan.totalRows, e as Error);
+    }
     peakBytes = Math.max(peakBytes, tf.memory().numBytes);
     for (const slot of training) {
       const params = AdapterBank.params(slot);
@@ -256,9 +277,9 @@ export class Trainer {
         createOptimizer<tf.Tensor>(slot.config.optimizer).update(params, g, slot.optimizerState, slot.config, tfParamOps);
       }
     }
-    tf.dispose([value, x, y, ...Object.values(grads)]);
+    tf.dispose([value, x!, y!, ...Object.values(grads)]);
     this.ledger.push({
-      kind: 'train', step, tensor: lossVec,
+      kind: 'train', step, tensor: lossVec!,
       entries: planned.map((s, i) => ({ name: s.name, step: s.stepsDone + (rows[i] > 0 ? 1 : 0), rows: rows[i] })),
     });
     planned.forEach((s, i) => {
@@ -341,6 +362,32 @@ export class Trainer {
     this.cursors.delete(trial.name);
     trial.status = reason === 'completed' ? 'completed' : 'exited';
     trial.reason = reason === 'completed' ? null : reason;
+  }
+
+  /**
+   * After a step ran out of memory: steps get at most three quarters of its rows from now on,
+   * and the adapters admitted last are paused (their state to the host, resumed when room
+   * frees) until the resident ones fit. An adapter that alone does not fit exits ('error').
+   */
+  private async shrinkAfterOutOfMemory(e: StepOutOfMemory): Promise<number | null> {
+    this.outOfMemorySteps += 1;
+    this.maxRows = Math.min(this.maxRows, Math.floor(e.rows * 0.75));
+    const resident = this.session.bank.list().sort((a, b) => b.admittedAtStep - a.admittedAtStep);
+    if (resident.length === 1) {
+      await this.retire(resident[0], 'error');
+      return resident[0].config.batchSize;
+    }
+    let rows = resident.reduce((n, s) => n + s.config.batchSize, 0);
+    let freed: number | null = null;
+    for (const slot of resident.slice(0, -1)) {
+      if (rows <= this.maxRows) break;
+      this.paused.set(slot.name, await saveToHost(slot));
+      this.session.retire(slot.name, 'paused');
+      this.byName.get(slot.name)!.status = 'paused';
+      rows -= slot.config.batchSize;
+      freed = slot.config.batchSize;
+    }
+    return freed;
   }
 
   private gatherBatch(plan: SegmentPlan, planned: AdapterSlot<tf.Tensor>[]): { x: tf.Tensor; y: tf.Tensor } {
