@@ -1,4 +1,6 @@
 // Engine lifetime, memory, transfers, fill, cast and select.
+#include <cstring>
+
 #include "engine_impl.h"
 
 using namespace alto::cuda;
@@ -39,6 +41,32 @@ cudaError_t cast_from(const From* x, alto_elem to, void* y, int64_t n, cudaStrea
 
 }  // namespace
 
+namespace {
+
+// Allocates the pinned buffers on first use; false (uploads stay pageable) when that fails.
+bool staging_ready(alto_engine* e) {
+  alto_staging& s = e->staging;
+  if (s.tried) return s.ready;
+  s.tried = true;
+  for (int b = 0; b < 2; ++b) {
+    if (cudaMallocHost(&s.buffer[b], alto_staging::kBytes) != cudaSuccess ||
+        cudaEventCreateWithFlags(&s.drained[b], cudaEventDisableTiming) != cudaSuccess) {
+      cudaGetLastError();
+      return false;
+    }
+  }
+  return s.ready = true;
+}
+
+void staging_release(alto_engine* e) {
+  for (int b = 0; b < 2; ++b) {
+    if (e->staging.buffer[b]) cudaFreeHost(e->staging.buffer[b]);
+    if (e->staging.drained[b]) cudaEventDestroy(e->staging.drained[b]);
+  }
+}
+
+}  // namespace
+
 extern "C" alto_status alto_engine_create(int32_t device, alto_engine** out) {
   if (!out) return ALTO_ERR_INVALID_ARGUMENT;
   *out = nullptr;
@@ -64,6 +92,7 @@ extern "C" void alto_engine_destroy(alto_engine* e) {
   cudaSetDevice(e->device);
   cudaStreamSynchronize(e->stream);
   e->pool.reset();
+  staging_release(e);
   cudaStreamDestroy(e->stream);
   delete e;
 }
@@ -96,10 +125,28 @@ extern "C" alto_status alto_engine_trim(alto_engine* e) {
   return engine_status(e, e->pool->trim(), "trim");
 }
 
+
 extern "C" alto_status alto_engine_upload(alto_engine* e, void* dst, const void* src, size_t bytes) {
   if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
-  // Pageable host memory: the copy has taken the bytes when this returns.
-  return engine_status(e, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, e->stream), "upload");
+  if (bytes < alto_staging::kFromBytes || !staging_ready(e)) {
+    // Pageable host memory: the copy has taken the bytes when this returns.
+    return engine_status(e, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, e->stream), "upload");
+  }
+  // Through the two pinned buffers in turn: the host fills one while the other is copied.
+  // Every byte is in a pinned buffer when this returns, so the caller may reuse `src`.
+  alto_staging& s = e->staging;
+  cudaError_t err = cudaSuccess;
+  for (size_t offset = 0, piece = 0; offset < bytes && err == cudaSuccess; ++piece) {
+    const int b = static_cast<int>(piece & 1);
+    const size_t n = bytes - offset < alto_staging::kBytes ? bytes - offset : alto_staging::kBytes;
+    err = cudaEventSynchronize(s.drained[b]);
+    if (err != cudaSuccess) break;
+    std::memcpy(s.buffer[b], static_cast<const char*>(src) + offset, n);
+    err = cudaMemcpyAsync(static_cast<char*>(dst) + offset, s.buffer[b], n, cudaMemcpyHostToDevice, e->stream);
+    if (err == cudaSuccess) err = cudaEventRecord(s.drained[b], e->stream);
+    offset += n;
+  }
+  return engine_status(e, err, "upload");
 }
 
 extern "C" alto_status alto_engine_download(alto_engine* e, void* dst, const void* src, size_t bytes) {

@@ -9,9 +9,20 @@
 #include "alto/engine.h"
 #include "pool.h"
 
+// Two pinned buffers that large uploads pass through: a copy from pageable memory is staged
+// by the driver in small pieces and ran at a few hundred MB/s on the GPU machine.
+struct alto_staging {
+  static constexpr size_t kBytes = size_t{16} << 20;     // per buffer
+  static constexpr size_t kFromBytes = size_t{1} << 20;  // uploads this large or larger
+  void* buffer[2] = {nullptr, nullptr};
+  cudaEvent_t drained[2] = {nullptr, nullptr};  // the copy out of each buffer has finished
+  bool tried = false, ready = false;
+};
+
 struct alto_engine {
   int device = 0;
   cudaStream_t stream = nullptr;
+  alto_staging staging;
   std::unique_ptr<alto::cuda::Pool> pool;
   alto::cuda::Cublas blas;
   bool blas_tried = false;
