@@ -72,6 +72,10 @@ const md = [
   `Best validation loss: (a) ${a.bestValLoss ?? '–'}, (b) ${b.bestValLoss ?? '– (not run in full)'}.`,
   `Batched training (b): ${Math.round(b.tokensPerSecond)} tokens/s over its run (evaluations included), MFU ${(100 * doc.batched.mfu).toFixed(1)} %, median step ${batchedStep === null ? '–' : `${(batchedStep * 1000).toFixed(0)} ms`}; PEFT, one adapter of rank 16: batch 1 ${peft1.step_ms.toFixed(1)} ms (${Math.round(peft1.tokens_per_s)} tokens/s, MFU ${(100 * peft1.mfu).toFixed(1)} %), batch 8 ${peft8.step_ms.toFixed(1)} ms (${Math.round(peft8.tokens_per_s)} tokens/s, MFU ${(100 * peft8.mfu).toFixed(1)} %).`,
   '',
+  ...(b.kernelProfile
+    ? [`Where a batched step of (b) goes (executor step ${b.kernelProfile.step}, timed kernel by kernel: ${b.kernelProfile.wallMs.toFixed(0)} ms; scopes contain kernels listed on their own):`, '',
+      '| kernel | calls | ms |', '|---|---|---|', ...b.kernelProfile.kernels.slice(0, 12).map((k) => `| ${k.scope ? `(scope) ${k.name || '–'}` : k.name} | ${k.calls} | ${k.ms.toFixed(1)} |`), '']
+    : []),
   `Goals: (a) ≥ 20× faster than (d): ${doc.goals.dOverA20 ? 'met' : 'NOT met'}; (a) ≥ 3× faster than (b): ${doc.goals.bOverA3 ? 'met' : 'NOT met'}.`,
   '',
 ].join('\n');

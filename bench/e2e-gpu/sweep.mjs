@@ -9,7 +9,7 @@
 // three letters), learnable through the attention projections (a fixed offset back) and the MLP.
 //   node bench/e2e-gpu/sweep.mjs OUT [--shape full|tiny] [--backend alto-cuda] [--steps 40]
 //        [--time-steps 8] [--eval-every 4] [--early-exit JSON] [--precision bf16] [--memory-mib N]
-//        [--full-b] [--valid-rows 32] [--ways a,b,c] [--cli PATH]
+//        [--full-b] [--valid-rows 32] [--ways a,b,c] [--profile-step N] [--cli PATH]
 // Writes OUT/alto.json, or OUT/alto-<ways>.json for some of the ways (each way's summary.json
 // under OUT/<way>/).
 import { spawnSync } from 'node:child_process';
@@ -34,6 +34,8 @@ const { values: opts, positionals } = parseArgs({
     // Which ways to run (a device command has 10 minutes): e.g. "a", then "b,c"; each run
     // writes OUT/alto-<ways>.json, and report.mjs merges them.
     ways: { type: 'string', default: 'a,b,c' },
+    // Time every kernel of this executor step of way (b) (alto tune --profile-step); 0: none.
+    'profile-step': { type: 'string', default: '0' },
     // Early-exit options of way (a) as JSON (default: ALTO's defaults), e.g. the paper's cut
     // without the noise band: '{"cutBand":0,"cutNoiseSigmas":0,"deferRank":false,"rankCautionBand":0}'.
     'early-exit': { type: 'string', default: '{}' },
@@ -50,6 +52,8 @@ const shape = SHAPES[opts.shape];
 if (!shape) throw new RangeError(`--shape must be ${Object.keys(SHAPES).join(' or ')}`);
 const steps = Number(opts.steps), timeSteps = Number(opts['time-steps']), rows = Number(opts.rows), evalEvery = Number(opts['eval-every']), validRows = Number(opts['valid-rows']);
 const ways = opts.ways.split(',');
+const profileStep = Number(opts['profile-step']);
+if (!Number.isInteger(profileStep) || profileStep < 0) throw new RangeError('--profile-step must be a step number (0: none)');
 if (ways.length === 0 || ways.some((w) => !['a', 'b', 'c'].includes(w))) throw new RangeError('--ways must list a, b and/or c (e.g. "a" or "b,c")');
 for (const [name, v] of [['--steps', steps], ['--time-steps', timeSteps], ['--rows', rows], ['--eval-every', evalEvery], ['--valid-rows', validRows]]) {
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer`);
@@ -123,7 +127,12 @@ if (ways.includes('a')) {
 }
 if (ways.includes('b')) {
   const bSteps = opts['full-b'] ? steps : timeSteps;
-  results.b = way(tune('b', bSteps, ['--no-early-exit']), bSteps);
+  results.b = way(tune('b', bSteps, ['--no-early-exit', ...(profileStep > 0 ? ['--profile-step', String(profileStep)] : [])]), bSteps);
+  if (profileStep > 0) {
+    // The kernels that took most of the profiled step, for the result file.
+    const p = JSON.parse(readFileSync(join(out, 'b', 'kernel-profile.json'), 'utf8'));
+    results.b.kernelProfile = { step: p.step, wallMs: p.wallMs, kernelMs: p.kernelMs, kernels: p.kernels.slice(0, 20) };
+  }
   console.log(`(b) ALTO batched: ${results.b.sweepSeconds.toFixed(1)} s${results.b.computed ? ' (computed)' : ''}`);
 }
 if (ways.includes('c')) {
