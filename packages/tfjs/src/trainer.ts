@@ -27,6 +27,17 @@ export type { PerExampleLoss, TaskData, TfjsSession, TrainerOptions } from './tr
 let variableCounter = 0;
 
 /**
+ * Bytes the live tensors hold, for the capacity model: the device's count where the backend
+ * keeps one (the CUDA backend: its pool's blocks in use), else tfjs's numBytes, which counts a
+ * buffer again for every view and clone of it (the tape's saved tensors are clones), so
+ * overstates the memory about twofold in training.
+ */
+function liveBytes(): number {
+  const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
+  return typeof m.numBytesInGPU === 'number' ? m.numBytesInGPU : m.numBytes;
+}
+
+/**
  * Trains many adapters at once over one frozen base: each step concatenates every resident
  * adapter's own micro-batch, runs one forward and one backward, and steps each adapter's
  * own optimizer. Adapters finish, pause, exit or fail independently; queued and paused trials
@@ -259,7 +270,7 @@ export class Trainer {
       ({ value, grads } = leanVariableGrads(() => {
         const pred = withLoraScope(scopeFor(plan, planned, provider, true), () => this.model.forward(xs));
         lossVec = tf.keep(perAdapterMeans(toPerExample(this.loss(ys, pred), ys.shape[0]), plan));
-        peakBytes = tf.memory().numBytes;
+        peakBytes = liveBytes();
         return tf.sum(lossVec) as tf.Scalar;
       }, vars));
     } catch (e) {
@@ -269,7 +280,7 @@ export class Trainer {
       rewind.forEach((back) => back());
       throw new StepOutOfMemory(plan.totalRows, e as Error);
     }
-    peakBytes = Math.max(peakBytes, tf.memory().numBytes);
+    peakBytes = Math.max(peakBytes, liveBytes());
     for (const slot of training) {
       const params = AdapterBank.params(slot);
       if (session.hooks.beforeOptimizerStep.call(describeAdapter(slot), info) !== false) {
