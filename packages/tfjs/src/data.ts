@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { hashSeed, Rng } from '@alto/core';
+import { hashSeed, Rng, type SegmentPlan } from '@alto/core';
 
 /** A dataset that hands out examples by index; inputs and targets have one row per example. */
 export interface DataSource {
@@ -60,4 +60,26 @@ export class DataCursor {
     }
     return out;
   }
+}
+
+/**
+ * The rows of one step, segment by segment: each segment's adapter's next rows from its own
+ * cursor over its task's training data (`adapters[a]` for adapter a of the plan).
+ */
+export function gatherRows(plan: SegmentPlan, adapters: readonly { source: DataSource; cursor: DataCursor }[]): { x: tf.Tensor; y: tf.Tensor } {
+  return tf.tidy(() => {
+    const xs: tf.Tensor[] = [];
+    const ys: tf.Tensor[] = [];
+    for (let s = 0; s < plan.segmentAdapter.length; s++) {
+      const len = plan.segmentOffsets[s + 1] - plan.segmentOffsets[s];
+      if (len === 0) continue;
+      const a = plan.segmentAdapter[s];
+      if (a < 0) throw new Error('a training plan must give every segment an adapter');
+      const part = adapters[a].source.gather(adapters[a].cursor.next(len));
+      xs.push(part.x);
+      ys.push(part.y);
+    }
+    if (xs.length === 0) throw new Error('the step plan has no rows');
+    return { x: xs.length === 1 ? xs[0] : tf.concat(xs, 0), y: ys.length === 1 ? ys[0] : tf.concat(ys, 0) };
+  });
 }

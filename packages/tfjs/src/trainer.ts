@@ -5,12 +5,13 @@ import { isOutOfMemory, StepOutOfMemory } from './out-of-memory.js';
 import { profileKernels, type KernelProfile } from './kernel-profile.js';
 import {
   AdapterBank, AdapterConfig, AdapterInfo, AdapterSlot, admitWithinBudget, bestTrial, buildSegmentPlan, CapacityModel,
-  ConfigError, createOptimizer, describeAdapter, greedyAdmissionOrder, hashSeed, IssueCollector, loraScale,
-  matchesTargets, newTrialRecord, plannedSteps, RetireReason, Rng, SegmentPlan, Session, StepInfo, TrialRecord,
+  ConfigError, createOptimizer, describeAdapter, greedyAdmissionOrder, IssueCollector, loraScale,
+  matchesTargets, newTrialRecord, plannedSteps, RetireReason, Session, StepInfo, TrialRecord,
   validateSegmentPlan,
 } from '@alto/core';
 import { captureWeights } from './adapter-weights.js';
-import { DataCursor } from './data.js';
+import { DataCursor, gatherRows } from './data.js';
+import { newAdapterSlot } from './adapter-slot.js';
 import { Evaluator } from './evaluator.js';
 import { HostAdapterState, hostWeights, restoreFromHost, saveToHost } from './host-state.js';
 import { LossLedger } from './loss-ledger.js';
@@ -23,8 +24,6 @@ import { perAdapterMeans, toPerExample } from './step-math.js';
 import { PerExampleLoss, TaskData, TfjsSession, TrainerOptions, validateOptions } from './trainer-options.js';
 
 export type { PerExampleLoss, TaskData, TfjsSession, TrainerOptions } from './trainer-options.js';
-
-let variableCounter = 0;
 
 /**
  * Bytes the live tensors hold, for the capacity model: the device's count where the backend
@@ -210,27 +209,8 @@ export class Trainer {
   }
 
   private start(trial: TrialRecord): void {
-    const { config } = trial;
-    const layers = new Map<string, { A: tf.Tensor; B: tf.Tensor }>();
-    for (const { name, dIn, dOut } of this.targetsOf(config)) {
-      // PEFT's init: A ~ U(±1/√d_in) (kaiming-uniform, a = √5), B = 0; seeded per trial and layer.
-      const bound = 1 / Math.sqrt(dIn);
-      const a = new Rng(hashSeed(config.seed, 'lora_A', name)).fillUniform(new Float32Array(dIn * config.rank), -bound, bound);
-      const id = ++variableCounter;
-      const a0 = tf.tensor2d(a, [dIn, config.rank]);
-      const b0 = tf.zeros([config.rank, dOut]);
-      layers.set(name, {
-        A: tf.variable(a0, true, `alto/${trial.name}/${name}/A#${id}`),
-        B: tf.variable(b0, true, `alto/${trial.name}/${name}/B#${id}`),
-      });
-      tf.dispose([a0, b0]); // the variables hold their own reference to the data
-    }
-    const slot: AdapterSlot<tf.Tensor> = {
-      name: trial.name, config, task: trial.task, trialId: trial.id, stepsDone: 0, samplesDone: 0, layers,
-      optimizerState: { slots: [], step: 0 }, admittedAtStep: this.session.step,
-    };
-    slot.optimizerState = createOptimizer<tf.Tensor>(config.optimizer).init(AdapterBank.params(slot), tfParamOps);
-    this.cursors.set(trial.name, new DataCursor(this.tasks.get(trial.task)!.train.size, config.seed));
+    const slot = newAdapterSlot(trial, this.targetsOf(trial.config), this.session.step);
+    this.cursors.set(trial.name, new DataCursor(this.tasks.get(trial.task)!.train.size, trial.config.seed));
     trial.status = 'running';
     this.session.admit(slot);
   }
@@ -265,7 +245,7 @@ export class Trainer {
     let peakBytes = 0;
     let value: tf.Scalar, grads: tf.NamedTensorMap;
     try {
-      ({ x, y } = this.gatherBatch(plan, planned));
+      ({ x, y } = gatherRows(plan, planned.map((p) => ({ source: this.tasks.get(p.task)!.train, cursor: this.cursors.get(p.name)! }))));
       const [xs, ys] = [x, y];
       ({ value, grads } = leanVariableGrads(() => {
         const pred = withLoraScope(scopeFor(plan, planned, provider, true), () => this.model.forward(xs));
@@ -399,25 +379,6 @@ export class Trainer {
       freed = slot.config.batchSize;
     }
     return freed;
-  }
-
-  private gatherBatch(plan: SegmentPlan, planned: AdapterSlot<tf.Tensor>[]): { x: tf.Tensor; y: tf.Tensor } {
-    return tf.tidy(() => {
-      const xs: tf.Tensor[] = [];
-      const ys: tf.Tensor[] = [];
-      for (let s = 0; s < plan.segmentAdapter.length; s++) {
-        const len = plan.segmentOffsets[s + 1] - plan.segmentOffsets[s];
-        if (len === 0) continue;
-        const a = plan.segmentAdapter[s];
-        if (a < 0) throw new Error('a training plan must give every segment an adapter');
-        const slot = planned[a];
-        const part = this.tasks.get(slot.task)!.train.gather(this.cursors.get(slot.name)!.next(len));
-        xs.push(part.x);
-        ys.push(part.y);
-      }
-      if (xs.length === 0) throw new Error('the step plan has no rows');
-      return { x: xs.length === 1 ? xs[0] : tf.concat(xs, 0), y: ys.length === 1 ? ys[0] : tf.concat(ys, 0) };
-    });
   }
 
   /** Reads the queued losses from the device, records them and tells the plugins. */
