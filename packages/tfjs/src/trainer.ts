@@ -313,14 +313,19 @@ export class Trainer {
       freed = slot.config.batchSize;
     }
     for (const slot of pause) {
-      this.paused.set(slot.name, await saveToHost(slot));
-      this.session.retire(slot.name, 'paused');
-      this.byName.get(slot.name)!.status = 'paused';
+      await this.pause(slot);
       freed = slot.config.batchSize;
     }
     await this.retireFromPaused(info);
     if (this.ledger.size >= this.opts.reportEvery) await this.flush();
     return freed;
+  }
+
+  /** Moves a resident adapter's state to the host; it waits there to be admitted again. */
+  private async pause(slot: AdapterSlot<tf.Tensor>): Promise<void> {
+    this.paused.set(slot.name, await saveToHost(slot));
+    this.session.retire(slot.name, 'paused');
+    this.byName.get(slot.name)!.status = 'paused';
   }
 
   /** Paused trials can be told to exit too (e.g. cut at the end of screening). */
@@ -372,9 +377,7 @@ export class Trainer {
     let freed: number | null = null;
     for (const slot of resident.slice(0, -1)) {
       if (rows <= this.maxRows) break;
-      this.paused.set(slot.name, await saveToHost(slot));
-      this.session.retire(slot.name, 'paused');
-      this.byName.get(slot.name)!.status = 'paused';
+      await this.pause(slot);
       rows -= slot.config.batchSize;
       freed = slot.config.batchSize;
     }
