@@ -43,7 +43,7 @@ def copy_gbps():
     return 2 * n / (ms * 1e-3) / 1e9
 
 
-def run(d, K, batch, dtype):
+def run(d, K, batch, dtype, tf32=False):
     rows = batch * SEQ
     T = rows * K
     g = torch.Generator(device="cuda").manual_seed(7)
@@ -95,7 +95,7 @@ def run(d, K, batch, dtype):
         _dA = torch._grouped_mm(X.t(), dS, offs=offs)
         _dB = torch._grouped_mm(S.t(), dY, offs=offs)
 
-    out = {"dtype": str(dtype).split(".")[-1], "d_model": d, "adapters": K, "batch": batch, "seq": SEQ}
+    out = {"dtype": "tf32" if tf32 else str(dtype).split(".")[-1], "d_model": d, "adapters": K, "batch": batch, "seq": SEQ}
     # Same function: Y after one pass of each way from the same start.
     results = {}
     for name, fn in (("loop", loop), ("bmm", bmm), ("grouped", grouped)):
@@ -122,10 +122,13 @@ def main():
     path = sys.argv[1] if len(sys.argv) > 1 else "torch_peers.json"
     gbps = copy_gbps()
     rows = []
-    for dtype in (torch.bfloat16, torch.float32):
+    # tf32: fp32 storage, products on the tensor cores with TF32 inputs (as ALTO_F32_TF32).
+    for dtype, tf32 in ((torch.bfloat16, False), (torch.float32, True), (torch.float32, False)):
+        torch.backends.cuda.matmul.allow_tf32 = tf32
         for d, K, b in SHAPES:
-            rows.append(run(d, K, b, dtype))
+            rows.append(run(d, K, b, dtype, tf32))
             torch.cuda.empty_cache()
+    torch.backends.cuda.matmul.allow_tf32 = False
     doc = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "copy_gbps": gbps, "results": rows}
     with open(path, "w") as f:
         json.dump(doc, f, indent=1)

@@ -36,7 +36,7 @@ T* dalloc(size_t n) {
 // Fills a device buffer with uniform values in [-scale, scale], as the storage type.
 void fill_random(void* dst, size_t n, alto_dtype dtype, float scale, std::mt19937& rng) {
   std::uniform_real_distribution<float> uni(-scale, scale);
-  if (dtype == ALTO_F32) {
+  if (dtype != ALTO_BF16) {
     std::vector<float> h(n);
     for (float& v : h) v = uni(rng);
     CHECK_CUDA(cudaMemcpy(dst, h.data(), n * 4, cudaMemcpyHostToDevice));
@@ -49,7 +49,7 @@ void fill_random(void* dst, size_t n, alto_dtype dtype, float scale, std::mt1993
 
 std::vector<double> fetch(const void* src, size_t n, alto_dtype dtype) {
   std::vector<double> out(n);
-  if (dtype == ALTO_F32) {
+  if (dtype != ALTO_BF16) {
     std::vector<float> h(n);
     CHECK_CUDA(cudaMemcpy(h.data(), src, n * 4, cudaMemcpyDeviceToHost));
     std::copy(h.begin(), h.end(), out.begin());
@@ -117,8 +117,14 @@ struct Result {
 Result run_shape(const Shape& sh, alto_dtype dtype, alto::cuda::Cublas& blas, cudaStream_t stream, std::mt19937& rng) {
   const int K = sh.adapters, d = sh.d, rows = sh.batch * sh.seq, T = rows * K;
   const int rank_cycle[3] = {16, 32, 64};
-  const size_t es = dtype == ALTO_F32 ? 4 : 2;
-  const cudaDataType ct = dtype == ALTO_F32 ? CUDA_R_32F : CUDA_R_16BF;
+  const size_t es = dtype == ALTO_BF16 ? 2 : 4;
+  const cudaDataType ct = dtype == ALTO_BF16 ? CUDA_R_16BF : CUDA_R_32F;
+  // The loop multiplies as ours does: TF32 inputs for ALTO_F32_TF32, exact fp32 for ALTO_F32.
+  const int compute = dtype == ALTO_F32_TF32 ? alto::cuda::Cublas::kComputeF32FastTf32 : alto::cuda::Cublas::kComputeF32;
+  auto gemm = [&](bool ta, bool tb, int m, int n, int k, float alpha, const void* a, int lda, const void* b, int ldb, float beta, void* c,
+                  cudaDataType tc, int ldc) {
+    return blas.gemm_batched(ta, tb, m, n, k, alpha, a, ct, lda, 0, b, ct, ldb, 0, beta, c, tc, ldc, 0, 1, compute);
+  };
   std::vector<int32_t> offsets(K + 1), seg_adapter(K), ranks(K);
   std::vector<float> scales(K);
   int max_rank = 0;
@@ -196,12 +202,12 @@ Result run_shape(const Shape& sh, alto_dtype dtype, alto::cuda::Cublas& blas, cu
       char* dx = dX + r0 * d * es;
       char* sa = S_loop + r0 * max_rank * es;
       char* dsa = dS_loop + r0 * max_rank * es;
-      bool ok = blas.gemm(false, false, rows, r, d, 1.0f, x, ct, d, A[a], ct, r, 0.0f, sa, ct, max_rank) &&
-                blas.gemm(false, false, rows, d, r, s, sa, ct, max_rank, B[a], ct, d, 1.0f, y, ct, d) &&
-                blas.gemm(false, true, rows, r, d, s, dy, ct, d, B[a], ct, d, 0.0f, dsa, ct, max_rank) &&
-                blas.gemm(false, true, rows, d, r, 1.0f, dsa, ct, max_rank, A[a], ct, r, 1.0f, dx, ct, d) &&
-                blas.gemm(true, false, d, r, rows, 1.0f, x, ct, d, dsa, ct, max_rank, 0.0f, dA_loop[a], CUDA_R_32F, r) &&
-                blas.gemm(true, false, r, d, rows, s, sa, ct, max_rank, dy, ct, d, 0.0f, dB_loop[a], CUDA_R_32F, d);
+      bool ok = gemm(false, false, rows, r, d, 1.0f, x, d, A[a], r, 0.0f, sa, ct, max_rank) &&
+                gemm(false, false, rows, d, r, s, sa, max_rank, B[a], d, 1.0f, y, ct, d) &&
+                gemm(false, true, rows, r, d, s, dy, d, B[a], d, 0.0f, dsa, ct, max_rank) &&
+                gemm(false, true, rows, d, r, 1.0f, dsa, max_rank, A[a], r, 1.0f, dx, ct, d) &&
+                gemm(true, false, d, r, rows, 1.0f, x, d, dsa, max_rank, 0.0f, dA_loop[a], CUDA_R_32F, r) &&
+                gemm(true, false, r, d, rows, s, sa, max_rank, dy, d, 0.0f, dB_loop[a], CUDA_R_32F, d);
       if (!ok) {
         std::fprintf(stderr, "cublasGemmEx failed\n");
         std::exit(4);
@@ -218,7 +224,7 @@ Result run_shape(const Shape& sh, alto_dtype dtype, alto::cuda::Cublas& blas, cu
     return Result{};
   }
   // Same function: one pass of each from the same inputs.
-  Result res{dtype == ALTO_F32 ? "fp32" : "bf16", sh};
+  Result res{dtype == ALTO_F32 ? "fp32" : dtype == ALTO_BF16 ? "bf16" : "tf32", sh};
   auto reset = [&] {
     CHECK_CUDA(cudaMemcpyAsync(Y, base, Td * es, cudaMemcpyDeviceToDevice, stream));
     CHECK_CUDA(cudaMemcpyAsync(dX, dxb, Td * es, cudaMemcpyDeviceToDevice, stream));
@@ -281,14 +287,15 @@ int main(int argc, char** argv) {
     std::printf("SKIPPED: no CUDA device\n");
     return 0;
   }
-  if (argc > 1 && std::string(argv[1]) == "--profile") {  // --profile d adapters batch bf16|fp32
+  if (argc > 1 && std::string(argv[1]) == "--profile") {  // --profile d adapters batch bf16|tf32|fp32
     g_profile = true;
     cudaStream_t stream;
     CHECK_CUDA(cudaStreamCreate(&stream));
     alto::cuda::Cublas blas;
     std::mt19937 rng(1);
     const Shape sh{std::atoi(argv[2]), std::atoi(argv[3]), std::atoi(argv[4]), 512};
-    run_shape(sh, std::string(argv[5]) == "fp32" ? ALTO_F32 : ALTO_BF16, blas, stream, rng);
+    const std::string t = argv[5];
+    run_shape(sh, t == "fp32" ? ALTO_F32 : t == "tf32" ? ALTO_F32_TF32 : ALTO_BF16, blas, stream, rng);
     return 0;
   }
   const char* out_path = argc > 1 ? argv[1] : "cuda_bench.json";
@@ -308,7 +315,7 @@ int main(int argc, char** argv) {
   for (int b : {1, 2, 4}) shapes.push_back({2048, 32, b, 512});
   for (int b : {1, 2, 4}) shapes.push_back({4096, 8, b, 512});
   std::vector<Result> results;
-  for (alto_dtype dtype : {ALTO_BF16, ALTO_F32})
+  for (alto_dtype dtype : {ALTO_BF16, ALTO_F32_TF32, ALTO_F32})
     for (const Shape& sh : shapes) results.push_back(run_shape(sh, dtype, blas, stream, rng));
 
   FILE* f = std::fopen(out_path, "w");

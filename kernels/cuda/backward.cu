@@ -23,7 +23,7 @@ int32_t grad_chunk_rows(const alto_segments* seg, int32_t col_tiles, int32_t ran
   return static_cast<int32_t>((rows + kGradK - 1) / kGradK * kGradK);
 }
 
-template <typename E>
+template <typename E, bool kTf32 = false>
 alto_status launch_backward(const alto_segments* seg, const void* X, int32_t d_in, const void* dY, int32_t d_out,
                             const void* const* A, const void* const* B, const float* S, const void* dx_base, void* dX,
                             float* const* dA, float* const* dB, float* dS, cudaStream_t stream) {
@@ -47,11 +47,11 @@ alto_status launch_backward(const alto_segments* seg, const void* X, int32_t d_i
   } else {
     const dim3 reduce_grid(static_cast<unsigned>(tile_bound(seg, kReduceRows)), (seg->max_rank + kReduceCols - 1) / kReduceCols,
                            reduce_splits(seg, d_out, reduce_k<E>()));
-    ALTO_CUDA_TRY(launch(row_reduce_kernel<E, true>, reduce_grid, kThreads, reduce_smem_bytes<E, true>(), stream, *seg, dy, d_out, b, dS));
+    ALTO_CUDA_TRY(launch(row_reduce_kernel<E, true, kTf32>, reduce_grid, kThreads, reduce_smem_bytes<E, true>(), stream, *seg, dy, d_out, b, dS));
     const dim3 expand_grid(static_cast<unsigned>(tile_bound(seg, kExpandRows)), (d_in + kExpandCols - 1) / kExpandCols);
-    ALTO_CUDA_TRY(launch(expand_kernel<E, true>, expand_grid, kThreads, expand_smem_bytes<E, true>(), stream, *seg,
+    ALTO_CUDA_TRY(launch(expand_kernel<E, true, kTf32>, expand_grid, kThreads, expand_smem_bytes<E, true>(), stream, *seg,
                          static_cast<const float*>(dS), a, d_in, static_cast<const E*>(dx_base), static_cast<E*>(dX)));
-    ALTO_CUDA_TRY(launch(weight_grad_kernel<E>, grad_grid, kThreads, grad_smem_bytes<E>(), stream, *seg, chunk, col_tiles, x, d_in, dy, d_out,
+    ALTO_CUDA_TRY(launch(weight_grad_kernel<E, kTf32>, grad_grid, kThreads, grad_smem_bytes<E>(), stream, *seg, chunk, col_tiles, x, d_in, dy, d_out,
                          S, static_cast<const float*>(dS), dA, dB));
   }
   return ALTO_OK;
@@ -77,5 +77,6 @@ extern "C" alto_status alto_cuda_backward(const alto_segments* seg, alto_dtype d
   auto* dS = static_cast<float*>(workspace);
   if (dtype == ALTO_F32) return launch_backward<float>(seg, X, d_in, dY, d_out, A, B, S, dx_base, dX, dA, dB, dS, s);
   if (dtype == ALTO_BF16) return launch_backward<bf16>(seg, X, d_in, dY, d_out, A, B, S, dx_base, dX, dA, dB, dS, s);
+  if (dtype == ALTO_F32_TF32) return launch_backward<float, true>(seg, X, d_in, dY, d_out, A, B, S, dx_base, dX, dA, dB, dS, s);
   return ALTO_ERR_UNSUPPORTED;
 }

@@ -17,8 +17,9 @@ constexpr int kStages = 3;  // cp.async pipeline depth of the streaming kernels
 constexpr int kReduceRows = 64, kReduceCols = 64;
 template <typename E> __host__ __device__ constexpr int reduce_k() { return 128 / sizeof(E); }
 
-template <typename E, bool kTransposedW>
-using ReduceGemm = BlockGemm<E, kReduceRows, kReduceCols, reduce_k<E>(), 4, false, kTransposedW>;
+// kTf32 (fp32 storage only): products on the tensor cores with TF32 inputs, as in all three.
+template <typename E, bool kTransposedW, bool kTf32 = false>
+using ReduceGemm = BlockGemm<E, kReduceRows, kReduceCols, reduce_k<E>(), 4, false, kTransposedW, kTf32>;
 
 template <typename E, bool kTransposedW>
 __host__ __device__ constexpr size_t reduce_smem_bytes() {
@@ -28,9 +29,9 @@ __host__ __device__ constexpr size_t reduce_smem_bytes() {
   return stages > c ? stages : c;
 }
 
-template <typename E, bool kTransposedW>
+template <typename E, bool kTransposedW, bool kTf32 = false>
 __global__ void __launch_bounds__(kThreads, 3) row_reduce_kernel(alto_segments seg, const E* big, int32_t d, const E* const* W, float* out) {
-  using G = ReduceGemm<E, kTransposedW>;
+  using G = ReduceGemm<E, kTransposedW, kTf32>;
   constexpr int BK = reduce_k<E>();
   extern __shared__ __align__(128) unsigned char smem_raw[];
   E* stage_mem = reinterpret_cast<E*>(smem_raw);
@@ -115,8 +116,8 @@ __global__ void __launch_bounds__(kThreads, 3) row_reduce_kernel(alto_segments s
 // Block: 64 rows of one segment × 128 output columns. base may be null (zero) or equal out.
 constexpr int kExpandRows = 64, kExpandCols = 128, kExpandK = 32;
 
-template <typename E, bool kTransposedW>
-using ExpandGemm = BlockGemm<E, kExpandRows, kExpandCols, kExpandK, 2, false, kTransposedW>;
+template <typename E, bool kTransposedW, bool kTf32 = false>
+using ExpandGemm = BlockGemm<E, kExpandRows, kExpandCols, kExpandK, 2, false, kTransposedW, kTf32>;
 
 template <typename E, bool kTransposedW>
 __host__ __device__ constexpr size_t expand_smem_bytes() {
@@ -126,10 +127,10 @@ __host__ __device__ constexpr size_t expand_smem_bytes() {
   return (ops > c ? ops : c) + kExpandRows * kExpandCols * sizeof(E);
 }
 
-template <typename E, bool kTransposedW>
+template <typename E, bool kTransposedW, bool kTf32 = false>
 __global__ void __launch_bounds__(kThreads, 3) expand_kernel(alto_segments seg, const float* small, const E* const* W, int32_t d,
                                                              const E* base, E* out) {
-  using G = ExpandGemm<E, kTransposedW>;
+  using G = ExpandGemm<E, kTransposedW, kTf32>;
   constexpr int kVec = 16 / sizeof(E);
   constexpr int kVecsPerRow = kExpandCols / kVec;
   constexpr int kVecsPerThread = kExpandRows * kVecsPerRow / kThreads;
@@ -207,8 +208,8 @@ __global__ void __launch_bounds__(kThreads, 3) expand_kernel(alto_segments seg, 
 // big rows stream through a 3-stage cp.async pipeline.
 constexpr int kGradRank = 64, kGradCols = 128, kGradK = 32;
 
-template <typename E>
-using GradGemm = BlockGemm<E, kGradRank, kGradCols, kGradK, 2, true, false>;
+template <typename E, bool kTf32 = false>
+using GradGemm = BlockGemm<E, kGradRank, kGradCols, kGradK, 2, true, false, kTf32>;
 
 template <typename E>
 __host__ __device__ constexpr size_t grad_smem_bytes() {
@@ -218,11 +219,11 @@ __host__ __device__ constexpr size_t grad_smem_bytes() {
   return stages > c ? stages : c;
 }
 
-template <typename E>
+template <typename E, bool kTf32 = false>
 __global__ void __launch_bounds__(kThreads, 3) weight_grad_kernel(alto_segments seg, int32_t chunk_rows, int32_t col_tiles, const E* X,
                                                                int32_t d_in, const E* dY, int32_t d_out, const float* S,
                                                                const float* dS, float* const* dA, float* const* dB) {
-  using G = GradGemm<E>;
+  using G = GradGemm<E, kTf32>;
   extern __shared__ __align__(128) unsigned char smem_raw[];
   E* stage_mem = reinterpret_cast<E*>(smem_raw);
   SegmentTile t;

@@ -3,8 +3,9 @@
 //     segment lengths: no host-built tile list, no compile-time sizes),
 //   - tile copies with tail handling: cp.async 16-byte copies (zero-filled past the edge)
 //     when rows are 16-byte aligned, element copies otherwise,
-//   - a block GEMM over shared-memory tiles, 8 warps: tensor cores (WMMA, bf16 in, fp32
-//     accumulate) for bf16 storage, plain fp32 FMAs for fp32 (exact fp32, no TF32).
+//   - a block GEMM over shared-memory tiles, 8 warps: tensor cores (WMMA, fp32 accumulate)
+//     for bf16 storage and for fp32 storage with TF32 products (kTf32), plain fp32 FMAs for
+//     exact fp32.
 #pragma once
 #include <cuda_bf16.h>
 #include <mma.h>
@@ -240,10 +241,13 @@ struct TileLayout {
 };
 
 // acc[BM][BN] += Σ_k a(m, k)·b(k, n) for one K tile in shared memory, 8 warps.
-// bf16: WMMA 16×16×16 fragments, WARPS_M × WARPS_N warps. fp32: a TM×4 micro-tile per thread.
-template <typename E, int BM, int BN, int BK, int WARPS_M, bool kACol, bool kBCol>
+// Tensor cores (WARPS_M × WARPS_N warps of 16×16 WMMA fragments) for bf16 storage (k steps
+// of 16) and for fp32 storage with kTf32 (inputs rounded to TF32 as they leave shared memory,
+// k steps of 8); exact fp32 otherwise: a TM×4 micro-tile of FMAs per thread.
+template <typename E, int BM, int BN, int BK, int WARPS_M, bool kACol, bool kBCol, bool kTf32 = false>
 struct BlockGemm {
-  static constexpr bool kTensor = std::is_same<E, bf16>::value;
+  static_assert(!kTf32 || std::is_same<E, float>::value, "TF32 products take fp32 storage");
+  static constexpr bool kTensor = std::is_same<E, bf16>::value || kTf32;
   static constexpr int WARPS_N = 8 / WARPS_M;
   static constexpr int WM = BM / WARPS_M, WN = BN / WARPS_N;
   static constexpr int FM = WM / 16, FN = WN / 16;
@@ -255,12 +259,14 @@ struct BlockGemm {
   using LayoutB = TileLayout<E, BK, BN, kBCol>;
   static constexpr int LDC = BN + 4;
 
-  using RowOrCol = nvcuda::wmma::row_major;
+  static constexpr int FK = kTf32 ? 8 : 16;  // k of one fragment
+  static_assert(BK % FK == 0, "K tiles must be whole fragments");
+  using In = typename std::conditional<kTf32, nvcuda::wmma::precision::tf32, bf16>::type;
   using LA = typename std::conditional<kACol, nvcuda::wmma::col_major, nvcuda::wmma::row_major>::type;
   using LB = typename std::conditional<kBCol, nvcuda::wmma::col_major, nvcuda::wmma::row_major>::type;
-  using FragA = nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, 16, bf16, LA>;
-  using FragB = nvcuda::wmma::fragment<nvcuda::wmma::matrix_b, 16, 16, 16, bf16, LB>;
-  using FragC = nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 16, float>;
+  using FragA = nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, FK, In, LA>;
+  using FragB = nvcuda::wmma::fragment<nvcuda::wmma::matrix_b, 16, 16, FK, In, LB>;
+  using FragC = nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, FK, float>;
   typename std::conditional<kTensor, FragC[FM][FN], float[TM][TN]>::type acc;
 
   __device__ void zero() {
@@ -277,23 +283,33 @@ struct BlockGemm {
     }
   }
 
+  template <typename Frag>
+  __device__ static void round_tf32(Frag& f) {
+    if constexpr (kTf32) {
+#pragma unroll
+      for (int t = 0; t < f.num_elements; ++t) f.x[t] = nvcuda::wmma::__float_to_tf32(f.x[t]);
+    }
+  }
+
   __device__ void step(const E* a, const E* b) {
     if constexpr (kTensor) {
       const int warp = threadIdx.x >> 5;
       const int wm = (warp / WARPS_N) * WM, wn = (warp % WARPS_N) * WN;
 #pragma unroll
-      for (int k = 0; k < BK; k += 16) {
+      for (int k = 0; k < BK; k += FK) {
         FragA fa[FM];
         FragB fb[FN];
 #pragma unroll
         for (int i = 0; i < FM; ++i) {
           const int m = wm + i * 16;
           nvcuda::wmma::load_matrix_sync(fa[i], kACol ? a + k * LayoutA::kLd + m : a + m * LayoutA::kLd + k, LayoutA::kLd);
+          round_tf32(fa[i]);
         }
 #pragma unroll
         for (int j = 0; j < FN; ++j) {
           const int n = wn + j * 16;
           nvcuda::wmma::load_matrix_sync(fb[j], kBCol ? b + n * LayoutB::kLd + k : b + k * LayoutB::kLd + n, LayoutB::kLd);
+          round_tf32(fb[j]);
         }
 #pragma unroll
         for (int i = 0; i < FM; ++i)

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradient functions by itself (the union package and tfjs-layers do).
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { buildSegmentPlan, createOptimizer } from '@alto/core';
-import { causalAttention, groupedLora, layerNorm, rmsNorm, tfParamOps } from '@alto/tfjs';
+import { causalAttention, groupedLora, layerNorm, rmsNorm, rope, swiglu, tfParamOps } from '@alto/tfjs';
 import { createLlama, initLlamaWeights, llamaSpec } from '@alto/models';
 
 export interface Case {
@@ -136,6 +136,14 @@ export const cases: Case[] = [
     if (tf.getBackend() === 'alto-cuda' && !tf.getKernel('AltoLayerNorm', 'alto-cuda')) throw new Error('the fused LayerNorm kernel is not registered');
     return out;
   }, tolerance: 1e-4 },
+  { name: 'SwiGLU and rotary positions (fused on the CUDA backend): forward and gradients', run: () => {
+    const g = t([3, 7, 40], 160, -6, 6), u = t([3, 7, 40], 161), w = t([3, 7, 40], 162);
+    const x = t([2, 3, 9, 16], 163), cos = t([9, 16], 164, -1, 1), sin = t([9, 16], 165, -1, 1), wx = t([2, 3, 9, 16], 166);
+    const out = [swiglu(g, u), ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(swiglu(a, b), w)))([g, u]),
+      rope(x, cos, sin), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(rope(a, cos, sin), wx)))(x)];
+    if (tf.getBackend() === 'alto-cuda' && !(tf.getKernel('AltoSwiglu', 'alto-cuda') && tf.getKernel('AltoRope', 'alto-cuda'))) throw new Error('the fused SwiGLU and rope kernels are not registered');
+    return out;
+  }, tolerance: 1e-5 },
   { name: 'causal attention (fused on the CUDA backend): grouped heads, forward and the gradients of q, k and v', run: () => {
     const out: tf.Tensor[] = [];
     // [B, H, KV, T, dh]: 70 rows cross the 32-key steps; head dims below, at and above a warp;

@@ -1,4 +1,5 @@
 // Engine lifetime, memory, transfers, fill, cast and select.
+#include <algorithm>
 #include <cstring>
 
 #include "engine_impl.h"
@@ -10,6 +11,13 @@ namespace {
 template <typename T>
 __global__ void fill_kernel(T* out, T value, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) out[i] = value;
+}
+
+// grid.y picks the array; the blocks along x stride over its elements.
+__global__ void zero_many_kernel(float* const* ptrs, const int64_t* counts) {
+  float* out = ptrs[blockIdx.y];
+  const int64_t n = counts[blockIdx.y];
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) out[i] = 0.0f;
 }
 
 template <typename From, typename To>
@@ -176,6 +184,16 @@ extern "C" alto_status alto_engine_fill(alto_engine* e, alto_elem type, void* ou
     default: return engine_invalid(e, "fill: unknown element type");
   }
   return engine_status(e, cudaGetLastError(), "fill");
+}
+
+extern "C" alto_status alto_engine_zero_many(alto_engine* e, float* const* ptrs, const int64_t* counts, int32_t n, int64_t max_count) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  if (n <= 0 || max_count <= 0) return ALTO_OK;
+  if (n > 65535) return engine_invalid(e, "zero_many: at most 65535 arrays");
+  // About 2048 blocks in all when there are many arrays, never more than one array needs.
+  const unsigned x = std::min<unsigned>(grid_for(max_count), std::max(1, 2048 / n));
+  zero_many_kernel<<<dim3(x, n), 256, 0, e->stream>>>(ptrs, counts);
+  return engine_status(e, cudaGetLastError(), "zero_many");
 }
 
 extern "C" alto_status alto_engine_cast(alto_engine* e, alto_elem from, const void* x, alto_elem to, void* y, int64_t n) {

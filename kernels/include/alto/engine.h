@@ -78,6 +78,9 @@ typedef enum {
 
 /* out[n] = value, of type `type`. */
 alto_status alto_engine_fill(alto_engine* e, alto_elem type, void* out, double value, int64_t n);
+/* Zeros n f32 arrays in one launch: ptrs and counts are device arrays of n entries; max_count
+ * is the largest count (it sizes the grid). */
+alto_status alto_engine_zero_many(alto_engine* e, float* const* ptrs, const int64_t* counts, int32_t n, int64_t max_count);
 /* y = op(x) over n elements of `type`: F32 for every op; I32 for NEG, ABS, SQUARE and SIGN;
  * U8 for LOGICAL_NOT. */
 alto_status alto_engine_unary(alto_engine* e, alto_unary_op op, alto_elem type, const void* x, void* y, int64_t n, float alpha);
@@ -148,6 +151,16 @@ alto_status alto_engine_layer_norm(alto_engine* e, const float* x, const float* 
 /* Its gradient: dx (rows × cols), dg and db (cols each, overwritten). */
 alto_status alto_engine_layer_norm_grad(alto_engine* e, const float* x, const float* g, const float* mean, const float* inv_std,
                                         const float* dy, float* dx, float* dg, float* db, int64_t rows, int64_t cols);
+
+/* SwiGLU over n f32 elements: y = gate·σ(gate)·up. */
+alto_status alto_engine_swiglu(alto_engine* e, const float* gate, const float* up, float* y, int64_t n);
+/* Its gradient: dgate = dy·up·σ(g)·(1 + g·(1 − σ(g))), dup = dy·g·σ(g) (written). */
+alto_status alto_engine_swiglu_grad(alto_engine* e, const float* gate, const float* up, const float* dy, float* dgate, float* dup, int64_t n);
+/* Rotary positions, rotate-half form, over x [outer, seq, head_dim] (head_dim even) with cos
+ * and sin [seq, head_dim]: y = x·cos + rotate(x)·sin, rotate([x1, x2]) = [−x2, x1]. backward ≠ 0
+ * applies the transpose (x is then dy and y is dx): dx = dy·cos + rotateᵀ(dy·sin). */
+alto_status alto_engine_rope(alto_engine* e, int32_t backward, const float* x, const float* cos_t, const float* sin_t, float* y,
+                             int64_t outer, int64_t seq, int64_t head_dim);
 
 /* Causal attention with grouped-query heads, f32: o[b][h][i] = Σ_{j ≤ i} softmax_j(scale·q_i·k_j)·v_j
  * with q, o [batch, heads, seq, head_dim] and k, v [batch, kv_heads, seq, head_dim] (query head

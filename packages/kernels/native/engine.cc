@@ -38,6 +38,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("segmentSum", &Engine::SegmentSum), InstanceMethod("oneHot", &Engine::OneHot),
                         InstanceMethod("softmax", &Engine::Softmax), InstanceMethod("rmsNorm", &Engine::RmsNorm),
                         InstanceMethod("rmsNormGrad", &Engine::RmsNormGrad),
+                        InstanceMethod("swiglu", &Engine::Swiglu), InstanceMethod("swigluGrad", &Engine::SwigluGrad), InstanceMethod("rope", &Engine::Rope),
                         InstanceMethod("layerNorm", &Engine::LayerNorm), InstanceMethod("layerNormGrad", &Engine::LayerNormGrad),
                         InstanceMethod("attention", &Engine::Attention), InstanceMethod("attentionGrad", &Engine::AttentionGrad), InstanceMethod("loraForward", &Engine::LoraForwardMethod),
                         InstanceMethod("loraBackward", &Engine::LoraBackwardMethod),
@@ -201,6 +202,26 @@ class Engine : public Napi::ObjectWrap<Engine> {
                                      static_cast<float*>(ptr_arg(info, 2)), static_cast<float*>(ptr_arg(info, 3)), int_arg(info, 4), int_arg(info, 5),
                                      static_cast<float>(info[6].As<Napi::Number>().DoubleValue())),
           "rmsNorm");
+  }
+  // swiglu(gate, up, y, n)
+  void Swiglu(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_swiglu(live(info), static_cast<const float*>(ptr_arg(info, 0)), static_cast<const float*>(ptr_arg(info, 1)),
+                                   static_cast<float*>(ptr_arg(info, 2)), int_arg(info, 3)),
+          "swiglu");
+  }
+  // swigluGrad(gate, up, dy, dgate, dup, n)
+  void SwigluGrad(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_swiglu_grad(live(info), static_cast<const float*>(ptr_arg(info, 0)), static_cast<const float*>(ptr_arg(info, 1)),
+                                        static_cast<const float*>(ptr_arg(info, 2)), static_cast<float*>(ptr_arg(info, 3)),
+                                        static_cast<float*>(ptr_arg(info, 4)), int_arg(info, 5)),
+          "swigluGrad");
+  }
+  // rope(backward, x, cos, sin, y, outer, seq, headDim)
+  void Rope(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_rope(live(info), info[0].As<Napi::Boolean>().Value() ? 1 : 0, static_cast<const float*>(ptr_arg(info, 1)),
+                                 static_cast<const float*>(ptr_arg(info, 2)), static_cast<const float*>(ptr_arg(info, 3)),
+                                 static_cast<float*>(ptr_arg(info, 4)), int_arg(info, 5), int_arg(info, 6), int_arg(info, 7)),
+          "rope");
   }
   // adamw(params[], grads[], m[], v[], sizes[], scalars[8]) — scalars as alto_engine_adamw's
   void AdamW(const Napi::CallbackInfo& info) {

@@ -49,12 +49,24 @@ export interface CudaEngine {
   attention(q: number, k: number, v: number, o: number, lse: number, batch: number, heads: number, kvHeads: number, seq: number, headDim: number, scale: number): void;
   /** Its gradient: dq, dk, dv (written) from dO and the forward's o and lse. */
   attentionGrad(q: number, k: number, v: number, o: number, lse: number, dO: number, dq: number, dk: number, dv: number, batch: number, heads: number, kvHeads: number, seq: number, headDim: number, scale: number): void;
+  /** y = gate·σ(gate)·up over n floats. */
+  swiglu(gate: number, up: number, y: number, n: number): void;
+  /** Its gradient: dgate and dup (written) from gate, up and dy. */
+  swigluGrad(gate: number, up: number, dy: number, dgate: number, dup: number, n: number): void;
+  /**
+   * Rotary positions (rotate-half) over x [outer, seq, headDim] with cos and sin [seq, headDim]:
+   * y = x·cos + rotate(x)·sin; backward: x is dy, y is dx, and the map is transposed.
+   */
+  rope(backward: boolean, x: number, cos: number, sin: number, y: number, outer: number, seq: number, headDim: number): void;
   /** Its gradient: dx and dg (overwritten) from dy, x, g and the forward's invRms. */
   rmsNormGrad(x: number, g: number, invRms: number, dy: number, dx: number, dg: number, rows: number, cols: number): void;
-  /** y = base + s·(x·A)·B per segment (fp32 device tensors; y may be base). */
-  loraForward(plan: NativePlan, x: number, dIn: number, A: number[], B: number[], base: number, y: number, dOut: number): void;
+  /**
+   * y = base + s·(x·A)·B per segment (fp32 device tensors; y may be base). tf32: products on
+   * the tensor cores with inputs rounded to TF32 (default false: exact fp32).
+   */
+  loraForward(plan: NativePlan, x: number, dIn: number, A: number[], B: number[], base: number, y: number, dOut: number, tf32?: boolean): void;
   /** dx = dS·Aᵀ, dA = xᵀ·dS, dB = s·Sᵀ·dy with S = x·A and dS = s·dy·Bᵀ (all written, none added to). */
-  loraBackward(plan: NativePlan, x: number, dIn: number, dy: number, dOut: number, A: number[], B: number[], dx: number, dA: number[], dB: number[]): void;
+  loraBackward(plan: NativePlan, x: number, dIn: number, dy: number, dOut: number, A: number[], B: number[], dx: number, dA: number[], dB: number[], tf32?: boolean): void;
   /**
    * AdamW in place on f32 tensors (one entry per tensor in each list): m ← m·β1 + g·(1 − β1),
    * v ← v·β2 + g²·(1 − β2), p ← p·decay + (m / (√v·c + ε))·step, scalars [β1, 1 − β1, β2, 1 − β2, c, ε, decay, step].

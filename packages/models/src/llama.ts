@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readFile } from 'node:fs/promises';
 import { ConfigError, decodeSafetensors, HostTensor, IssueCollector, Rng } from '@alto/core';
-import { causalAttention, linear, rmsNorm } from '@alto/tfjs';
-import { rope, swiglu } from './llama-ops.js';
+import { causalAttention, linear, rmsNorm, rope, swiglu } from '@alto/tfjs';
 import type { Transformer, TransformerSpec } from './tiny-transformer.js';
 import { VOCAB_SIZE } from './tokenizer.js';
 

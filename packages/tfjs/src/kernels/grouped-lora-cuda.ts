@@ -8,10 +8,14 @@ import { CUDA_BACKEND_NAME, type CudaBackendLike } from './host-backends.js';
 /**
  * The grouped-LoRA kernels of @alto/kernels on the tfjs CUDA backend's device tensors (zero
  * copy): one shrink and one expand launch forward; forward again for S, then one backward
- * launch (dS, dX, dA and dB) for the gradient.
+ * launch (dS, dX, dA and dB) for the gradient. They multiply as the backend's matmuls do:
+ * exact fp32 under matmulPrecision 'fp32', on the tensor cores with TF32 inputs otherwise
+ * (under 'bf16' too: the activations are fp32 and TF32 keeps more of them at the same speed).
  */
 export const GROUPED_LORA_CUDA = 'AltoGroupedLoraCuda';
 export const GROUPED_LORA_CUDA_GRAD = 'AltoGroupedLoraCudaGrad';
+
+const tensorCores = (b: CudaBackendLike): boolean => b.options.matmulPrecision !== 'fp32';
 
 /** The adapters' A and B device addresses among a grouped kernel's inputs. */
 function weights(inputs: NamedTensorInfoMap, a: GroupedLoraAttrs, b: CudaBackendLike): { A: number[]; B: number[] } {
@@ -30,7 +34,7 @@ const forward: KernelFunc = ({ inputs, backend, attrs }) => {
   const [T, dIn] = x.shape;
   const dOut = base.shape[1];
   const y = b.makeOutput([T, dOut], 'float32');
-  b.cuda.loraForward(planOf(a), b.ptr(x), dIn, A, B, b.ptr(base), b.ptr(y), dOut);
+  b.cuda.loraForward(planOf(a), b.ptr(x), dIn, A, B, b.ptr(base), b.ptr(y), dOut, tensorCores(b));
   return y;
 };
 
@@ -44,7 +48,7 @@ const backward: KernelFunc = ({ inputs, backend, attrs }) => {
   const dX = b.makeOutput([T, dIn], 'float32');
   const dA = a.ranks.map((r) => b.makeOutput([dIn, r], 'float32'));
   const dB = a.ranks.map((r) => b.makeOutput([r, dOut], 'float32'));
-  b.cuda.loraBackward(planOf(a), b.ptr(x), dIn, b.ptr(dy), dOut, A, B, b.ptr(dX), dA.map((t) => b.ptr(t)), dB.map((t) => b.ptr(t)));
+  b.cuda.loraBackward(planOf(a), b.ptr(x), dIn, b.ptr(dy), dOut, A, B, b.ptr(dX), dA.map((t) => b.ptr(t)), dB.map((t) => b.ptr(t)), tensorCores(b));
   return [dX, ...dA, ...dB];
 };
 

@@ -15,6 +15,7 @@ export interface CpuBackendLike {
 /** The parts of the tfjs CUDA backend (@alto/tfjs-backend-cuda) the device kernels rely on. */
 export interface CudaBackendLike {
   cuda: import('@alto/kernels').CudaEngine;
+  options: { matmulPrecision: 'fp32' | 'tf32' | 'bf16' };
   ptr(t: TensorInfo): number;
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
 }

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { initBackend } from '@alto/tfjs';
+import { initBackend } from '../backend.js';
 import { rope, swiglu } from './llama-ops.js';
 
 const close = (a: tf.Tensor, b: tf.Tensor) => {
@@ -32,5 +32,13 @@ describe('Llama block ops with lean gradients', () => {
     };
     close(rope(x, cos, sin), composite(x));
     close(tf.grad((a: tf.Tensor) => tf.sum(tf.mul(rope(a, cos, sin), w)))(x), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(composite(a), w)))(x));
+  });
+
+  it('reject mismatched shapes, odd head dims and non-float inputs, naming the op', () => {
+    const a = tf.zeros([2, 4]), b = tf.zeros([2, 5]);
+    expect(() => swiglu(a, b)).toThrow(/swiglu: gate and up must have one shape/);
+    expect(() => swiglu(tf.zeros([2, 4], 'int32'), tf.zeros([2, 4], 'int32'))).toThrow(/float32/);
+    expect(() => rope(tf.zeros([2, 3, 5]), tf.zeros([3, 5]), tf.zeros([3, 5]))).toThrow(/dh even/);
+    expect(() => rope(tf.zeros([2, 3, 4]), tf.zeros([2, 4]), tf.zeros([3, 4]))).toThrow(/cos and sin must be \[3, 4\]/);
   });
 });
