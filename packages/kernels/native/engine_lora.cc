@@ -104,7 +104,9 @@ void LoraForward(const Napi::CallbackInfo& info, alto_engine* e) {
   const size_t a_at = st.add(A.data(), A.size() * sizeof(void*)), b_at = st.add(B.data(), B.size() * sizeof(void*));
   char* dev = st.upload();
   const alto_segments seg = device_plan(host, plan_at, dev);
-  auto* S = static_cast<float*>(st.alloc(static_cast<size_t>(seg.total_rows) * seg.max_rank * sizeof(float)));
+  // S to the caller's buffer when one is given (kept for the backward), else to a temporary.
+  const bool keep_s = info.Length() > 9 && info[9].IsNumber() && info[9].As<Napi::Number>().DoubleValue() != 0;
+  auto* S = static_cast<float*>(keep_s ? ptr_of(info[9]) : st.alloc(static_cast<size_t>(seg.total_rows) * seg.max_rank * sizeof(float)));
   void* stream = alto_engine_stream(e);
   const alto_dtype dtype = dtype_of(info, 8);
   st.check(alto_cuda_shrink(&seg, dtype, ptr_of(info[1]), d_in, reinterpret_cast<const void* const*>(dev + a_at), S, stream), "shrink");
@@ -142,9 +144,11 @@ void LoraBackward(const Napi::CallbackInfo& info, alto_engine* e) {
   const alto_segments seg = device_plan(host, plan_at, dev);
   void* stream = alto_engine_stream(e);
   auto* a_dev = reinterpret_cast<const void* const*>(dev + a_at);
-  auto* S = static_cast<float*>(st.alloc(static_cast<size_t>(seg.total_rows) * seg.max_rank * sizeof(float)));
   const alto_dtype dtype = dtype_of(info, 10);
-  st.check(alto_cuda_shrink(&seg, dtype, ptr_of(info[1]), d_in, a_dev, S, stream), "shrink");
+  // S from the forward when the caller kept it, else computed again from x.
+  const bool have_s = info.Length() > 11 && info[11].IsNumber() && info[11].As<Napi::Number>().DoubleValue() != 0;
+  auto* S = static_cast<float*>(have_s ? ptr_of(info[11]) : st.alloc(static_cast<size_t>(seg.total_rows) * seg.max_rank * sizeof(float)));
+  if (!have_s) st.check(alto_cuda_shrink(&seg, dtype, ptr_of(info[1]), d_in, a_dev, S, stream), "shrink");
   const size_t ws_bytes = alto_cuda_backward_workspace(&seg);
   void* ws = st.alloc(ws_bytes);
   st.check(alto_cuda_backward(&seg, dtype, ptr_of(info[1]), d_in, ptr_of(info[3]), d_out, a_dev, reinterpret_cast<const void* const*>(dev + b_at), S,

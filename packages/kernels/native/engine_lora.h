@@ -7,10 +7,11 @@
 
 namespace alto::node {
 
-// loraForward(engine, plan, x, dIn, A[], B[], base, y, dOut): y = base + s·(x·A)·B per segment.
+// loraForward(plan, x, dIn, A[], B[], base, y, dOut, tf32?, S?): y = base + s·(x·A)·B per
+// segment; S = x·A (T × maxRank f32) also written to S when given.
 void LoraForward(const Napi::CallbackInfo& info, alto_engine* engine);
-// loraBackward(engine, plan, x, dIn, dy, dOut, A[], B[], dx, dA[], dB[]): dx = dS·Aᵀ,
-// dA = xᵀ·dS, dB = s·Sᵀ·dy (written, not added), S recomputed from x.
+// loraBackward(plan, x, dIn, dy, dOut, A[], B[], dx, dA[], dB[], tf32?, S?): dx = dS·Aᵀ,
+// dA = xᵀ·dS, dB = s·Sᵀ·dy (written, not added); S from the forward, or recomputed from x.
 void LoraBackward(const Napi::CallbackInfo& info, alto_engine* engine);
 
 }  // namespace alto::node

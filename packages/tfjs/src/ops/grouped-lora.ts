@@ -12,11 +12,14 @@ import { CUDA_BACKEND_NAME } from '../kernels/host-backends.js';
  * A grouped-LoRA implementation: a pair of tfjs kernels (forward, backward) registered
  * under their own names. `ensure(backend)` registers them for a backend on first use.
  * The forward kernel takes [x, base, A0…, B0…] and returns base + LoRA; the backward takes
- * [x, dy, A0…, B0…] and returns [dX, dA0…, dB0…].
+ * [x, dy, A0…, B0…] and returns [dX, dA0…, dB0…]. A provider that `keepsShrink` returns
+ * [base + LoRA, S] forward (S = x·A, T × max rank) and takes S last in the backward's inputs,
+ * so the backward does not read x again for it.
  */
 export interface GroupedLoraProvider {
   forward: string;
   backward: string;
+  keepsShrink?: boolean;
   ensure(backendName: string): void;
 }
 
@@ -58,6 +61,7 @@ if (nativeLoad.ok) for (const backend of NATIVE_BACKENDS) registerGroupedLora(ba
 export const CUDA_PROVIDER: GroupedLoraProvider = {
   forward: GROUPED_LORA_CUDA,
   backward: GROUPED_LORA_CUDA_GRAD,
+  keepsShrink: true,
   ensure: (backend) => {
     if (!ensureCudaKernels(backend)) throw new Error(`the CUDA grouped-LoRA kernels cannot serve backend "${backend}"`);
   },
@@ -92,9 +96,18 @@ export function groupedLora(x: tf.Tensor2D, base: tf.Tensor2D, A: readonly tf.Te
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args.pop() as tf.GradSaveFunc;
     const inputs = args as tf.Tensor[];
-    save([inputs[0], ...inputs.slice(2)]);
+    let value: tf.Tensor2D;
+    if (chosen.keepsShrink) {
+      const [y, S] = run(chosen.forward, inputs) as tf.Tensor[];
+      save([inputs[0], ...inputs.slice(2), S]);
+      S.dispose();  // the saved copy lives on until the backward
+      value = y as tf.Tensor2D;
+    } else {
+      save([inputs[0], ...inputs.slice(2)]);
+      value = run(chosen.forward, inputs) as tf.Tensor2D;
+    }
     return {
-      value: run(chosen.forward, inputs) as tf.Tensor2D,
+      value,
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
         // One backward launch gives dX and every adapter's dA and dB.
         const [dX, ...dW] = run(chosen.backward, [saved[0], dy, ...saved.slice(1)]) as tf.Tensor[];
