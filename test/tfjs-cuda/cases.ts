@@ -156,6 +156,16 @@ export const cases: Case[] = [
     if (tf.getBackend() === 'alto-cuda' && !tf.getKernel('AltoCausalAttention', 'alto-cuda')) throw new Error('the fused attention kernel is not registered');
     return out;
   }, tolerance: 1e-4 },
+  { name: 'causal attention with TF32 products (fused on the CUDA backend): forward and the gradients of q, k and v', run: () => {
+    const out: tf.Tensor[] = [];
+    for (const [B, H, KV, T, dh, seed] of [[2, 4, 2, 150, 64, 170], [1, 2, 1, 129, 128, 180], [1, 3, 3, 70, 16, 190], [1, 2, 2, 64, 48, 200]]) {
+      const q = t([B, H, T, dh], seed, -1, 1) as tf.Tensor4D, k = t([B, KV, T, dh], seed + 1, -1, 1) as tf.Tensor4D, v = t([B, KV, T, dh], seed + 2) as tf.Tensor4D;
+      const w = t([B, H, T, dh], seed + 3);
+      const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => causalAttention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, { precision: 'tf32' });
+      out.push(f(q, k, v), ...tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(f(a, b, c), w)))([q, k, v]));
+    }
+    return out;
+  }, tolerance: 1e-2 },
   { name: 'a Llama-shaped model: logits and the cross-entropy gradient of every weight', run: () => {
     const spec = llamaSpec({ vocab: 29, dModel: 32, layers: 2, heads: 4, kvHeads: 2, ffn: 48, context: 16 });
     const model = createLlama(spec, initLlamaWeights(spec, 9));

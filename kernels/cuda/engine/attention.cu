@@ -160,24 +160,24 @@ cudaError_t allow_smem(Kernel kernel, size_t bytes) {
   return bytes > 48 * 1024 ? cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)) : cudaSuccess;
 }
 
-template <int U>
+template <int U, bool kTc>
 cudaError_t tiled_forward(cudaStream_t stream, const float* q, const float* k, const float* v, float* o, float* lse, const tiled::Dims& d) {
-  constexpr size_t smem = tiled::forward_smem<U>();
-  if (cudaError_t err = allow_smem(tiled::forward<U>, smem); err != cudaSuccess) return err;
+  constexpr size_t smem = tiled::forward_smem<U, kTc>();
+  if (cudaError_t err = allow_smem(tiled::forward<U, kTc>, smem); err != cudaSuccess) return err;
   const dim3 grid(static_cast<unsigned>((d.T + tiled::kTile - 1) / tiled::kTile), static_cast<unsigned>(d.B * d.H));
-  tiled::forward<U><<<grid, tiled::kThreads, smem, stream>>>(q, k, v, o, lse, d);
+  tiled::forward<U, kTc><<<grid, tiled::kThreads, smem, stream>>>(q, k, v, o, lse, d);
   return cudaGetLastError();
 }
 
-template <int U>
+template <int U, bool kTc>
 cudaError_t tiled_grad(cudaStream_t stream, const float* q, const float* k, const float* v, const float* lse, const float* dO, const float* delta,
                        float* dq, float* dk, float* dv, const tiled::Dims& d) {
-  constexpr size_t smem_q = tiled::grad_q_smem<U>(), smem_kv = tiled::grad_kv_smem<U>();
-  if (cudaError_t err = allow_smem(tiled::grad_q<U>, smem_q); err != cudaSuccess) return err;
-  if (cudaError_t err = allow_smem(tiled::grad_kv<U>, smem_kv); err != cudaSuccess) return err;
+  constexpr size_t smem_q = tiled::grad_q_smem<U, kTc>(), smem_kv = tiled::grad_kv_smem<U, kTc>();
+  if (cudaError_t err = allow_smem(tiled::grad_q<U, kTc>, smem_q); err != cudaSuccess) return err;
+  if (cudaError_t err = allow_smem(tiled::grad_kv<U, kTc>, smem_kv); err != cudaSuccess) return err;
   const unsigned tiles = static_cast<unsigned>((d.T + tiled::kTile - 1) / tiled::kTile);
-  tiled::grad_q<U><<<dim3(tiles, static_cast<unsigned>(d.B * d.H)), tiled::kThreads, smem_q, stream>>>(q, k, v, lse, dO, delta, dq, d);
-  tiled::grad_kv<U><<<dim3(tiles, static_cast<unsigned>(d.B * d.KV)), tiled::kThreads, smem_kv, stream>>>(q, k, v, lse, dO, delta, dk, dv, d);
+  tiled::grad_q<U, kTc><<<dim3(tiles, static_cast<unsigned>(d.B * d.H)), tiled::kThreads, smem_q, stream>>>(q, k, v, lse, dO, delta, dq, d);
+  tiled::grad_kv<U, kTc><<<dim3(tiles, static_cast<unsigned>(d.B * d.KV)), tiled::kThreads, smem_kv, stream>>>(q, k, v, lse, dO, delta, dk, dv, d);
   return cudaGetLastError();
 }
 
@@ -206,14 +206,17 @@ alto_status check_dims(alto_engine* e, const Dims& d) {
 }  // namespace
 
 extern "C" alto_status alto_engine_attention(alto_engine* e, const float* q, const float* k, const float* v, float* o, float* lse, int64_t batch,
-                                             int64_t heads, int64_t kv_heads, int64_t seq, int64_t head_dim, float scale) {
+                                             int64_t heads, int64_t kv_heads, int64_t seq, int64_t head_dim, float scale, int32_t tf32) {
   if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
   const Dims d{batch, heads, kv_heads, seq, head_dim, scale};
   if (alto_status st = check_dims(e, d); st != ALTO_OK) return st;
   if (batch == 0 || seq == 0) return ALTO_OK;
   if (use_tiled(head_dim)) {
     const tiled::Dims t{batch, heads, kv_heads, seq, head_dim, scale};
-    const cudaError_t err = by_units(head_dim, [&](auto u) { return tiled_forward<decltype(u)::value>(e->stream, q, k, v, o, lse, t); });
+    const cudaError_t err = by_units(head_dim, [&](auto u) {
+      constexpr int U = decltype(u)::value;
+      return tf32 ? tiled_forward<U, true>(e->stream, q, k, v, o, lse, t) : tiled_forward<U, false>(e->stream, q, k, v, o, lse, t);
+    });
     return engine_status(e, err, "attention");
   }
   const dim3 grid(static_cast<unsigned>((seq + kWarps - 1) / kWarps), static_cast<unsigned>(batch * heads));
@@ -223,7 +226,7 @@ extern "C" alto_status alto_engine_attention(alto_engine* e, const float* q, con
 
 extern "C" alto_status alto_engine_attention_grad(alto_engine* e, const float* q, const float* k, const float* v, const float* o, const float* lse,
                                                   const float* dO, float* dq, float* dk, float* dv, int64_t batch, int64_t heads,
-                                                  int64_t kv_heads, int64_t seq, int64_t head_dim, float scale) {
+                                                  int64_t kv_heads, int64_t seq, int64_t head_dim, float scale, int32_t tf32) {
   if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
   const Dims d{batch, heads, kv_heads, seq, head_dim, scale};
   if (alto_status st = check_dims(e, d); st != ALTO_OK) return st;
@@ -235,7 +238,11 @@ extern "C" alto_status alto_engine_attention_grad(alto_engine* e, const float* q
     const int64_t rows = batch * heads * seq;
     attention_delta<<<static_cast<unsigned>((rows + kWarps - 1) / kWarps), 32 * kWarps, 0, e->stream>>>(o, dO, static_cast<float*>(delta), rows, head_dim);
     const tiled::Dims t{batch, heads, kv_heads, seq, head_dim, scale};
-    err = by_units(head_dim, [&](auto u) { return tiled_grad<decltype(u)::value>(e->stream, q, k, v, lse, dO, static_cast<float*>(delta), dq, dk, dv, t); });
+    auto* dl = static_cast<float*>(delta);
+    err = by_units(head_dim, [&](auto u) {
+      constexpr int U = decltype(u)::value;
+      return tf32 ? tiled_grad<U, true>(e->stream, q, k, v, lse, dO, dl, dq, dk, dv, t) : tiled_grad<U, false>(e->stream, q, k, v, lse, dO, dl, dq, dk, dv, t);
+    });
     if (err == cudaSuccess) err = cudaGetLastError();
     e->pool->free(delta);
     return engine_status(e, err, "attention_grad");

@@ -12,10 +12,16 @@
 // columns 1, 17, 33, 49 and output columns 1, 17, 33, 49.
 // Shared rows are padded to dh + 1 floats, so the 16 lanes reading 16 different rows at one
 // column hit 16 different banks.
+//
+// kTc: the tile products run on the tensor cores with TF32 inputs (attention_tc.cuh); they
+// leave their results in shared memory, and the threads read them in the layout above. The
+// strides are then dh + 4 and 68 (what the fragments need).
 #pragma once
 #include <cuda_runtime.h>
 
 #include <cstdint>
+
+#include "attention_tc.cuh"
 
 namespace alto::cuda::attention_tiled {
 
@@ -26,9 +32,14 @@ struct Dims {
   float scale;
 };
 
-// Rows [row0, row0 + 64) of a [T, dh] matrix into s (stride dh + 1), zeros past T.
-__device__ __forceinline__ void load_tile(float* s, const float* g, int64_t row0, int64_t T, int dh) {
-  const int ld = dh + 1;
+// Strides of the [64, dh] tiles and of the 64 × 64 ones.
+template <bool kTc>
+__host__ __device__ constexpr int row_ld(int dh) { return kTc ? tc::row_ld(dh) : dh + 1; }
+template <bool kTc>
+__host__ __device__ constexpr int score_ld() { return kTc ? tc::kScoreLd : kTile + 1; }
+
+// Rows [row0, row0 + 64) of a [T, dh] matrix into s (stride ld), zeros past T.
+__device__ __forceinline__ void load_tile(float* s, const float* g, int64_t row0, int64_t T, int dh, int ld) {
   for (int idx = threadIdx.x; idx < kTile * dh; idx += kThreads) {
     const int r = idx / dh, c = idx - r * dh;
     s[r * ld + c] = row0 + r < T ? g[(row0 + r) * dh + c] : 0.0f;
@@ -87,21 +98,38 @@ __device__ __forceinline__ void tile_accumulate(float (&out)[4][U], const float*
   }
 }
 
-template <int U>
+// With kTc, a tile product's result in shared memory, read into the thread's registers:
+// s[r][c] = t[(4·rg + r)·ld + cg + 16·c] (score tiles), acc[r][u] += t[(4·rg + r)·ld + cg + 16·u].
+template <int ld>
+__device__ __forceinline__ void read_scores(float (&s)[4][4], const float* t, int rg, int cg) {
+#pragma unroll
+  for (int r = 0; r < 4; ++r)
+#pragma unroll
+    for (int c = 0; c < 4; ++c) s[r][c] = t[(4 * rg + r) * ld + cg + 16 * c];
+}
+template <int U, int ld>
+__device__ __forceinline__ void add_rows(float (&acc)[4][U], const float* t, int rg, int cg) {
+#pragma unroll
+  for (int r = 0; r < 4; ++r)
+#pragma unroll
+    for (int u = 0; u < U; ++u) acc[r][u] += t[(4 * rg + r) * ld + cg + 16 * u];
+}
+
+template <int U, bool kTc = false>
 constexpr size_t forward_smem() {
-  return (3 * kTile * (16 * U + 1) + kTile * (kTile + 1)) * sizeof(float);
+  return (3 * kTile * row_ld<kTc>(16 * U) + kTile * score_ld<kTc>()) * sizeof(float);
 }
 
 // o and lse of one 64-query tile of one head, online softmax over its key tiles.
-template <int U>
+template <int U, bool kTc = false>
 __global__ void __launch_bounds__(kThreads) forward(const float* q, const float* k, const float* v, float* o, float* lse, Dims d) {
-  constexpr int dh = 16 * U, ld = dh + 1;
-  extern __shared__ float sm[];
+  constexpr int dh = 16 * U, ld = row_ld<kTc>(dh), pld = score_ld<kTc>();
+  extern __shared__ __align__(128) float sm[];
   float *Qs = sm, *Ks = Qs + kTile * ld, *Vs = Ks + kTile * ld, *Ps = Vs + kTile * ld;
   const int rg = threadIdx.x >> 4, cg = threadIdx.x & 15;
   const int64_t i0 = int64_t(blockIdx.x) * kTile, bh = blockIdx.y;
   const int64_t b = bh / d.H, h = bh % d.H, kvh = b * d.KV + h / (d.H / d.KV);
-  load_tile(Qs, q + bh * d.T * dh, i0, d.T, dh);
+  load_tile(Qs, q + bh * d.T * dh, i0, d.T, dh, ld);
   float m[4], l[4], acc[4][U];
 #pragma unroll
   for (int r = 0; r < 4; ++r) {
@@ -112,11 +140,17 @@ __global__ void __launch_bounds__(kThreads) forward(const float* q, const float*
   }
   for (int64_t j0 = 0; j0 < i0 + kTile && j0 < d.T; j0 += kTile) {
     __syncthreads();  // the previous tiles are read
-    load_tile(Ks, k + kvh * d.T * dh, j0, d.T, dh);
-    load_tile(Vs, v + kvh * d.T * dh, j0, d.T, dh);
+    load_tile(Ks, k + kvh * d.T * dh, j0, d.T, dh, ld);
+    load_tile(Vs, v + kvh * d.T * dh, j0, d.T, dh, ld);
     __syncthreads();
     float s[4][4];
-    tile_dot<U>(s, Qs, Ks, rg, cg);
+    if constexpr (kTc) {
+      tc::scores<dh>(Ps, Qs, Ks);
+      __syncthreads();
+      read_scores<pld>(s, Ps, rg, cg);  // each thread rewrites only these elements below
+    } else {
+      tile_dot<U>(s, Qs, Ks, rg, cg);
+    }
 #pragma unroll
     for (int r = 0; r < 4; ++r) {
       const int64_t qi = i0 + 4 * rg + r;
@@ -133,7 +167,7 @@ __global__ void __launch_bounds__(kThreads) forward(const float* q, const float*
 #pragma unroll
       for (int c = 0; c < 4; ++c) {
         const float p = __expf(s[r][c] - base);
-        Ps[(4 * rg + r) * (kTile + 1) + cg + 16 * c] = p;
+        Ps[(4 * rg + r) * pld + cg + 16 * c] = p;
         sum += p;
       }
       const float rescale = __expf(m[r] - base);
@@ -143,7 +177,13 @@ __global__ void __launch_bounds__(kThreads) forward(const float* q, const float*
       m[r] = m_new;
     }
     __syncthreads();
-    tile_accumulate<U>(acc, Ps, Vs, rg, cg);
+    if constexpr (kTc) {
+      tc::product<dh>(Ks, Ps, Vs);  // K is done with: its tile takes P·V
+      __syncthreads();
+      add_rows<U, ld>(acc, Ks, rg, cg);
+    } else {
+      tile_accumulate<U>(acc, Ps, Vs, rg, cg);
+    }
   }
 #pragma unroll
   for (int r = 0; r < 4; ++r) {
@@ -155,23 +195,24 @@ __global__ void __launch_bounds__(kThreads) forward(const float* q, const float*
   }
 }
 
-template <int U>
+template <int U, bool kTc = false>
 constexpr size_t grad_q_smem() {
-  return (4 * kTile * (16 * U + 1) + kTile * (kTile + 1)) * sizeof(float);
+  return (4 * kTile * row_ld<kTc>(16 * U) + (kTc ? 2 : 1) * kTile * score_ld<kTc>()) * sizeof(float);
 }
 
 // dq of one 64-query tile: Σ over its key tiles of scale · dS · K, dS = P ∘ (dO·Vᵀ − delta).
-template <int U>
+template <int U, bool kTc = false>
 __global__ void __launch_bounds__(kThreads) grad_q(const float* q, const float* k, const float* v, const float* lse, const float* dO,
                                                    const float* delta, float* dq, Dims d) {
-  constexpr int dh = 16 * U, ld = dh + 1;
-  extern __shared__ float sm[];
+  constexpr int dh = 16 * U, ld = row_ld<kTc>(dh), pld = score_ld<kTc>();
+  extern __shared__ __align__(128) float sm[];
   float *Qs = sm, *dOs = Qs + kTile * ld, *Ks = dOs + kTile * ld, *Vs = Ks + kTile * ld, *dSs = Vs + kTile * ld;
+  float* dPs = dSs + kTile * pld;  // kTc only: the dO·Vᵀ tile
   const int rg = threadIdx.x >> 4, cg = threadIdx.x & 15;
   const int64_t i0 = int64_t(blockIdx.x) * kTile, bh = blockIdx.y;
   const int64_t b = bh / d.H, h = bh % d.H, kvh = b * d.KV + h / (d.H / d.KV);
-  load_tile(Qs, q + bh * d.T * dh, i0, d.T, dh);
-  load_tile(dOs, dO + bh * d.T * dh, i0, d.T, dh);
+  load_tile(Qs, q + bh * d.T * dh, i0, d.T, dh, ld);
+  load_tile(dOs, dO + bh * d.T * dh, i0, d.T, dh, ld);
   float L[4], D[4], acc[4][U];
 #pragma unroll
   for (int r = 0; r < 4; ++r) {
@@ -183,12 +224,20 @@ __global__ void __launch_bounds__(kThreads) grad_q(const float* q, const float* 
   }
   for (int64_t j0 = 0; j0 < i0 + kTile && j0 < d.T; j0 += kTile) {
     __syncthreads();
-    load_tile(Ks, k + kvh * d.T * dh, j0, d.T, dh);
-    load_tile(Vs, v + kvh * d.T * dh, j0, d.T, dh);
+    load_tile(Ks, k + kvh * d.T * dh, j0, d.T, dh, ld);
+    load_tile(Vs, v + kvh * d.T * dh, j0, d.T, dh, ld);
     __syncthreads();
     float s[4][4], dp[4][4];
-    tile_dot<U>(s, Qs, Ks, rg, cg);
-    tile_dot<U>(dp, dOs, Vs, rg, cg);
+    if constexpr (kTc) {
+      tc::scores<dh>(dSs, Qs, Ks);
+      tc::scores<dh>(dPs, dOs, Vs);
+      __syncthreads();
+      read_scores<pld>(s, dSs, rg, cg);
+      read_scores<pld>(dp, dPs, rg, cg);
+    } else {
+      tile_dot<U>(s, Qs, Ks, rg, cg);
+      tile_dot<U>(dp, dOs, Vs, rg, cg);
+    }
 #pragma unroll
     for (int r = 0; r < 4; ++r) {
       const int64_t qi = i0 + 4 * rg + r;
@@ -196,11 +245,17 @@ __global__ void __launch_bounds__(kThreads) grad_q(const float* q, const float* 
       for (int c = 0; c < 4; ++c) {
         const int64_t kj = j0 + cg + 16 * c;
         const float p = kj <= qi && qi < d.T && kj < d.T ? __expf(s[r][c] * d.scale - L[r]) : 0.0f;
-        dSs[(4 * rg + r) * (kTile + 1) + cg + 16 * c] = p * (dp[r][c] - D[r]);
+        dSs[(4 * rg + r) * pld + cg + 16 * c] = p * (dp[r][c] - D[r]);
       }
     }
     __syncthreads();
-    tile_accumulate<U>(acc, dSs, Ks, rg, cg);
+    if constexpr (kTc) {
+      tc::product<dh>(Vs, dSs, Ks);  // V is done with: its tile takes dS·K
+      __syncthreads();
+      add_rows<U, ld>(acc, Vs, rg, cg);
+    } else {
+      tile_accumulate<U>(acc, dSs, Ks, rg, cg);
+    }
   }
 #pragma unroll
   for (int r = 0; r < 4; ++r) {
@@ -211,25 +266,26 @@ __global__ void __launch_bounds__(kThreads) grad_q(const float* q, const float* 
   }
 }
 
-template <int U>
+template <int U, bool kTc = false>
 constexpr size_t grad_kv_smem() {
-  return (4 * kTile * (16 * U + 1) + 2 * kTile * (kTile + 1) + 2 * kTile) * sizeof(float);
+  return ((kTc ? 5 : 4) * kTile * row_ld<kTc>(16 * U) + 2 * kTile * score_ld<kTc>() + 2 * kTile) * sizeof(float);
 }
 
 // dk and dv of one 64-key tile of one key head: over every query head of its group and every
 // query tile at or after it, dv += Pᵀ·dO and dk += scale · dSᵀ·Q.
-template <int U>
+template <int U, bool kTc = false>
 __global__ void __launch_bounds__(kThreads) grad_kv(const float* q, const float* k, const float* v, const float* lse, const float* dO,
                                                     const float* delta, float* dk, float* dv, Dims d) {
-  constexpr int dh = 16 * U, ld = dh + 1;
-  extern __shared__ float sm[];
+  constexpr int dh = 16 * U, ld = row_ld<kTc>(dh), pld = score_ld<kTc>();
+  extern __shared__ __align__(128) float sm[];
   float *Ks = sm, *Vs = Ks + kTile * ld, *Qs = Vs + kTile * ld, *dOs = Qs + kTile * ld;
-  float *Ps = dOs + kTile * ld, *dSs = Ps + kTile * (kTile + 1), *Ls = dSs + kTile * (kTile + 1), *Ds = Ls + kTile;
+  float *Ps = dOs + kTile * ld, *dSs = Ps + kTile * pld, *Ls = dSs + kTile * pld, *Ds = Ls + kTile;
+  float* out_s = Ds + kTile;  // kTc only: a [64, dh] tile for the products' results
   const int rg = threadIdx.x >> 4, cg = threadIdx.x & 15;
   const int64_t j0 = int64_t(blockIdx.x) * kTile, bkv = blockIdx.y;
   const int64_t b = bkv / d.KV, kvh = bkv % d.KV, group = d.H / d.KV;
-  load_tile(Ks, k + bkv * d.T * dh, j0, d.T, dh);
-  load_tile(Vs, v + bkv * d.T * dh, j0, d.T, dh);
+  load_tile(Ks, k + bkv * d.T * dh, j0, d.T, dh, ld);
+  load_tile(Vs, v + bkv * d.T * dh, j0, d.T, dh, ld);
   float accK[4][U], accV[4][U];
 #pragma unroll
   for (int r = 0; r < 4; ++r)
@@ -239,8 +295,8 @@ __global__ void __launch_bounds__(kThreads) grad_kv(const float* q, const float*
     const int64_t bh = b * d.H + kvh * group + g;
     for (int64_t i0 = j0; i0 < d.T; i0 += kTile) {
       __syncthreads();
-      load_tile(Qs, q + bh * d.T * dh, i0, d.T, dh);
-      load_tile(dOs, dO + bh * d.T * dh, i0, d.T, dh);
+      load_tile(Qs, q + bh * d.T * dh, i0, d.T, dh, ld);
+      load_tile(dOs, dO + bh * d.T * dh, i0, d.T, dh, ld);
       if (threadIdx.x < kTile) {
         const int64_t qi = i0 + threadIdx.x;
         Ls[threadIdx.x] = qi < d.T ? lse[bh * d.T + qi] : 0.0f;
@@ -248,8 +304,16 @@ __global__ void __launch_bounds__(kThreads) grad_kv(const float* q, const float*
       }
       __syncthreads();
       float s[4][4], dp[4][4];
-      tile_dot<U>(s, Ks, Qs, rg, cg);   // rows: keys, columns: queries
-      tile_dot<U>(dp, Vs, dOs, rg, cg);
+      if constexpr (kTc) {
+        tc::scores<dh>(Ps, Ks, Qs);  // rows: keys, columns: queries
+        tc::scores<dh>(dSs, Vs, dOs);
+        __syncthreads();
+        read_scores<pld>(s, Ps, rg, cg);
+        read_scores<pld>(dp, dSs, rg, cg);
+      } else {
+        tile_dot<U>(s, Ks, Qs, rg, cg);  // rows: keys, columns: queries
+        tile_dot<U>(dp, Vs, dOs, rg, cg);
+      }
 #pragma unroll
       for (int r = 0; r < 4; ++r) {
         const int64_t kj = j0 + 4 * rg + r;
@@ -258,13 +322,23 @@ __global__ void __launch_bounds__(kThreads) grad_kv(const float* q, const float*
           const int qc = cg + 16 * c;
           const int64_t qi = i0 + qc;
           const float p = qi >= kj && qi < d.T && kj < d.T ? __expf(s[r][c] * d.scale - Ls[qc]) : 0.0f;
-          Ps[(4 * rg + r) * (kTile + 1) + qc] = p;
-          dSs[(4 * rg + r) * (kTile + 1) + qc] = p * (dp[r][c] - Ds[qc]);
+          Ps[(4 * rg + r) * pld + qc] = p;
+          dSs[(4 * rg + r) * pld + qc] = p * (dp[r][c] - Ds[qc]);
         }
       }
       __syncthreads();
-      tile_accumulate<U>(accV, Ps, dOs, rg, cg);
-      tile_accumulate<U>(accK, dSs, Qs, rg, cg);
+      if constexpr (kTc) {
+        tc::product<dh>(out_s, Ps, dOs);
+        __syncthreads();
+        add_rows<U, ld>(accV, out_s, rg, cg);
+        __syncthreads();
+        tc::product<dh>(out_s, dSs, Qs);
+        __syncthreads();
+        add_rows<U, ld>(accK, out_s, rg, cg);
+      } else {
+        tile_accumulate<U>(accV, Ps, dOs, rg, cg);
+        tile_accumulate<U>(accK, dSs, Qs, rg, cg);
+      }
     }
   }
 #pragma unroll

@@ -165,13 +165,14 @@ alto_status alto_engine_rope(alto_engine* e, int32_t backward, const float* x, c
 /* Causal attention with grouped-query heads, f32: o[b][h][i] = Σ_{j ≤ i} softmax_j(scale·q_i·k_j)·v_j
  * with q, o [batch, heads, seq, head_dim] and k, v [batch, kv_heads, seq, head_dim] (query head
  * h reads key head h / (heads / kv_heads)); lse [batch, heads, seq] receives each row's
- * log-sum-exp for the backward. No seq × seq matrix is stored. head_dim ≤ 256. */
+ * log-sum-exp for the backward. No seq × seq matrix is stored. head_dim ≤ 256. tf32 ≠ 0: the
+ * products of head dims 16, 32, …, 128 on the tensor cores with TF32 inputs (exact fp32 else). */
 alto_status alto_engine_attention(alto_engine* e, const float* q, const float* k, const float* v, float* o, float* lse, int64_t batch,
-                                  int64_t heads, int64_t kv_heads, int64_t seq, int64_t head_dim, float scale);
+                                  int64_t heads, int64_t kv_heads, int64_t seq, int64_t head_dim, float scale, int32_t tf32);
 /* Its gradient: dq, dk, dv (written) from dO and the forward's o and lse. */
 alto_status alto_engine_attention_grad(alto_engine* e, const float* q, const float* k, const float* v, const float* o, const float* lse,
                                        const float* dO, float* dq, float* dk, float* dv, int64_t batch, int64_t heads, int64_t kv_heads,
-                                       int64_t seq, int64_t head_dim, float scale);
+                                       int64_t seq, int64_t head_dim, float scale, int32_t tf32);
 
 /* ---- matrix products (f32 in and out, fp32 accumulation) ---- */
 typedef enum {

@@ -271,22 +271,25 @@ class Engine : public Napi::ObjectWrap<Engine> {
                                             static_cast<float*>(ptr_arg(info, 6)), static_cast<float*>(ptr_arg(info, 7)), int_arg(info, 8), int_arg(info, 9)),
           "layerNormGrad");
   }
-  // attention(q, k, v, o, lse, batch, heads, kvHeads, seq, headDim, scale)
+  // An optional trailing boolean: true → 1.
+  static int32_t flag_arg(const Napi::CallbackInfo& info, size_t i) { return info.Length() > i && info[i].IsBoolean() && info[i].As<Napi::Boolean>().Value() ? 1 : 0; }
+  // attention(q, k, v, o, lse, batch, heads, kvHeads, seq, headDim, scale, tf32?)
   void Attention(const Napi::CallbackInfo& info) {
     check(info, alto_engine_attention(live(info), static_cast<const float*>(ptr_arg(info, 0)), static_cast<const float*>(ptr_arg(info, 1)),
                                       static_cast<const float*>(ptr_arg(info, 2)), static_cast<float*>(ptr_arg(info, 3)),
                                       static_cast<float*>(ptr_arg(info, 4)), int_arg(info, 5), int_arg(info, 6), int_arg(info, 7), int_arg(info, 8),
-                                      int_arg(info, 9), static_cast<float>(info[10].As<Napi::Number>().DoubleValue())),
+                                      int_arg(info, 9), static_cast<float>(info[10].As<Napi::Number>().DoubleValue()), flag_arg(info, 11)),
           "attention");
   }
-  // attentionGrad(q, k, v, o, lse, dO, dq, dk, dv, batch, heads, kvHeads, seq, headDim, scale)
+  // attentionGrad(q, k, v, o, lse, dO, dq, dk, dv, batch, heads, kvHeads, seq, headDim, scale, tf32?)
   void AttentionGrad(const Napi::CallbackInfo& info) {
     check(info, alto_engine_attention_grad(live(info), static_cast<const float*>(ptr_arg(info, 0)), static_cast<const float*>(ptr_arg(info, 1)),
                                            static_cast<const float*>(ptr_arg(info, 2)), static_cast<const float*>(ptr_arg(info, 3)),
                                            static_cast<const float*>(ptr_arg(info, 4)), static_cast<const float*>(ptr_arg(info, 5)),
                                            static_cast<float*>(ptr_arg(info, 6)), static_cast<float*>(ptr_arg(info, 7)),
                                            static_cast<float*>(ptr_arg(info, 8)), int_arg(info, 9), int_arg(info, 10), int_arg(info, 11),
-                                           int_arg(info, 12), int_arg(info, 13), static_cast<float>(info[14].As<Napi::Number>().DoubleValue())),
+                                           int_arg(info, 12), int_arg(info, 13), static_cast<float>(info[14].As<Napi::Number>().DoubleValue()),
+                                           flag_arg(info, 15)),
           "attentionGrad");
   }
   void LoraForwardMethod(const Napi::CallbackInfo& info) { LoraForward(info, live(info)); }

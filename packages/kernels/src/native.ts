@@ -45,10 +45,13 @@ export interface CudaEngine {
   layerNorm(x: number, g: number, b: number, y: number, mean: number, invStd: number, rows: number, cols: number, eps: number): void;
   /** Its gradient: dx, dg and db (overwritten) from dy, x, g and the forward's mean and invStd. */
   layerNormGrad(x: number, g: number, mean: number, invStd: number, dy: number, dx: number, dg: number, db: number, rows: number, cols: number): void;
-  /** Causal attention, q/o [B, H, T, dh], k/v [B, KV, T, dh] (query head h reads key head h/(H/KV)); lse [B, H, T] kept for the gradient. */
-  attention(q: number, k: number, v: number, o: number, lse: number, batch: number, heads: number, kvHeads: number, seq: number, headDim: number, scale: number): void;
+  /**
+   * Causal attention, q/o [B, H, T, dh], k/v [B, KV, T, dh] (query head h reads key head h/(H/KV)); lse [B, H, T] kept for the
+   * gradient. tf32: the products on the tensor cores with TF32 inputs (head dims 16, 32, …, 128; exact fp32 otherwise).
+   */
+  attention(q: number, k: number, v: number, o: number, lse: number, batch: number, heads: number, kvHeads: number, seq: number, headDim: number, scale: number, tf32?: boolean): void;
   /** Its gradient: dq, dk, dv (written) from dO and the forward's o and lse. */
-  attentionGrad(q: number, k: number, v: number, o: number, lse: number, dO: number, dq: number, dk: number, dv: number, batch: number, heads: number, kvHeads: number, seq: number, headDim: number, scale: number): void;
+  attentionGrad(q: number, k: number, v: number, o: number, lse: number, dO: number, dq: number, dk: number, dv: number, batch: number, heads: number, kvHeads: number, seq: number, headDim: number, scale: number, tf32?: boolean): void;
   /** y = gate·σ(gate)·up over n floats. */
   swiglu(gate: number, up: number, y: number, n: number): void;
   /** Its gradient: dgate and dup (written) from gate, up and dy. */

@@ -6,7 +6,8 @@ import { CUDA_BACKEND_NAME, type CudaBackendLike } from './host-backends.js';
 /**
  * Causal grouped-query attention on the tfjs CUDA backend: one engine launch forward
  * ([o, lse]: each query row's log-sum-exp is kept for the gradient), two backward (dq; dk and
- * dv). No seq × seq matrix is stored.
+ * dv). No seq × seq matrix is stored. Attributes: scale, and tf32 (the products on the tensor
+ * cores with TF32 inputs; the gradient takes the forward's attributes).
  */
 export const ATTENTION_CUDA = 'AltoCausalAttention';
 export const ATTENTION_CUDA_GRAD = 'AltoCausalAttentionGrad';
@@ -21,7 +22,7 @@ const forward: KernelFunc = ({ inputs, backend, attrs }) => {
   const q = kernelInput(inputs, 'q'), k = kernelInput(inputs, 'k'), v = kernelInput(inputs, 'v');
   const [B, H, KV, T, dh] = dims(q, k);
   const o = b.makeOutput(q.shape, 'float32'), lse = b.makeOutput([B, H, T], 'float32');
-  b.cuda.attention(b.ptr(q), b.ptr(k), b.ptr(v), b.ptr(o), b.ptr(lse), B, H, KV, T, dh, attrs!.scale as number);
+  b.cuda.attention(b.ptr(q), b.ptr(k), b.ptr(v), b.ptr(o), b.ptr(lse), B, H, KV, T, dh, attrs!.scale as number, attrs!.tf32 === true);
   return [o, lse];
 };
 
@@ -30,7 +31,7 @@ const backward: KernelFunc = ({ inputs, backend, attrs }) => {
   const [q, k, v, o, lse, dO] = ['q', 'k', 'v', 'o', 'lse', 'dO'].map((n) => kernelInput(inputs, n));
   const [B, H, KV, T, dh] = dims(q, k);
   const dq = b.makeOutput(q.shape, 'float32'), dk = b.makeOutput(k.shape, 'float32'), dv = b.makeOutput(v.shape, 'float32');
-  b.cuda.attentionGrad(b.ptr(q), b.ptr(k), b.ptr(v), b.ptr(o), b.ptr(lse), b.ptr(dO), b.ptr(dq), b.ptr(dk), b.ptr(dv), B, H, KV, T, dh, attrs!.scale as number);
+  b.cuda.attentionGrad(b.ptr(q), b.ptr(k), b.ptr(v), b.ptr(o), b.ptr(lse), b.ptr(dO), b.ptr(dq), b.ptr(dk), b.ptr(dv), B, H, KV, T, dh, attrs!.scale as number, attrs!.tf32 === true);
   return [dq, dk, dv];
 };
 

@@ -61,5 +61,6 @@ describe('causalAttention', () => {
     expect(() => causalAttention(q, tf.zeros([1, 3, 6, 8]) as tf.Tensor4D, tf.zeros([1, 3, 6, 8]) as tf.Tensor4D)).toThrow(/multiple of the key\/value heads \(3\)/);
     expect(() => causalAttention(q, tf.zeros([1, 2, 5, 8]) as tf.Tensor4D, tf.zeros([1, 2, 5, 8]) as tf.Tensor4D)).toThrow(/k and v must both have shape/);
     expect(() => causalAttention(q, tf.zeros([1, 2, 6, 8]) as tf.Tensor4D, tf.zeros([1, 2, 6, 8]) as tf.Tensor4D, { scale: Number.NaN })).toThrow(/scale must be finite/);
+    expect(() => causalAttention(q, tf.zeros([1, 2, 6, 8]) as tf.Tensor4D, tf.zeros([1, 2, 6, 8]) as tf.Tensor4D, { precision: 'bf16' as 'tf32' })).toThrow(/precision must be 'fp32' or 'tf32'/);
   });
 });

@@ -2,6 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ATTENTION_CUDA, ATTENTION_CUDA_GRAD, ensureAttentionCuda } from '../kernels/attention-cuda.js';
 
 let gradientRegistered = false;
+
+/** 'tf32' unless the current backend's matmuls are exact fp32. */
+function backendPrecision(): 'fp32' | 'tf32' {
+  const options = (tf.backend() as unknown as { options?: { matmulPrecision?: string } }).options;
+  return options?.matmulPrecision === 'fp32' ? 'fp32' : 'tf32';
+}
 const masks = new Map<string, tf.Tensor>();
 
 /** The additive causal mask for `group` query heads stacked along the rows: [group·T, T]. */
@@ -22,9 +28,10 @@ function causalMask(group: number, T: number): tf.Tensor {
  * for q [B, H, T, dh] and k, v [B, KV, T, dh], query head h reading key head h / (H / KV);
  * scale defaults to 1/√dh. On the CUDA backend (unless `fused` is false) one fused kernel that
  * stores no T × T matrix, and one pair for the gradients of q, k and v; elsewhere tfjs ops
- * (the T × T scores in memory).
+ * (the T × T scores in memory). `precision` of the fused kernel's products: 'tf32' (tensor
+ * cores) or 'fp32' (exact); by default as the backend's matmuls ('tf32' unless they are fp32).
  */
-export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, options: { scale?: number; fused?: boolean } = {}): tf.Tensor4D {
+export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, options: { scale?: number; fused?: boolean; precision?: 'fp32' | 'tf32' } = {}): tf.Tensor4D {
   const [B, H, T, dh] = q.shape;
   const KV = k.shape[1];
   if (k.shape[0] !== B || k.shape[2] !== T || k.shape[3] !== dh || !tf.util.arraysEqual(k.shape, v.shape)) {
@@ -33,6 +40,9 @@ export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, 
   if (KV < 1 || H % KV !== 0) throw new RangeError(`causalAttention: the query heads (${H}) must be a multiple of the key/value heads (${KV})`);
   const scale = options.scale ?? 1 / Math.sqrt(dh);
   if (!Number.isFinite(scale)) throw new RangeError(`causalAttention: scale must be finite, got ${scale}`);
+  if (options.precision !== undefined && options.precision !== 'fp32' && options.precision !== 'tf32') {
+    throw new RangeError(`causalAttention: precision must be 'fp32' or 'tf32', got ${JSON.stringify(options.precision)}`);
+  }
   if (options.fused !== false && ensureAttentionCuda(tf.getBackend())) {
     if (!gradientRegistered) {
       tf.registerGradient({
@@ -49,7 +59,8 @@ export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, 
       gradientRegistered = true;
     }
     // The log-sum-exp is an output only for the gradient (which keeps its own copy).
-    const [out, lse] = tf.engine().runKernel(ATTENTION_CUDA, { q, k, v }, { scale }) as tf.Tensor[];
+    const tf32 = (options.precision ?? backendPrecision()) === 'tf32';
+    const [out, lse] = tf.engine().runKernel(ATTENTION_CUDA, { q, k, v }, { scale, tf32 }) as tf.Tensor[];
     lse.dispose();
     return out as tf.Tensor4D;
   }
