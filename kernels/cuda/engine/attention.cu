@@ -8,6 +8,8 @@
 // Layouts: q, o, dq, dO [B, H, T, dh]; k, v, dk, dv [B, KV, T, dh]; query head h reads key
 // head h / (H / KV). Example: B 1, H 4, KV 2, T 3 → heads 0 and 1 use key head 0; row i of a
 // head attends to keys 0..i.
+#include <cstdint>
+#include <initializer_list>
 #include <type_traits>
 
 #include "attention_tiled.cuh"
@@ -155,6 +157,13 @@ namespace tiled = alto::cuda::attention_tiled;
 // Head dims 16, 32, …, 128 take the tiled kernels; the others the per-row ones above.
 bool use_tiled(int64_t dh) { return dh % 16 == 0 && dh >= 16 && dh <= 128; }
 
+// The tensor-core kernels copy rows 16 bytes at a time: every matrix must start 16-byte aligned.
+bool aligned16(std::initializer_list<const float*> ptrs) {
+  for (const float* p : ptrs)
+    if (reinterpret_cast<uintptr_t>(p) % 16 != 0) return false;
+  return true;
+}
+
 template <typename Kernel>
 cudaError_t allow_smem(Kernel kernel, size_t bytes) {
   return bytes > 48 * 1024 ? cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)) : cudaSuccess;
@@ -213,9 +222,10 @@ extern "C" alto_status alto_engine_attention(alto_engine* e, const float* q, con
   if (batch == 0 || seq == 0) return ALTO_OK;
   if (use_tiled(head_dim)) {
     const tiled::Dims t{batch, heads, kv_heads, seq, head_dim, scale};
+    const bool tc = tf32 && aligned16({q, k, v});
     const cudaError_t err = by_units(head_dim, [&](auto u) {
       constexpr int U = decltype(u)::value;
-      return tf32 ? tiled_forward<U, true>(e->stream, q, k, v, o, lse, t) : tiled_forward<U, false>(e->stream, q, k, v, o, lse, t);
+      return tc ? tiled_forward<U, true>(e->stream, q, k, v, o, lse, t) : tiled_forward<U, false>(e->stream, q, k, v, o, lse, t);
     });
     return engine_status(e, err, "attention");
   }
@@ -239,9 +249,10 @@ extern "C" alto_status alto_engine_attention_grad(alto_engine* e, const float* q
     attention_delta<<<static_cast<unsigned>((rows + kWarps - 1) / kWarps), 32 * kWarps, 0, e->stream>>>(o, dO, static_cast<float*>(delta), rows, head_dim);
     const tiled::Dims t{batch, heads, kv_heads, seq, head_dim, scale};
     auto* dl = static_cast<float*>(delta);
+    const bool tc = tf32 && aligned16({q, k, v, dO});
     err = by_units(head_dim, [&](auto u) {
       constexpr int U = decltype(u)::value;
-      return tf32 ? tiled_grad<U, true>(e->stream, q, k, v, lse, dO, dl, dq, dk, dv, t) : tiled_grad<U, false>(e->stream, q, k, v, lse, dO, dl, dq, dk, dv, t);
+      return tc ? tiled_grad<U, true>(e->stream, q, k, v, lse, dO, dl, dq, dk, dv, t) : tiled_grad<U, false>(e->stream, q, k, v, lse, dO, dl, dq, dk, dv, t);
     });
     if (err == cudaSuccess) err = cudaGetLastError();
     e->pool->free(delta);

@@ -15,6 +15,22 @@ __host__ __device__ constexpr int row_ld(int dh) { return dh + 4; }
 using namespace nvcuda;
 using FragC = wmma::fragment<wmma::accumulator, 16, 16, 8, float>;
 
+// Rows [row0, row0 + 64) of a [T, dh] matrix into s (stride row_ld(dh)) by 16-byte
+// asynchronous copies (zeros past T), all in flight at once; `landed` waits for them (the
+// caller's barrier follows). Element loads would wait on each other: the compiler cannot move
+// a global load past a store to a generic pointer. The launcher checks 16-byte alignment.
+__device__ __forceinline__ void load_rows(float* s, const float* g, int64_t row0, int64_t T, int dh) {
+  const int ld = row_ld(dh), per_row = dh / 4;
+  for (int i = threadIdx.x; i < 64 * per_row; i += 256) {
+    const int r = i / per_row, c = (i - r * per_row) * 4;
+    const bool inside = row0 + r < T;
+    const float* src = inside ? g + (row0 + r) * dh + c : g;
+    const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(s + r * ld + c));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(inside ? 16 : 0));
+  }
+}
+__device__ __forceinline__ void landed() { asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::); }
+
 template <typename Frag>
 __device__ __forceinline__ void round_tf32(Frag& f) {
 #pragma unroll

@@ -46,6 +46,18 @@ __device__ __forceinline__ void load_tile(float* s, const float* g, int64_t row0
   }
 }
 
+// load_tile, or with kTc the asynchronous copies (tc::load_rows); `tiles_landed` before the
+// barrier that follows the loads.
+template <bool kTc>
+__device__ __forceinline__ void load(float* s, const float* g, int64_t row0, int64_t T, int dh, int ld) {
+  if constexpr (kTc) tc::load_rows(s, g, row0, T, dh);
+  else load_tile(s, g, row0, T, dh, ld);
+}
+template <bool kTc>
+__device__ __forceinline__ void tiles_landed() {
+  if constexpr (kTc) tc::landed();
+}
+
 // Max and sum over groups of `lanes` consecutive lanes (a power of two up to the warp).
 template <int lanes>
 __device__ __forceinline__ float group_max(float v) {
@@ -129,7 +141,8 @@ __global__ void __launch_bounds__(kThreads) forward(const float* q, const float*
   const int rg = threadIdx.x >> 4, cg = threadIdx.x & 15;
   const int64_t i0 = int64_t(blockIdx.x) * kTile, bh = blockIdx.y;
   const int64_t b = bh / d.H, h = bh % d.H, kvh = b * d.KV + h / (d.H / d.KV);
-  load_tile(Qs, q + bh * d.T * dh, i0, d.T, dh, ld);
+  load<kTc>(Qs, q + bh * d.T * dh, i0, d.T, dh, ld);
+  tiles_landed<kTc>();  // the barrier at the loop's top follows
   float m[4], l[4], acc[4][U];
 #pragma unroll
   for (int r = 0; r < 4; ++r) {
@@ -140,8 +153,9 @@ __global__ void __launch_bounds__(kThreads) forward(const float* q, const float*
   }
   for (int64_t j0 = 0; j0 < i0 + kTile && j0 < d.T; j0 += kTile) {
     __syncthreads();  // the previous tiles are read
-    load_tile(Ks, k + kvh * d.T * dh, j0, d.T, dh, ld);
-    load_tile(Vs, v + kvh * d.T * dh, j0, d.T, dh, ld);
+    load<kTc>(Ks, k + kvh * d.T * dh, j0, d.T, dh, ld);
+    load<kTc>(Vs, v + kvh * d.T * dh, j0, d.T, dh, ld);
+    tiles_landed<kTc>();
     __syncthreads();
     float s[4][4];
     if constexpr (kTc) {
@@ -211,8 +225,9 @@ __global__ void __launch_bounds__(kThreads) grad_q(const float* q, const float* 
   const int rg = threadIdx.x >> 4, cg = threadIdx.x & 15;
   const int64_t i0 = int64_t(blockIdx.x) * kTile, bh = blockIdx.y;
   const int64_t b = bh / d.H, h = bh % d.H, kvh = b * d.KV + h / (d.H / d.KV);
-  load_tile(Qs, q + bh * d.T * dh, i0, d.T, dh, ld);
-  load_tile(dOs, dO + bh * d.T * dh, i0, d.T, dh, ld);
+  load<kTc>(Qs, q + bh * d.T * dh, i0, d.T, dh, ld);
+  load<kTc>(dOs, dO + bh * d.T * dh, i0, d.T, dh, ld);
+  tiles_landed<kTc>();
   float L[4], D[4], acc[4][U];
 #pragma unroll
   for (int r = 0; r < 4; ++r) {
@@ -224,8 +239,9 @@ __global__ void __launch_bounds__(kThreads) grad_q(const float* q, const float* 
   }
   for (int64_t j0 = 0; j0 < i0 + kTile && j0 < d.T; j0 += kTile) {
     __syncthreads();
-    load_tile(Ks, k + kvh * d.T * dh, j0, d.T, dh, ld);
-    load_tile(Vs, v + kvh * d.T * dh, j0, d.T, dh, ld);
+    load<kTc>(Ks, k + kvh * d.T * dh, j0, d.T, dh, ld);
+    load<kTc>(Vs, v + kvh * d.T * dh, j0, d.T, dh, ld);
+    tiles_landed<kTc>();
     __syncthreads();
     float s[4][4], dp[4][4];
     if constexpr (kTc) {
@@ -284,8 +300,9 @@ __global__ void __launch_bounds__(kThreads) grad_kv(const float* q, const float*
   const int rg = threadIdx.x >> 4, cg = threadIdx.x & 15;
   const int64_t j0 = int64_t(blockIdx.x) * kTile, bkv = blockIdx.y;
   const int64_t b = bkv / d.KV, kvh = bkv % d.KV, group = d.H / d.KV;
-  load_tile(Ks, k + bkv * d.T * dh, j0, d.T, dh, ld);
-  load_tile(Vs, v + bkv * d.T * dh, j0, d.T, dh, ld);
+  load<kTc>(Ks, k + bkv * d.T * dh, j0, d.T, dh, ld);
+  load<kTc>(Vs, v + bkv * d.T * dh, j0, d.T, dh, ld);
+  tiles_landed<kTc>();
   float accK[4][U], accV[4][U];
 #pragma unroll
   for (int r = 0; r < 4; ++r)
@@ -295,8 +312,9 @@ __global__ void __launch_bounds__(kThreads) grad_kv(const float* q, const float*
     const int64_t bh = b * d.H + kvh * group + g;
     for (int64_t i0 = j0; i0 < d.T; i0 += kTile) {
       __syncthreads();
-      load_tile(Qs, q + bh * d.T * dh, i0, d.T, dh, ld);
-      load_tile(dOs, dO + bh * d.T * dh, i0, d.T, dh, ld);
+      load<kTc>(Qs, q + bh * d.T * dh, i0, d.T, dh, ld);
+      load<kTc>(dOs, dO + bh * d.T * dh, i0, d.T, dh, ld);
+      tiles_landed<kTc>();
       if (threadIdx.x < kTile) {
         const int64_t qi = i0 + threadIdx.x;
         Ls[threadIdx.x] = qi < d.T ? lse[bh * d.T + qi] : 0.0f;
