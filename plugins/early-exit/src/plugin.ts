@@ -30,6 +30,9 @@ export function earlyExit(input: Partial<EarlyExitOptions> = {}): EarlyExitPlugi
 
   const curveOf = (name: string, plannedSteps: number) => (state.curves[name] ??= newCurve(plannedSteps, options));
   const planned = (name: string) => trials.find((t) => t.name === name)?.plannedSteps ?? 1;
+  // A trial that the cut must still wait for, and that cannot run unless others make room.
+  const awaitsScreening = (t: TrialRecord) =>
+    t.status === 'queued' || (t.status === 'paused' && !state.flagged[t.name] && t.steps < curveOf(t.name, t.plannedSteps).warmupSteps);
 
   function tryCut(task: string): void {
     if (state.cutTasks[task]) return;
@@ -64,8 +67,10 @@ export function earlyExit(input: Partial<EarlyExitOptions> = {}): EarlyExitPlugi
           const c = curveOf(a.name, planned(a.name));
           if (a.stepsDone < c.warmupSteps) return undefined;
           const self = trials.find((t) => t.name === a.name);
-          // Step aside while others of the task still wait to be screened; once paused, wait for the cut.
-          return self?.status === 'paused' || trials.some((t) => t.task === a.task && t.status === 'queued') ? true : undefined;
+          // Step aside while others of the task still wait to be screened (queued, or paused
+          // before the end of their warm-up, e.g. to make room after running out of memory);
+          // once paused, wait for the cut.
+          return self?.status === 'paused' || trials.some((t) => t.task === a.task && t.name !== a.name && awaitsScreening(t)) ? true : undefined;
         }),
         attach(session.hooks.shouldRetire, 'early-exit', (a) => state.flagged[a.name]),
         attachPromise(session.hooks.lossReported, 'early-exit', async (report) => {
