@@ -1,5 +1,6 @@
 // Files one device run of bench/e2e-gpu (DIR holds alto.json from sweep.mjs and peft.json from
-// peft_peer.py) as result.json and result.md beside this script, with the commit.
+// peft_peer.py) as result.json and result.md beside this script, with the commit. A run of
+// some of ALTO's ways (way (a) at least) is filed with the others marked as not run.
 //   node bench/e2e-gpu/report.mjs DIR [GPU name]
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ const gpu = process.argv[3] ?? 'NVIDIA H200';
 const parts = readdirSync(dir).filter((f) => /^alto(-[abc]+)?\.json$/.test(f)).sort().map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
 if (parts.length === 0) throw new Error(`${dir} holds no alto.json or alto-<ways>.json`);
 const alto = { ...parts[0], ways: Object.assign({}, ...parts.map((p) => p.ways)) };
-for (const k of ['a', 'b', 'c']) if (!alto.ways[k]) throw new Error(`no run of way (${k}) in ${dir}`);
+if (!alto.ways.a) throw new Error(`no run of way (a) in ${dir}`);
 const peft = JSON.parse(readFileSync(join(dir, 'peft.json'), 'utf8'));
 const { commit } = runInfo();
 const BF16_PEAK = 989e12; // H100/H200 SXM dense bf16, as peft_peer.py
@@ -31,26 +32,30 @@ const configs = grid.learningRate.flatMap(() => grid.rank.flatMap((rank) => grid
 const peftStep = (rank, batch) => peft.results.find((r) => r.rank === rank && r.batch === batch);
 const d = configs.reduce((s, c) => s + (steps * peftStep(c.rank, c.batch).step_ms) / 1000, 0);
 const { a, b, c } = alto.ways;
-// Batched training of (b): tokens/s over its run, FLOPs per token with the grid's mean LoRA size.
+// Batched training: (b)'s run, or (a)'s where (b) did not run; tokens/s over the run, FLOPs per
+// token with the grid's mean LoRA size.
 const meanLora = configs.reduce((n, cfg) => n + loraParams(cfg.rank), 0) / configs.length;
-const batchedStep = b.executorSteps.medianSeconds;
+const batchedWay = b ? 'b' : 'a', batchedRun = b ?? a;
+const batchedStep = batchedRun.executorSteps.medianSeconds;
+const ratio = (w) => (w ? w.sweepSeconds / a.sweepSeconds : null);
 const peft1 = peftStep(16, 1), peft8 = peftStep(16, 8);
 const doc = {
   device: gpu, date: alto.date, commit, shape, stepsPerConfig: steps, configurations: configs.length, backend: alto.backend, precision: alto.precision,
   baseParams,
-  sweepSeconds: { a: a.sweepSeconds, b: b.sweepSeconds, c: c.sweepSeconds, d },
-  computed: { a: a.computed, b: b.computed, c: c.computed, d: true },
-  ratios: { dOverA: d / a.sweepSeconds, bOverA: b.sweepSeconds / a.sweepSeconds, cOverA: c.sweepSeconds / a.sweepSeconds },
-  bestValLoss: { a: a.bestValLoss, b: b.bestValLoss },
-  batched: { medianStepSeconds: batchedStep, tokensPerSecond: b.tokensPerSecond, mfu: (b.tokensPerSecond * stepFlops(meanLora, 1)) / BF16_PEAK },
+  sweepSeconds: { a: a.sweepSeconds, b: b?.sweepSeconds ?? null, c: c?.sweepSeconds ?? null, d },
+  computed: { a: a.computed, b: b?.computed ?? null, c: c?.computed ?? null, d: true },
+  ratios: { dOverA: d / a.sweepSeconds, bOverA: ratio(b), cOverA: ratio(c) },
+  bestValLoss: { a: a.bestValLoss, b: b?.bestValLoss ?? null },
+  batched: { way: batchedWay, medianStepSeconds: batchedStep, tokensPerSecond: batchedRun.tokensPerSecond, mfu: (batchedRun.tokensPerSecond * stepFlops(meanLora, 1)) / BF16_PEAK },
   peftStep: { rank16batch1: peft1, rank16batch8: peft8 },
-  goals: { dOverA20: d / a.sweepSeconds >= 20, bOverA3: b.sweepSeconds / a.sweepSeconds >= 3 },
+  goals: { dOverA20: d / a.sweepSeconds >= 20, bOverA3: b ? ratio(b) >= 3 : null },
   alto, peft,
 };
 const here = new URL('.', import.meta.url).pathname;
 writeFileSync(join(here, 'result.json'), `${JSON.stringify(doc, null, 1)}\n`);
 const s = (x) => `${x.toFixed(1)} s`;
 const label = (k) => (doc.computed[k] ? ' (computed from measured step times)' : ' (run in full)');
+const wayRow = (k, title) => (alto.ways[k] ? `| ${title} | ${s(alto.ways[k].sweepSeconds)}${label(k)} | ${doc.ratios[`${k}OverA`].toFixed(2)}× |` : `| ${title} | not run in this run | – |`);
 const md = [
   `# The sweep on ${gpu}: ALTO against PEFT`,
   '',
@@ -59,24 +64,24 @@ const md = [
   '| way | sweep time | vs (a) |',
   '|---|---|---|',
   `| (a) ALTO, early exit | ${s(a.sweepSeconds)}${label('a')} | 1 |`,
-  `| (b) ALTO batched, no early exit | ${s(b.sweepSeconds)}${label('b')} | ${doc.ratios.bOverA.toFixed(2)}× |`,
-  `| (c) ALTO one at a time | ${s(c.sweepSeconds)}${label('c')} | ${doc.ratios.cOverA.toFixed(2)}× |`,
+  wayRow('b', '(b) ALTO batched, no early exit'),
+  wayRow('c', '(c) ALTO one at a time'),
   `| (d) PEFT one at a time | ${s(d)}${label('d')} | ${doc.ratios.dOverA.toFixed(2)}× |`,
   '',
   '| way | ran | samples trained | stopped early | median executor step | tokens/s |',
   '|---|---|---|---|---|---|',
-  ...[['a', a], ['b', b], ['c', c]].map(([k, w]) => `| (${k}) | ${w.ranStepsPerConfig} steps per configuration, ${w.wallSeconds.toFixed(1)} s | ${w.samplesTrained} of ${w.samplesBudget} | ${w.exits} | ${w.executorSteps ? `${(w.executorSteps.medianSeconds * 1000).toFixed(0)} ms (${w.executorSteps.count} steps)` : '–'} | ${Math.round(w.tokensPerSecond)} |`),
+  ...[['a', a], ['b', b], ['c', c]].filter(([, w]) => w).map(([k, w]) => `| (${k}) | ${w.ranStepsPerConfig} steps per configuration, ${w.wallSeconds.toFixed(1)} s | ${w.samplesTrained} of ${w.samplesBudget} | ${w.exits} | ${w.executorSteps ? `${(w.executorSteps.medianSeconds * 1000).toFixed(0)} ms (${w.executorSteps.count} steps)` : '–'} | ${Math.round(w.tokensPerSecond)} |`),
   '',
   `Settings: evaluation every ${alto.evalEvery ?? '?'} steps on ${alto.validRows ?? '?'} validation rows (ALTO's ways; PEFT's timing has no evaluation), early exit ${JSON.stringify(alto.earlyExit)} over ALTO's defaults.`,
   '',
-  `Best validation loss: (a) ${a.bestValLoss ?? '–'}, (b) ${b.bestValLoss ?? '– (not run in full)'}.`,
-  `Batched training (b): ${Math.round(b.tokensPerSecond)} tokens/s over its run (evaluations included), MFU ${(100 * doc.batched.mfu).toFixed(1)} %, median step ${batchedStep === null ? '–' : `${(batchedStep * 1000).toFixed(0)} ms`}; PEFT, one adapter of rank 16: batch 1 ${peft1.step_ms.toFixed(1)} ms (${Math.round(peft1.tokens_per_s)} tokens/s, MFU ${(100 * peft1.mfu).toFixed(1)} %), batch 8 ${peft8.step_ms.toFixed(1)} ms (${Math.round(peft8.tokens_per_s)} tokens/s, MFU ${(100 * peft8.mfu).toFixed(1)} %).`,
+  `Best validation loss: (a) ${a.bestValLoss ?? '–'}, (b) ${b?.bestValLoss ?? '– (not run in full)'}.`,
+  `Batched training (${batchedWay}): ${Math.round(batchedRun.tokensPerSecond)} tokens/s over its run (evaluations included), MFU ${(100 * doc.batched.mfu).toFixed(1)} %, median step ${batchedStep === null ? '–' : `${(batchedStep * 1000).toFixed(0)} ms`}; PEFT, one adapter of rank 16: batch 1 ${peft1.step_ms.toFixed(1)} ms (${Math.round(peft1.tokens_per_s)} tokens/s, MFU ${(100 * peft1.mfu).toFixed(1)} %), batch 8 ${peft8.step_ms.toFixed(1)} ms (${Math.round(peft8.tokens_per_s)} tokens/s, MFU ${(100 * peft8.mfu).toFixed(1)} %).`,
   '',
-  ...(b.kernelProfile
+  ...(b?.kernelProfile
     ? [`Where a batched step of (b) goes (executor step ${b.kernelProfile.step}, timed kernel by kernel: ${b.kernelProfile.wallMs.toFixed(0)} ms; scopes contain kernels listed on their own):`, '',
       '| kernel | calls | ms |', '|---|---|---|', ...b.kernelProfile.kernels.slice(0, 12).map((k) => `| ${k.scope ? `(scope) ${k.name || '–'}` : k.name} | ${k.calls} | ${k.ms.toFixed(1)} |`), '']
     : []),
-  `Goals: (a) ≥ 20× faster than (d): ${doc.goals.dOverA20 ? 'met' : 'NOT met'}; (a) ≥ 3× faster than (b): ${doc.goals.bOverA3 ? 'met' : 'NOT met'}.`,
+  `Goals: (a) ≥ 20× faster than (d): ${doc.goals.dOverA20 ? 'met' : 'NOT met'}; (a) ≥ 3× faster than (b): ${doc.goals.bOverA3 === null ? 'not measured in this run' : doc.goals.bOverA3 ? 'met' : 'NOT met'}.`,
   '',
 ].join('\n');
 writeFileSync(join(here, 'result.md'), md);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { AdapterSlot, AdapterWeights, HostTensor } from '@alto/core';
+import { isOutOfMemory } from './out-of-memory.js';
 
 /** A paused adapter: everything it owns, copied to the host, to be restored exactly. */
 export interface HostAdapterState {
@@ -11,12 +12,44 @@ export interface HostAdapterState {
 
 const toHost = async (t: tf.Tensor): Promise<HostTensor> => ({ shape: [...t.shape], data: Float32Array.from((await t.data()) as Float32Array) });
 
+/**
+ * float32 tensors on the host in one read: flattened into one tensor on the device first (a
+ * read per tensor waits on the device each time, and an adapter on seven projections of 16
+ * layers has 224 weight tensors and twice as many optimizer slots). Short of device memory
+ * for the flat copy, tensor by tensor.
+ */
+export async function readAll(tensors: readonly tf.Tensor[]): Promise<HostTensor[]> {
+  if (tensors.length === 0) return [];
+  let flat: tf.Tensor;
+  try {
+    flat = tf.tidy(() => tf.concat(tensors.map((t) => tf.reshape(t, [-1]))));
+  } catch (e) {
+    if (!isOutOfMemory(e)) throw e;
+    return Promise.all(tensors.map(toHost));
+  }
+  let data: Float32Array;
+  try {
+    data = (await flat.data()) as Float32Array;
+  } finally {
+    flat.dispose();
+  }
+  let at = 0;
+  return tensors.map((t) => {
+    const values = data.slice(at, at + t.size);
+    at += t.size;
+    return { shape: [...t.shape], data: values };
+  });
+}
+
 export async function saveToHost(slot: AdapterSlot<tf.Tensor>): Promise<HostAdapterState> {
   const { layers, optimizerState, ...rest } = slot;
+  const entries = [...layers];
+  const host = await readAll([...entries.flatMap(([, { A, B }]) => [A, B]), ...optimizerState.slots.flat()]);
+  let i = 0;
   return {
     slot: { ...rest },
-    layers: await Promise.all([...layers].map(async ([name, { A, B }]) => [name, { A: await toHost(A), B: await toHost(B) }] as [string, { A: HostTensor; B: HostTensor }])),
-    optimizerSlots: await Promise.all(optimizerState.slots.map((s) => Promise.all(s.map(toHost)))),
+    layers: entries.map(([name]) => [name, { A: host[i++], B: host[i++] }]),
+    optimizerSlots: optimizerState.slots.map((s) => s.map(() => host[i++])),
     optimizerStep: optimizerState.step,
   };
 }

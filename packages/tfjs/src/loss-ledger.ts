@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { AdapterWeights, LossReport, TrialRecord } from '@alto/core';
 import type { TfjsSession } from './trainer-options.js';
+import { readAll } from './host-state.js';
 
 export type WeightSnapshot = Map<string, { A: tf.Tensor; B: tf.Tensor }>;
 
@@ -75,30 +76,11 @@ export function snapshotWeights(layers: ReadonlyMap<string, { A: tf.Tensor; B: t
   return new Map([...layers].map(([layer, { A, B }]) => [layer, { A: tf.clone(A), B: tf.clone(B) }]));
 }
 
-/**
- * The snapshot's weights on the host, in one read: every A and B flattened into one tensor on
- * the device first (a read per tensor waits on the device each time: 224 of them for LoRA on
- * seven projections of 16 layers).
- */
+/** The snapshot's weights on the host, in one read. */
 async function snapshotToHost(s: WeightSnapshot): Promise<AdapterWeights> {
-  const parts = [...s.values()].flatMap(({ A, B }) => [A, B]);
-  if (parts.length === 0) return {};
-  const flat = tf.tidy(() => tf.concat(parts.map((t) => tf.reshape(t, [-1]))));
-  let data: Float32Array;
-  try {
-    data = (await flat.data()) as Float32Array;
-  } finally {
-    flat.dispose();
-  }
-  let at = 0;
-  const take = (t: tf.Tensor) => {
-    const values = data.slice(at, at + t.size);
-    at += t.size;
-    return { shape: [...t.shape], data: values };
-  };
-  const out: AdapterWeights = {};
-  for (const [layer, { A, B }] of s) out[layer] = { A: take(A), B: take(B) };
-  return out;
+  const entries = [...s];
+  const host = await readAll(entries.flatMap(([, { A, B }]) => [A, B]));
+  return Object.fromEntries(entries.map(([layer], i) => [layer, { A: host[2 * i], B: host[2 * i + 1] }]));
 }
 
 function disposeSnapshot(s: WeightSnapshot): void {

@@ -100,6 +100,28 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
     }
   });
 
+  it('an adapter paused mid-run (its weights and optimizer state to the host) resumes exactly where it was', async () => {
+    const specs = FOUR.map((c, i) => ({ id: `t${i}`, config: c }));
+    // Each adapter steps aside once, after its 7th step; with maxConcurrent 2 others run meanwhile.
+    const asked = new Set<string>();
+    const pauseOnce = (t: Trainer) =>
+      t.session.hooks.shouldPause.tap('pause-once', (a) => {
+        if (a.stepsDone !== 7 || asked.has(a.name)) return undefined;
+        asked.add(a.name);
+        return true;
+      });
+    const paused: string[] = [];
+    const countPauses = (t: Trainer) => t.session.hooks.adapterRetired.tap('count', (a, reason) => void (reason === 'paused' && paused.push(a.name)));
+    const run = await train(specs, { plugins: [pauseOnce, countPauses], maxConcurrent: 2 });
+    expect(paused.length).toBe(4);
+    for (const [i, spec] of specs.entries()) {
+      const alone = await train([spec]);
+      expect(run.trials[i].status).toBe('completed');
+      expect(maxWeightError(run.trials[i].weights!, alone.trials[0].weights!), spec.id).toBeLessThanOrEqual(1e-4);
+      expect(relErr(run.trials[i].trainLoss.map((p) => p.loss), alone.trials[0].trainLoss.map((p) => p.loss))).toBeLessThan(1e-4);
+    }
+  });
+
   it('leaves no tensor behind: every weight, optimizer slot, loss and batch is freed', async () => {
     const model = mlp(3);
     const base = wrapModel(model);
