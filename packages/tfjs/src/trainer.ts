@@ -321,11 +321,22 @@ export class Trainer {
     return freed;
   }
 
-  /** Moves a resident adapter's state to the host; it waits there to be admitted again. */
+  /**
+   * Moves a resident adapter's state to the host; it waits there to be admitted again. One that
+   * has not trained yet goes back to the front of the queue instead: it starts again from its
+   * seed, exactly as it would have, with nothing to copy.
+   */
   private async pause(slot: AdapterSlot<tf.Tensor>): Promise<void> {
+    const trial = this.byName.get(slot.name)!;
+    if (slot.stepsDone === 0) {
+      this.session.retire(slot.name, 'paused');
+      trial.status = 'queued';
+      this.queue.unshift(trial);
+      return;
+    }
     this.paused.set(slot.name, await saveToHost(slot));
     this.session.retire(slot.name, 'paused');
-    this.byName.get(slot.name)!.status = 'paused';
+    trial.status = 'paused';
   }
 
   /** Paused trials can be told to exit too (e.g. cut at the end of screening). */
