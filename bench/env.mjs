@@ -3,10 +3,13 @@ import { execSync } from 'node:child_process';
 import os from 'node:os';
 
 export function runInfo() {
-  let commit = 'unknown';
-  try {
-    commit = execSync('git rev-parse HEAD', { encoding: 'utf8' }).trim();
-  } catch {}
+  // ALTO_RUN_COMMIT: the commit a device run was built from, when the result is filed later.
+  let commit = process.env.ALTO_RUN_COMMIT ?? 'unknown';
+  if (!process.env.ALTO_RUN_COMMIT) {
+    try {
+      commit = execSync('git rev-parse HEAD', { encoding: 'utf8' }).trim();
+    } catch {}
+  }
   return {
     date: new Date().toISOString(),
     commit,
