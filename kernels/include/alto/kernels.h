@@ -90,6 +90,12 @@ alto_status alto_cpu_backward_weights(const alto_segments* seg, const float* X, 
                                       const float* dY, int32_t d_out, const float* S,
                                       const float* dS, float* const* dA, float* const* dB);
 
+/* n near-normal floats for weight initialisation: draw i of @alto/core's Rng with 32-bit state
+ * `state` (the counter before the first draw), u = the draw's 32 bits, out[i] = (sum of u's four
+ * bytes − 510) · scale, rounded from double to float (an Irwin–Hall sum: sd 147.8 · scale).
+ * Multi-threaded; bit for bit the one-at-a-time loop. */
+alto_status alto_cpu_fill_near_normal(float* out, int64_t n, uint32_t state, double scale);
+
 /* Threads the CPU kernels use (0: the OpenMP default). */
 void alto_cpu_set_threads(int32_t threads);
 int32_t alto_cpu_threads(void);

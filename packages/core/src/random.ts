@@ -57,6 +57,26 @@ export class Rng {
     }
     return p;
   }
+  /**
+   * Near-normal values with standard deviation `sd`, one draw each: the centred sum of the four
+   * bytes of the draw's 32 bits (Irwin–Hall; the sum's sd is √(4·(256² − 1)/12) ≈ 147.8), a
+   * third of Box–Muller's time. `fast`, when given, fills the same values from the generator's
+   * state before the first draw (draw i depends on the state and i alone, so e.g. native
+   * threads can split the work), and the generator skips past them.
+   */
+  fillNearNormal(out: Float32Array, sd: number, fast?: (out: Float32Array, state: number, scale: number) => void): Float32Array {
+    const scale = sd / 147.8;
+    if (fast) {
+      fast(out, this.state, scale);
+      this.state = (this.state + Math.imul(out.length, 0x6d2b79f5)) >>> 0;
+      return out;
+    }
+    for (let i = 0; i < out.length; i++) {
+      const u = (this.next() * 4294967296) >>> 0;
+      out[i] = ((u & 255) + ((u >>> 8) & 255) + ((u >>> 16) & 255) + (u >>> 24) - 510) * scale;
+    }
+    return out;
+  }
   fillUniform(out: Float32Array, lo: number, hi: number): Float32Array {
     for (let i = 0; i < out.length; i++) out[i] = lo + (hi - lo) * this.next();
     return out;

@@ -6,4 +6,6 @@ Napi::Value CpuForward(const Napi::CallbackInfo& info);
 Napi::Value CpuBackward(const Napi::CallbackInfo& info);
 Napi::Value CpuSetThreads(const Napi::CallbackInfo& info);
 Napi::Value CpuThreads(const Napi::CallbackInfo& info);
+// cpuFillNearNormal(out, state, scale): alto_cpu_fill_near_normal over the whole array.
+Napi::Value CpuFillNearNormal(const Napi::CallbackInfo& info);
 }  // namespace alto::node

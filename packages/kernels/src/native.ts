@@ -88,6 +88,12 @@ export interface NativeKernels {
   /** Sets the CPU kernels' thread count (0: one per core); returns the count in effect. */
   cpuSetThreads(threads: number): number;
   cpuThreads(): number;
+  /**
+   * Fills `out` with near-normal values for weight initialisation, multi-threaded: what
+   * @alto/core's Rng with 32-bit state `state` gives draw by draw (u = a draw's 32 bits,
+   * (sum of u's four bytes − 510) · scale), bit for bit. Rng.fillNearNormal uses it.
+   */
+  cpuFillNearNormal(out: Float32Array, state: number, scale: number): void;
   /** Whether this build includes the CUDA kernels. */
   readonly cudaCompiled: boolean;
   cudaDeviceCount(): number;

@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, encodeSafetensors, type HostTensor } from '@alto/core';
+import { ConfigError, encodeSafetensors, Rng, type HostTensor } from '@alto/core';
+import { loadNativeKernels } from '@alto/kernels';
 import { initBackend } from '@alto/tfjs';
 import { createLlama, initLlamaWeights, llamaSpec, readLlamaWeights, type LlamaSpec } from './llama.js';
 
@@ -96,6 +97,28 @@ describe('the Llama-shaped model', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.message).toMatch(/no tensor model\.norm\.weight/);
     expect(err.message).toMatch(/up_proj\.weight is \[3,8\], the spec needs \[12,8\]/);
+  });
+
+  it('random weights: the native threads give the JavaScript loop\'s values bit for bit, and the generator continues alike', () => {
+    const load = loadNativeKernels();
+    if (!load.ok) {
+      console.warn(`SKIPPED native weight initialisation: ${load.reason}`);
+      return;
+    }
+    const spec = llamaSpec({ vocab: 37, dModel: 24, layers: 2, heads: 4, kvHeads: 2, ffn: 40, context: 8 });
+    const js = initLlamaWeights(spec, 1234, { native: false }), native = initLlamaWeights(spec, 1234);
+    for (const name of Object.keys(js)) expect(Buffer.from(native[name].data.buffer).equals(Buffer.from(js[name].data.buffer)), name).toBe(true);
+    // Long arrays from states near the counter's wrap-around, then the next draws.
+    for (const seed of [0, 4294967295, 0x92d68ca2]) {
+      const a = new Rng(seed), b = new Rng(seed);
+      const x = a.fillNearNormal(new Float32Array(100_003), 0.5), y = b.fillNearNormal(new Float32Array(100_003), 0.5, load.kernels.cpuFillNearNormal);
+      expect(Buffer.from(y.buffer).equals(Buffer.from(x.buffer))).toBe(true);
+      expect(b.next()).toBe(a.next());
+    }
+    // sd as asked
+    const v = new Rng(5).fillNearNormal(new Float32Array(200_000), 0.02, load.kernels.cpuFillNearNormal);
+    const sd = Math.sqrt(v.reduce((s, t) => s + t * t, 0) / v.length);
+    expect(Math.abs(sd - 0.02)).toBeLessThan(0.0005);
   });
 
   it('rejects a bad shape before building anything, naming each field', () => {
