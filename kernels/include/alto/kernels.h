@@ -95,6 +95,9 @@ alto_status alto_cpu_backward_weights(const alto_segments* seg, const float* X, 
  * bytes − 510) · scale, rounded from double to float (an Irwin–Hall sum: sd 147.8 · scale).
  * Multi-threaded; bit for bit the one-at-a-time loop. */
 alto_status alto_cpu_fill_near_normal(float* out, int64_t n, uint32_t state, double scale);
+/* n uniform floats: out[i] = lo + (hi − lo) · u_i / 2³² in double, rounded to float, u_i the
+ * 32 bits of draw i (as Rng.fillUniform). */
+alto_status alto_cpu_fill_uniform(float* out, int64_t n, uint32_t state, double lo, double hi);
 
 /* Threads the CPU kernels use (0: the OpenMP default). */
 void alto_cpu_set_threads(int32_t threads);

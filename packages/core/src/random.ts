@@ -77,7 +77,13 @@ export class Rng {
     }
     return out;
   }
-  fillUniform(out: Float32Array, lo: number, hi: number): Float32Array {
+  /** Uniform in [lo, hi), one draw each; `fast` as in fillNearNormal (the same values from the state). */
+  fillUniform(out: Float32Array, lo: number, hi: number, fast?: (out: Float32Array, state: number, lo: number, hi: number) => void): Float32Array {
+    if (fast) {
+      fast(out, this.state, lo, hi);
+      this.state = (this.state + Math.imul(out.length, 0x6d2b79f5)) >>> 0;
+      return out;
+    }
     for (let i = 0; i < out.length; i++) out[i] = lo + (hi - lo) * this.next();
     return out;
   }

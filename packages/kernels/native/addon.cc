@@ -17,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuSetThreads", Napi::Function::New(env, CpuSetThreads, "cpuSetThreads"));
   exports.Set("cpuThreads", Napi::Function::New(env, CpuThreads, "cpuThreads"));
   exports.Set("cpuFillNearNormal", Napi::Function::New(env, CpuFillNearNormal, "cpuFillNearNormal"));
+  exports.Set("cpuFillUniform", Napi::Function::New(env, CpuFillUniform, "cpuFillUniform"));
   exports.Set("cudaCompiled", Napi::Boolean::New(env, alto_cuda_compiled() != 0));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), alto_cuda_device_count());

@@ -66,6 +66,19 @@ Napi::Value CpuSetThreads(const Napi::CallbackInfo& info) {
 
 Napi::Value CpuThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), alto_cpu_threads()); }
 
+Napi::Value CpuFillUniform(const Napi::CallbackInfo& info) {
+  if (info.Length() < 4 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array || !info[1].IsNumber() ||
+      !info[2].IsNumber() || !info[3].IsNumber()) {
+    throw Napi::TypeError::New(info.Env(), "cpuFillUniform(out: Float32Array, state: number, lo: number, hi: number)");
+  }
+  auto out = info[0].As<Napi::Float32Array>();
+  const auto state = static_cast<uint32_t>(info[1].As<Napi::Number>().Int64Value() & 0xffffffffLL);
+  check(info.Env(), alto_cpu_fill_uniform(out.Data(), static_cast<int64_t>(out.ElementLength()), state, info[2].As<Napi::Number>().DoubleValue(),
+                                          info[3].As<Napi::Number>().DoubleValue()),
+        "cpuFillUniform");
+  return info.Env().Undefined();
+}
+
 Napi::Value CpuFillNearNormal(const Napi::CallbackInfo& info) {
   if (info.Length() < 3 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array || !info[1].IsNumber() ||
       !info[2].IsNumber()) {

@@ -94,6 +94,8 @@ export interface NativeKernels {
    * (sum of u's four bytes − 510) · scale), bit for bit. Rng.fillNearNormal uses it.
    */
   cpuFillNearNormal(out: Float32Array, state: number, scale: number): void;
+  /** Uniform values in [lo, hi), bit for bit @alto/core's Rng.fillUniform from state `state`, multi-threaded. */
+  cpuFillUniform(out: Float32Array, state: number, lo: number, hi: number): void;
   /** Whether this build includes the CUDA kernels. */
   readonly cudaCompiled: boolean;
   cudaDeviceCount(): number;

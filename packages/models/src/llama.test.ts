@@ -99,7 +99,7 @@ describe('the Llama-shaped model', () => {
     expect(err.message).toMatch(/up_proj\.weight is \[3,8\], the spec needs \[12,8\]/);
   });
 
-  it('random weights: the native threads give the JavaScript loop\'s values bit for bit, and the generator continues alike', () => {
+  it('random weights: the native threads give the JavaScript loop\'s values bit for bit (near-normal and uniform), and the generator continues alike', () => {
     const load = loadNativeKernels();
     if (!load.ok) {
       console.warn(`SKIPPED native weight initialisation: ${load.reason}`);
@@ -113,6 +113,9 @@ describe('the Llama-shaped model', () => {
       const a = new Rng(seed), b = new Rng(seed);
       const x = a.fillNearNormal(new Float32Array(100_003), 0.5), y = b.fillNearNormal(new Float32Array(100_003), 0.5, load.kernels.cpuFillNearNormal);
       expect(Buffer.from(y.buffer).equals(Buffer.from(x.buffer))).toBe(true);
+      expect(b.next()).toBe(a.next());
+      const u = a.fillUniform(new Float32Array(70_001), -0.3, 0.7), w = b.fillUniform(new Float32Array(70_001), -0.3, 0.7, load.kernels.cpuFillUniform);
+      expect(Buffer.from(w.buffer).equals(Buffer.from(u.buffer))).toBe(true);
       expect(b.next()).toBe(a.next());
     }
     // sd as asked
