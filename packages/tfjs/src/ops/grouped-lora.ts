@@ -93,24 +93,33 @@ export function groupedLora(x: tf.Tensor2D, base: tf.Tensor2D, A: readonly tf.Te
   // A custom gradient rather than one registered for the kernel: the gradient needs x and the
   // weights, not `base`, and saving base would keep every projection's base output alive
   // until the backward (a registered gradient of a kernel with a list of inputs saves all).
+  // Weights that are variables (the trainer's adapters) stay alive and unchanged until the
+  // optimizer runs after the backward: the gradient reads them directly rather than through
+  // saved copies (tfjs clones each saved tensor: 2 per adapter per layer per step). Other
+  // weight tensors are saved, since a scope may dispose them before the backward.
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args.pop() as tf.GradSaveFunc;
     const inputs = args as tf.Tensor[];
+    const weights = inputs.slice(2);
+    const keep = weights.map((w) => !(w instanceof tf.Variable));
     let value: tf.Tensor2D;
+    let S: tf.Tensor | null = null;
     if (chosen.keepsShrink) {
-      const [y, S] = run(chosen.forward, inputs) as tf.Tensor[];
-      save([inputs[0], ...inputs.slice(2), S]);
-      S.dispose();  // the saved copy lives on until the backward
-      value = y as tf.Tensor2D;
+      const out = run(chosen.forward, inputs) as tf.Tensor[];
+      value = out[0] as tf.Tensor2D;
+      S = out[1];
     } else {
-      save([inputs[0], ...inputs.slice(2)]);
       value = run(chosen.forward, inputs) as tf.Tensor2D;
     }
+    save([inputs[0], ...weights.filter((_, i) => keep[i]), ...(S ? [S] : [])]);
+    S?.dispose();  // the saved copy lives on until the backward
     return {
       value,
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+        let next = 1;
+        const w = weights.map((t, i) => (keep[i] ? saved[next++] : t));
         // One backward launch gives dX and every adapter's dA and dB.
-        const [dX, ...dW] = run(chosen.backward, [saved[0], dy, ...saved.slice(1)]) as tf.Tensor[];
+        const [dX, ...dW] = run(chosen.backward, [saved[0], dy, ...w, ...saved.slice(next)]) as tf.Tensor[];
         return [dX, dy, ...dW];
       },
     };
