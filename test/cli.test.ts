@@ -40,6 +40,13 @@ describe('alto tune, end to end as a separate process', () => {
     expect(s.samplesTrained).toBeLessThanOrEqual(s.samplesBudget);
     expect(s.executorSteps.count).toBeGreaterThan(4);
     expect(s.executorSteps.medianSeconds).toBeGreaterThan(0);
+    // where the host's time went: every part measured, steps took some, all within the run
+    expect(Object.keys(s.hostSeconds).sort()).toEqual(['admit', 'evaluate', 'pause', 'readLosses', 'step']);
+    expect(s.hostSeconds.step).toBeGreaterThan(0);
+    expect(s.hostSeconds.readLosses).toBeGreaterThan(0);
+    const parts = Object.values(s.hostSeconds as Record<string, number>);
+    expect(parts.every((v) => v >= 0)).toBe(true);
+    expect(parts.reduce((x, y) => x + y, 0)).toBeLessThanOrEqual(s.wallSeconds + 1e-6);
     expect(s.tasks.map((t: { name: string }) => t.name)).toEqual(['own', 'rev']);
     for (const t of s.tasks) {
       expect(t.metric).toBe('exact_match');

@@ -74,6 +74,9 @@ const md = [
   '',
   `Settings: evaluation every ${alto.evalEvery ?? '?'} steps on ${alto.validRows ?? '?'} validation rows (ALTO's ways; PEFT's timing has no evaluation), early exit ${JSON.stringify(alto.earlyExit)} over ALTO's defaults.`,
   '',
+  ...[['a', a], ['b', b], ['c', c]].filter(([, w]) => w?.hostSeconds).map(([k, w]) =>
+    `Host seconds of (${k}) by part: ${Object.entries(w.hostSeconds).map(([part, sec]) => `${part} ${sec.toFixed(1)}`).join(', ')} (reading losses waits for the device).`),
+  '',
   `Best validation loss: (a) ${a.bestValLoss ?? '–'}, (b) ${b?.bestValLoss ?? '– (not run in full)'}.`,
   `Batched training (${batchedWay}): ${Math.round(batchedRun.tokensPerSecond)} tokens/s over its run (evaluations included), MFU ${(100 * doc.batched.mfu).toFixed(1)} %, median step ${batchedStep === null ? '–' : `${(batchedStep * 1000).toFixed(0)} ms`}; PEFT, one adapter of rank 16: batch 1 ${peft1.step_ms.toFixed(1)} ms (${Math.round(peft1.tokens_per_s)} tokens/s, MFU ${(100 * peft1.mfu).toFixed(1)} %), batch 8 ${peft8.step_ms.toFixed(1)} ms (${Math.round(peft8.tokens_per_s)} tokens/s, MFU ${(100 * peft8.mfu).toFixed(1)} %).`,
   '',

@@ -110,6 +110,7 @@ const way = (s, ranSteps) => {
     sweepSeconds: s.wallSeconds * scale,
     computed: ranSteps < steps,
     executorSteps: s.executorSteps,
+    hostSeconds: s.hostSeconds ?? null,
     samplesTrained: s.samplesTrained,
     samplesBudget: s.samplesBudget,
     tokensPerSecond: tokens(s) / s.wallSeconds,

@@ -116,6 +116,7 @@ export async function runTune(config: TuneConfig, opts: RunOptions): Promise<Sum
       mode: opts.sequential ? 'sequential' : useEarlyExit ? 'alto' : 'batched',
       wallSeconds,
       executorSteps: timer.timing(),
+      hostSeconds: { ...trainer.hostSeconds },
       samplesTrained: trials.reduce((n, t) => n + t.samples, 0),
       samplesBudget: trials.reduce((n, t) => n + t.plannedSteps * t.config.batchSize, 0),
       tasks: config.tasks.map((task) => {

@@ -29,6 +29,8 @@ export interface Summary {
   wallSeconds: number;
   /** The executor's steps and the median seconds between them after a warm-up (see step-timer.ts). */
   executorSteps: StepTiming;
+  /** Host wall seconds by part of the run (Trainer.hostSeconds); device work is asynchronous, so reading losses also waits for it. */
+  hostSeconds: Record<string, number>;
   samplesTrained: number;
   /** What the sweep would train with no early exit. */
   samplesBudget: number;

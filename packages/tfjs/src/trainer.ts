@@ -60,6 +60,13 @@ export class Trainer {
   outOfMemorySteps = 0;
   /** Most rows a step may have, lowered by each step that ran out of memory (Infinity: no bound). */
   maxRows = Infinity;
+  /**
+   * Host wall seconds spent in each part of the run: admitting adapters (their initial
+   * weights), queueing steps (forward, backward and updates; a step that ran out of memory
+   * included), queueing evaluations, pausing adapters (their state to the host) and reading
+   * losses (which also waits for the device to finish the work queued before).
+   */
+  readonly hostSeconds = { admit: 0, step: 0, evaluate: 0, pause: 0, readLosses: 0 };
 
   constructor(private readonly model: BaseModel, private readonly loss: PerExampleLoss, tasks: readonly TaskData[], options: TrainerOptions = {}) {
     this.opts = validateOptions(options);
@@ -109,14 +116,14 @@ export class Trainer {
       for (;;) {
         // Paused trials may have been told to exit by the reports just read: settle that first.
         await this.retireFromPaused({ step: this.session.step, plan: buildSegmentPlan([]) });
-        this.admit(freed);
+        this.timed('admit', () => this.admit(freed));
         if (this.session.bank.size === 0) {
           if (this.paused.size === 0 && this.queue.length === 0) break;
           // Everything left is paused: settle pending reports (they may decide the cut), then
           // resume whatever is still asked to wait rather than stall.
           await this.flush();
           await this.retireFromPaused({ step: this.session.step, plan: buildSegmentPlan([]) });
-          this.admit(null, true);
+          this.timed('admit', () => this.admit(null, true));
           if (this.session.bank.size === 0 && this.paused.size === 0 && this.queue.length === 0) break;
           if (this.session.bank.size === 0) throw new Error('no queued or paused adapter fits the capacity budget');
         }
@@ -256,6 +263,7 @@ export class Trainer {
     } catch (e) {
       // Nothing is updated yet: free what the step made; out of memory, take the same rows again later.
       tf.dispose([x, y, lossVec].filter((t): t is tf.Tensor => t !== undefined));
+      this.hostSeconds.step += (performance.now() - started) / 1000;
       if (!isOutOfMemory(e)) throw e;
       rewind.forEach((back) => back());
       throw new StepOutOfMemory(plan.totalRows, e as Error);
@@ -283,7 +291,9 @@ export class Trainer {
     });
     session.hooks.afterStep.call(info);
     session.step += 1;
-    this.capacity.observe({ rows: plan.totalRows, rankSum: planned.reduce((n, s) => n + s.config.rank, 0), adapters: planned.length, bytes: peakBytes, ms: performance.now() - started });
+    const ms = performance.now() - started;
+    this.hostSeconds.step += ms / 1000;
+    this.capacity.observe({ rows: plan.totalRows, rankSum: planned.reduce((n, s) => n + s.config.rank, 0), adapters: planned.length, bytes: peakBytes, ms });
     return this.afterStep(info);
   }
 
@@ -307,7 +317,7 @@ export class Trainer {
       if (finished || hooks.shouldEvaluate.call(adapter, info) === true) evaluate.push(slot);
       if (!finished && hooks.shouldPause.call(adapter, info) === true) pause.push(slot);
     }
-    this.ledger.push(...this.evaluator.evaluate(evaluate, info.step));
+    this.ledger.push(...this.timed('evaluate', () => this.evaluator.evaluate(evaluate, info.step)));
     for (const slot of done) {
       await this.retire(slot, 'completed');
       freed = slot.config.batchSize;
@@ -327,6 +337,15 @@ export class Trainer {
    * seed, exactly as it would have, with nothing to copy.
    */
   private async pause(slot: AdapterSlot<tf.Tensor>): Promise<void> {
+    const started = performance.now();
+    try {
+      await this.moveOut(slot);
+    } finally {
+      this.hostSeconds.pause += (performance.now() - started) / 1000;
+    }
+  }
+
+  private async moveOut(slot: AdapterSlot<tf.Tensor>): Promise<void> {
     const trial = this.byName.get(slot.name)!;
     if (slot.stepsDone === 0) {
       this.session.retire(slot.name, 'paused');
@@ -397,7 +416,21 @@ export class Trainer {
 
   /** Reads the queued losses from the device, records them and tells the plugins. */
   async flush(): Promise<void> {
-    await this.ledger.flush(this.session, this.byName, (t) => this.onNonFinite(t));
+    const started = performance.now();
+    try {
+      await this.ledger.flush(this.session, this.byName, (t) => this.onNonFinite(t));
+    } finally {
+      this.hostSeconds.readLosses += (performance.now() - started) / 1000;
+    }
+  }
+
+  private timed<T>(part: 'admit' | 'evaluate', f: () => T): T {
+    const started = performance.now();
+    try {
+      return f();
+    } finally {
+      this.hostSeconds[part] += (performance.now() - started) / 1000;
+    }
   }
 
   /** A NaN or infinite training loss stops that adapter, and only that one. */
