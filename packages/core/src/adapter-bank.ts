@@ -31,15 +31,30 @@ export class AdapterBank<T> {
 
   /** Removes the adapter and frees its tensors; returns what it was (weights released). */
   retire(name: string): AdapterSlot<T> {
+    const slot = this.detach(name);
+    this.free(slot);
+    return slot;
+  }
+
+  /**
+   * Removes the adapter and hands it over with its tensors still allocated: the caller owns
+   * them now (an adapter parked where it is, to be admitted again or freed with `free`).
+   */
+  detach(name: string): AdapterSlot<T> {
     const slot = this.slots.get(name);
     if (!slot) throw new Error(`adapter "${name}" is not resident`);
     this.slots.delete(name);
+    return slot;
+  }
+
+  /** Frees the tensors of an adapter that is not resident (one detached earlier). */
+  free(slot: AdapterSlot<T>): void {
+    if (this.slots.get(slot.name) === slot) throw new Error(`adapter "${slot.name}" is resident: retire it instead`);
     for (const { A, B } of slot.layers.values()) {
       this.release(A);
       this.release(B);
     }
     for (const s of slot.optimizerState.slots.flat()) this.release(s);
-    return slot;
   }
 
   get(name: string): AdapterSlot<T> | undefined {

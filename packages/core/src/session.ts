@@ -79,6 +79,16 @@ export class Session<T, Kernels extends { [name: string]: unknown } = { [name: s
     return slot;
   }
 
+  /**
+   * Takes an adapter out of the running set with its tensors kept where they are (a pause that
+   * moves nothing); `adapterRetired` fires with reason 'paused'. `admit` takes it back.
+   */
+  park(name: string): AdapterSlot<T> {
+    const slot = this.bank.detach(name);
+    this.hooks.adapterRetired.call(describeAdapter(slot), 'paused');
+    return slot;
+  }
+
   saveState(): SessionState {
     const plugins: Record<string, unknown> = {};
     for (const { plugin } of this.plugins) if (plugin.saveState) plugins[plugin.name] = plugin.saveState();

@@ -1,19 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { AdapterConfig, AdapterSlot, AdapterWeights, buildSegmentPlan, loraScale } from '@alto/core';
+import { readAll } from './host-state.js';
 import type { BaseModel } from './model.js';
 import { LayerBinding, LoraScope, withLoraScope } from './lora-scope.js';
 
-/** Copies a resident adapter's weights to the host (reads the device, off the step loop). */
+/** Copies an adapter's weights to the host in one device read (off the step loop). */
 export async function captureWeights(slot: AdapterSlot<tf.Tensor>): Promise<AdapterWeights> {
-  const out: AdapterWeights = {};
-  for (const [layer, { A, B }] of slot.layers) {
-    const [a, b] = await Promise.all([A.data(), B.data()]);
-    out[layer] = {
-      A: { shape: [...A.shape], data: Float32Array.from(a as Float32Array) },
-      B: { shape: [...B.shape], data: Float32Array.from(b as Float32Array) },
-    };
-  }
-  return out;
+  const entries = [...slot.layers];
+  const host = await readAll(entries.flatMap(([, { A, B }]) => [A, B]));
+  return Object.fromEntries(entries.map(([layer], i) => [layer, { A: host[2 * i], B: host[2 * i + 1] }]));
 }
 
 export interface HostAdapter {

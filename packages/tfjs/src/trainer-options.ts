@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { IssueCollector, Session, TargetPattern } from '@alto/core';
 import type { DataSource } from './data.js';
 import type { GroupedLoraProvider, TfjsKernels } from './ops/grouped-lora.js';
+import type { PauseTo } from './paused-adapters.js';
 
 /** Loss of each example: [batch] or [batch, …] (the trailing axes are averaged). */
 export type PerExampleLoss = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
@@ -35,6 +36,13 @@ export interface TrainerOptions {
   keepAllWeights?: boolean;
   /** Time every kernel of this executor step (1 = the first; 0 = none): Trainer.kernelProfile. */
   profileStep?: number;
+  /**
+   * Where a paused adapter's state waits (e.g. for the end of an early-exit screening):
+   * 'device' (default) leaves it allocated, so that pausing and resuming move nothing — out of
+   * memory, parked adapters move to the host before any resident one is paused; 'host' copies
+   * it out at once, freeing the device memory for others.
+   */
+  pauseTo?: PauseTo;
 }
 
 export type TfjsSession = Session<tf.Tensor, TfjsKernels, GroupedLoraProvider, GroupedLoraProvider>;
@@ -52,11 +60,13 @@ export function validateOptions(options: TrainerOptions): Required<TrainerOption
   if (margin !== undefined && !(margin >= 0 && margin < 1)) issues.add('safetyMargin', `must be in [0, 1), got ${margin}`);
   const budget = options.memoryBudgetBytes;
   if (budget !== undefined && !(budget > 0)) issues.add('memoryBudgetBytes', `must be a positive number, got ${budget}`);
+  if (options.pauseTo !== undefined && options.pauseTo !== 'device' && options.pauseTo !== 'host') issues.add('pauseTo', `must be 'device' or 'host', got ${String(options.pauseTo)}`);
   issues.throwIfAny('trainer options');
   return {
     maxConcurrent: options.maxConcurrent ?? Infinity, memoryBudgetBytes: options.memoryBudgetBytes ?? Infinity,
     safetyMargin: options.safetyMargin ?? 0.1, profileSteps: options.profileSteps ?? 3, evalEvery: options.evalEvery ?? 0,
     validRows: options.validRows ?? 256, evalBatchRows: options.evalBatchRows ?? 4096, reportEvery: options.reportEvery ?? 4,
     targets: options.targets ?? [], keepAllWeights: options.keepAllWeights ?? false, profileStep: options.profileStep ?? 0,
+    pauseTo: options.pauseTo ?? 'device',
   };
 }

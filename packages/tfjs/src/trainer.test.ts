@@ -100,7 +100,7 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
     }
   });
 
-  it('an adapter paused mid-run (its weights and optimizer state to the host) resumes exactly where it was', async () => {
+  it.each(['device', 'host'] as const)('an adapter paused mid-run (its weights and optimizer state kept on the %s) resumes exactly where it was', async (pauseTo) => {
     const specs = FOUR.map((c, i) => ({ id: `t${i}`, config: c }));
     // Each adapter steps aside once, after its 7th step; with maxConcurrent 2 others run meanwhile.
     const asked = new Set<string>();
@@ -112,7 +112,7 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
       });
     const paused: string[] = [];
     const countPauses = (t: Trainer) => t.session.hooks.adapterRetired.tap('count', (a, reason) => void (reason === 'paused' && paused.push(a.name)));
-    const run = await train(specs, { plugins: [pauseOnce, countPauses], maxConcurrent: 2 });
+    const run = await train(specs, { plugins: [pauseOnce, countPauses], maxConcurrent: 2, pauseTo });
     expect(paused.length).toBe(4);
     for (const [i, spec] of specs.entries()) {
       const alone = await train([spec]);

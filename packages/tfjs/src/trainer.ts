@@ -13,7 +13,7 @@ import { captureWeights } from './adapter-weights.js';
 import { DataCursor, gatherRows } from './data.js';
 import { newAdapterSlot } from './adapter-slot.js';
 import { Evaluator } from './evaluator.js';
-import { HostAdapterState, hostWeights, restoreFromHost, saveToHost } from './host-state.js';
+import { PausedAdapters, type PauseTo } from './paused-adapters.js';
 import { LossLedger } from './loss-ledger.js';
 import type { BaseModel, LinearLayer } from './model.js';
 import { withLoraScope } from './lora-scope.js';
@@ -46,7 +46,7 @@ export class Trainer {
   readonly session: TfjsSession = new Session((t: tf.Tensor) => t.dispose(), tfjsKernels);
   readonly capacity = new CapacityModel();
   private readonly queue: TrialRecord[] = [];
-  private readonly paused = new Map<string, HostAdapterState>();
+  private readonly paused = new PausedAdapters(this.session.bank);
   private readonly byName = new Map<string, TrialRecord>();
   private readonly tasks = new Map<string, TaskData>();
   private readonly cursors = new Map<string, DataCursor>();
@@ -142,6 +142,7 @@ export class Trainer {
       if (!this.opts.keepAllWeights) this.dropNonBestWeights();
     } finally {
       for (const slot of this.session.bank.list()) this.session.retire(slot.name, 'error');
+      this.paused.dispose();
       this.ledger.dispose();
       this.evaluator.dispose();
       await this.session.shutdown();
@@ -183,8 +184,8 @@ export class Trainer {
   private admit(freedBatchSize: number | null, force = false): void {
     const { hooks } = this.session;
     const now = { step: this.session.step, plan: buildSegmentPlan([]) };
-    const resumable = [...this.paused.values()].filter((p) => force || hooks.shouldPause.call(describeAdapter(p.slot), now) !== true);
-    const candidates = [...resumable.map((p) => describeAdapter(p.slot)), ...this.queue.map((t) => this.infoOf(t))];
+    const resumable = this.paused.infos().filter((p) => force || hooks.shouldPause.call(p, now) !== true);
+    const candidates = [...resumable, ...this.queue.map((t) => this.infoOf(t))];
     if (candidates.length === 0) return;
     const ordered = hooks.admissionOrder.call(candidates, { step: this.session.step, freedBatchSize });
     const resident = this.session.bank.list();
@@ -199,11 +200,9 @@ export class Trainer {
     );
     if (chosen.length === 0 && resident.length === 0 && ordered.length > 0) chosen.push({ ...ordered[0], batchSize: ordered[0].config.batchSize, rank: ordered[0].config.rank });
     for (const c of chosen) {
-      const paused = this.paused.get(c.name);
-      if (paused) {
-        this.paused.delete(c.name);
+      if (this.paused.has(c.name)) {
         this.byName.get(c.name)!.status = 'running';
-        this.session.admit(restoreFromHost(paused));
+        this.session.admit(this.paused.take(c.name));
       } else {
         const i = this.queue.findIndex((t) => t.name === c.name);
         if (i >= 0) this.start(this.queue.splice(i, 1)[0]);
@@ -332,20 +331,20 @@ export class Trainer {
   }
 
   /**
-   * Moves a resident adapter's state to the host; it waits there to be admitted again. One that
-   * has not trained yet goes back to the front of the queue instead: it starts again from its
-   * seed, exactly as it would have, with nothing to copy.
+   * Takes a resident adapter out of the running set; it waits, parked on the device or copied
+   * to the host (`to`), to be admitted again. One that has not trained yet goes back to the
+   * front of the queue instead: it starts again from its seed, exactly as it would have.
    */
-  private async pause(slot: AdapterSlot<tf.Tensor>): Promise<void> {
+  private async pause(slot: AdapterSlot<tf.Tensor>, to = this.opts.pauseTo): Promise<void> {
     const started = performance.now();
     try {
-      await this.moveOut(slot);
+      await this.moveOut(slot, to);
     } finally {
       this.hostSeconds.pause += (performance.now() - started) / 1000;
     }
   }
 
-  private async moveOut(slot: AdapterSlot<tf.Tensor>): Promise<void> {
+  private async moveOut(slot: AdapterSlot<tf.Tensor>, to: PauseTo): Promise<void> {
     const trial = this.byName.get(slot.name)!;
     if (slot.stepsDone === 0) {
       this.session.retire(slot.name, 'paused');
@@ -353,21 +352,20 @@ export class Trainer {
       this.queue.unshift(trial);
       return;
     }
-    this.paused.set(slot.name, await saveToHost(slot));
-    this.session.retire(slot.name, 'paused');
+    await this.paused.add(this.session.park(slot.name), to);
     trial.status = 'paused';
   }
 
   /** Paused trials can be told to exit too (e.g. cut at the end of screening). */
   private async retireFromPaused(info: StepInfo): Promise<void> {
-    for (const [name, state] of [...this.paused]) {
-      const reason = this.session.hooks.shouldRetire.call(describeAdapter(state.slot), info);
+    for (const adapter of this.paused.infos()) {
+      const reason = this.session.hooks.shouldRetire.call(adapter, info);
       if (!reason) continue;
-      this.paused.delete(name);
-      const trial = this.byName.get(name)!;
-      if (trial.bestValLoss === null && reason !== 'nan') trial.weights = hostWeights(state);
+      const trial = this.byName.get(adapter.name)!;
+      const weights = await this.paused.drop(adapter.name, trial.bestValLoss === null && reason !== 'nan');
+      if (weights) trial.weights = weights;
       this.finish(trial, reason);
-      this.session.hooks.adapterRetired.call(describeAdapter(state.slot), reason);
+      this.session.hooks.adapterRetired.call(adapter, reason);
     }
   }
 
@@ -391,12 +389,15 @@ export class Trainer {
   }
 
   /**
-   * After a step ran out of memory: steps get at most three quarters of its rows from now on,
-   * and the adapters admitted last are paused (their state to the host, resumed when room
-   * frees) until the resident ones fit. An adapter that alone does not fit exits ('error').
+   * After a step ran out of memory: adapters parked on the device move to the host and the step
+   * is tried again as it was; with none parked, steps get at most three quarters of its rows
+   * from now on, and the adapters admitted last are paused (their state to the host, resumed
+   * when room frees) until the resident ones fit. An adapter that alone does not fit exits
+   * ('error').
    */
   private async shrinkAfterOutOfMemory(e: StepOutOfMemory): Promise<number | null> {
     this.outOfMemorySteps += 1;
+    if ((await this.paused.evictToHost()) > 0) return null;
     this.maxRows = Math.min(this.maxRows, Math.floor(e.rows * 0.75));
     const resident = this.session.bank.list().sort((a, b) => b.admittedAtStep - a.admittedAtStep);
     if (resident.length === 1) {
@@ -407,7 +408,7 @@ export class Trainer {
     let freed: number | null = null;
     for (const slot of resident.slice(0, -1)) {
       if (rows <= this.maxRows) break;
-      await this.pause(slot);
+      await this.pause(slot, 'host');
       rows -= slot.config.batchSize;
       freed = slot.config.batchSize;
     }
@@ -437,10 +438,10 @@ export class Trainer {
   private async onNonFinite(trial: TrialRecord): Promise<void> {
     const slot = this.session.bank.get(trial.name);
     if (slot) await this.retire(slot, 'nan');
-    const paused = this.paused.get(trial.name);
-    if (paused) {
-      this.paused.delete(trial.name);
-      this.session.hooks.adapterRetired.call(describeAdapter(paused.slot), 'nan');
+    if (this.paused.has(trial.name)) {
+      const adapter = this.paused.infos().find((p) => p.name === trial.name)!;
+      await this.paused.drop(trial.name, false);
+      this.session.hooks.adapterRetired.call(adapter, 'nan');
     }
     this.finish(trial, 'nan');
   }
