@@ -33,9 +33,11 @@ export async function readAll(tensors: readonly tf.Tensor[]): Promise<HostTensor
   } finally {
     flat.dispose();
   }
+  // Views of the one read, not copies (they keep its buffer alive together, as they are used);
+  // a concat of one tensor may share that tensor's data, so a single one is copied.
   let at = 0;
   return tensors.map((t) => {
-    const values = data.slice(at, at + t.size);
+    const values = tensors.length > 1 ? data.subarray(at, at + t.size) : data.slice(at, at + t.size);
     at += t.size;
     return { shape: [...t.shape], data: values };
   });

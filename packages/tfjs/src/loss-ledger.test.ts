@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { snapshotWeights } from './loss-ledger.js';
+import { newTrialRecord, Session } from '@alto/core';
+import { LossLedger, snapshotWeights } from './loss-ledger.js';
+import type { TfjsSession } from './trainer-options.js';
 
 describe('best-validation snapshots', () => {
   beforeAll(async () => {
@@ -28,5 +30,38 @@ describe('best-validation snapshots', () => {
     A.assign(tf.zerosLike(A));
     expect(s.A.dataSync()[0]).toBe(1);
     tf.dispose([s.A, s.B, A, B]);
+  });
+
+  it('the best one stays on the device, replaced when the loss improves, until settle reads or drops it', async () => {
+    const session = new Session((t: tf.Tensor) => t.dispose()) as unknown as TfjsSession;
+    const trial = newTrialRecord('task', 't0', { rank: 1 } as Parameters<typeof newTrialRecord>[2], 10);
+    const trials = new Map([[trial.name, trial]]);
+    const ledger = new LossLedger();
+    const A = tf.variable(tf.tensor2d([[1], [2]]));
+    const B = tf.variable(tf.tensor2d([[3, 4]]));
+    const before = tf.memory().numTensors;
+    const evaluation = (step: number, loss: number) => ({ kind: 'valid' as const, step, tensor: tf.tensor1d([loss]), entries: [{ name: trial.name, step, rows: 2, snapshot: snapshotWeights(new Map([['l', { A, B }]])) }] });
+    ledger.push(evaluation(2, 0.9));
+    tf.tidy(() => A.assign(tf.tensor2d([[5], [6]])));
+    ledger.push(evaluation(4, 0.5)); // the best: A = [5, 6]
+    tf.tidy(() => A.assign(tf.tensor2d([[7], [8]])));
+    ledger.push(evaluation(6, 0.7));
+    await ledger.flush(session, trials, async () => {});
+    expect(trial.bestValLoss).toBe(0.5);
+    expect(trial.weightsStep).toBe(4);
+    expect(trial.weights).toBeUndefined(); // not read yet
+    expect(ledger.holdsBest(trial.name)).toBe(true);
+    expect(tf.memory().numTensors).toBe(before + 2); // one copy of A and B, the others freed
+    await ledger.settle(trial, true);
+    expect(Array.from(trial.weights!.l.A.data)).toEqual([5, 6]);
+    expect(Array.from(trial.weights!.l.B.data)).toEqual([3, 4]);
+    expect(ledger.holdsBest(trial.name)).toBe(false);
+    expect(tf.memory().numTensors).toBe(before);
+    ledger.push(evaluation(8, 0.1));
+    await ledger.flush(session, trials, async () => {});
+    await ledger.settle(trial, false);
+    expect(Array.from(trial.weights!.l.A.data)).toEqual([5, 6]); // dropped, not read
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([A, B]);
   });
 });

@@ -19,9 +19,14 @@ export interface PendingLoss {
  * Losses queued on the device and read back in batches, never inside a step. Reading them
  * records each trial's history, keeps the best-validation weights, reports to plugins
  * (`lossReported`) and flags non-finite training losses.
+ *
+ * A trial's best-validation weights stay on the device (one copy per trial, replaced when its
+ * loss improves) until `settle` reads them to the host or drops them: reading at every
+ * improvement would wait on the device and copy every adapter's weights many times a run.
  */
 export class LossLedger {
   private readonly pending: PendingLoss[] = [];
+  private readonly best = new Map<string, WeightSnapshot>();
 
   push(...items: PendingLoss[]): void {
     this.pending.push(...items);
@@ -44,10 +49,11 @@ export class LossLedger {
         const trial = trials.get(e.name)!;
         if (e.snapshot) {
           if (Number.isFinite(loss) && trial.reason !== 'nan' && (trial.bestValLoss === null || loss < trial.bestValLoss)) {
-            trial.weights = await snapshotToHost(e.snapshot);
+            const previous = this.best.get(e.name);
+            if (previous) disposeSnapshot(previous);
+            this.best.set(e.name, e.snapshot);
             trial.weightsStep = e.step;
-          }
-          disposeSnapshot(e.snapshot);
+          } else disposeSnapshot(e.snapshot);
         }
         if (e.rows === 0) continue;
         report.losses.push({ adapter: e.name, loss, rows: e.rows, adapterStep: e.step });
@@ -63,12 +69,31 @@ export class LossLedger {
     }
   }
 
-  /** Frees whatever is still queued (after an error). */
+  /** Whether a trial's best-validation weights are still held on the device. */
+  holdsBest(name: string): boolean {
+    return this.best.has(name);
+  }
+
+  /** Ends the device copy of a trial's best weights: read into `trial.weights` when `keep`, else dropped. */
+  async settle(trial: TrialRecord, keep: boolean): Promise<void> {
+    const s = this.best.get(trial.name);
+    if (!s) return;
+    try {
+      if (keep) trial.weights = await snapshotToHost(s);
+    } finally {
+      this.best.delete(trial.name);
+      disposeSnapshot(s);
+    }
+  }
+
+  /** Frees whatever is still queued or held (after an error). */
   dispose(): void {
     for (const p of this.pending.splice(0)) {
       p.tensor.dispose();
       p.entries.forEach((e) => e.snapshot && disposeSnapshot(e.snapshot));
     }
+    for (const s of this.best.values()) disposeSnapshot(s);
+    this.best.clear();
   }
 }
 

@@ -9,7 +9,13 @@ beforeAll(async () => {
 });
 
 function slot(name: string, seed: number): AdapterSlot<tf.Tensor> {
-  return tf.tidy(() => newSlot(name, seed)); // variables outlive the tidy; their initial values do not
+  // Variables outlive the scope; their initial values do not.
+  tf.engine().startScope();
+  try {
+    return newSlot(name, seed);
+  } finally {
+    tf.engine().endScope();
+  }
 }
 
 function newSlot(name: string, seed: number): AdapterSlot<tf.Tensor> {

@@ -139,6 +139,7 @@ export class Trainer {
         }
       }
       await this.flush();
+      await this.settleBestWeights(true);
       if (!this.opts.keepAllWeights) this.dropNonBestWeights();
     } finally {
       for (const slot of this.session.bank.list()) this.session.retire(slot.name, 'error');
@@ -420,6 +421,7 @@ export class Trainer {
     const started = performance.now();
     try {
       await this.ledger.flush(this.session, this.byName, (t) => this.onNonFinite(t));
+      await this.settleBestWeights(false);
     } finally {
       this.hostSeconds.readLosses += (performance.now() - started) / 1000;
     }
@@ -444,6 +446,32 @@ export class Trainer {
       this.session.hooks.adapterRetired.call(adapter, 'nan');
     }
     this.finish(trial, 'nan');
+  }
+
+  /**
+   * Best-validation weights held on the device are read to the host only where they are kept:
+   * those of a finished trial (all of them at the end of the run) when all weights are kept,
+   * or when it leads its task; a finished trial that does not lead never will (its best is
+   * final, the others' can only improve), so its copy is dropped.
+   */
+  private async settleBestWeights(final: boolean): Promise<void> {
+    for (const task of this.tasks.keys()) {
+      const mine = this.trials.filter((t) => t.task === task);
+      let leader: TrialRecord | null = null;
+      for (const t of mine) {
+        if (t.reason === 'nan' || t.reason === 'error' || t.bestValLoss === null || !Number.isFinite(t.bestValLoss)) continue;
+        if (!leader || t.bestValLoss < leader.bestValLoss!) leader = t;
+      }
+      for (const t of mine) {
+        if (!this.ledger.holdsBest(t.name)) continue;
+        const finished = t.status === 'completed' || t.status === 'exited';
+        if (!final && !finished) continue;
+        const keep = this.opts.keepAllWeights || t === leader;
+        // A finished leader is read now (only once: its copy is gone after), so the device
+        // memory of finished trials never grows.
+        await this.ledger.settle(t, keep);
+      }
+    }
   }
 
   private dropNonBestWeights(): void {
