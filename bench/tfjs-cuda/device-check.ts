@@ -7,7 +7,8 @@ import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { cpuFallbackKernels, CUDA_BACKEND, registerCudaBackend } from '@alto/tfjs-backend-cuda';
-import { CUDA_PROVIDER, tfjsKernels } from '@alto/tfjs';
+import { CUDA_PROVIDER, seededUniform, tfjsKernels } from '@alto/tfjs';
+import { Rng } from '@alto/core';
 import { runCases, type Outcome } from '../../test/tfjs-cuda/cases.js';
 
 // The CPU fallback is on, so that one case below can use it; the check at the end proves that
@@ -101,6 +102,20 @@ const held = inGpu() - before;
 x.dispose();
 const after = inGpu();
 outcomes.push({ name: 'device memory tracked and freed', ok: held >= 4 << 20 && after === before, detail: `held ${held} B, ${after - before} B left after dispose` });
+
+// Adapter init drawn on the device: bit for bit the host generator's values, state advanced alike.
+{
+  const n = 1_000_003, seed = 0x9e3779b9;
+  const onDevice = new Rng(seed), onHost = new Rng(seed);
+  const t = seededUniform(onDevice, [1009, 991], -0.03, 0.03);
+  const got = t.dataSync() as Float32Array;
+  t.dispose();
+  const want = onHost.fillUniform(new Float32Array(n + 1), -0.03, 0.03);
+  let differ = 0;
+  for (let i = 0; i < n; i++) if (got[i] !== want[i]) differ++;
+  const next = onDevice.uniform(0, 1) === new Rng(seed).fillUniform(new Float32Array(n + 1), 0, 1)[n];
+  outcomes.push({ name: 'seeded uniform fill on the device equals the host generator bit for bit', ok: differ === 0 && next && got.length === n, detail: `${differ} of ${n} values differ; state after ${next ? 'equal' : 'different'}` });
+}
 
 for (const o of outcomes) console.log(`${o.ok ? 'ok  ' : 'FAIL'} ${o.name}${o.ok ? '' : `: ${o.detail}`}`);
 const passed = outcomes.filter((o) => o.ok).length;

@@ -13,6 +13,19 @@ __global__ void fill_kernel(T* out, T value, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) out[i] = value;
 }
 
+// @alto/core's Rng (mulberry32): draw i's counter is state + (i + 1)·step, so any draw is
+// computed on its own. The double arithmetic is spelled out (no fused multiply-add) so that
+// the values are the host's bit for bit.
+__global__ void fill_uniform_kernel(float* out, int64_t n, uint32_t state, double lo, double span) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    uint32_t t = state + static_cast<uint32_t>(i + 1) * 0x6d2b79f5u;
+    t = (t ^ (t >> 15)) * (t | 1u);
+    t ^= t + (t ^ (t >> 7)) * (t | 61u);
+    t ^= t >> 14;
+    out[i] = static_cast<float>(__dadd_rn(lo, __dmul_rn(span, static_cast<double>(t) / 4294967296.0)));
+  }
+}
+
 // grid.y picks the array; the blocks along x stride over its elements.
 __global__ void zero_many_kernel(float* const* ptrs, const int64_t* counts) {
   float* out = ptrs[blockIdx.y];
@@ -184,6 +197,13 @@ extern "C" alto_status alto_engine_fill(alto_engine* e, alto_elem type, void* ou
     default: return engine_invalid(e, "fill: unknown element type");
   }
   return engine_status(e, cudaGetLastError(), "fill");
+}
+
+extern "C" alto_status alto_engine_fill_uniform(alto_engine* e, float* out, int64_t n, uint32_t state, double lo, double hi) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  if (n <= 0) return ALTO_OK;
+  fill_uniform_kernel<<<grid_for(n), 256, 0, e->stream>>>(out, n, state, lo, hi - lo);
+  return engine_status(e, cudaGetLastError(), "fill_uniform");
 }
 
 extern "C" alto_status alto_engine_zero_many(alto_engine* e, float* const* ptrs, const int64_t* counts, int32_t n, int64_t max_count) {

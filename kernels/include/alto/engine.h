@@ -78,6 +78,9 @@ typedef enum {
 
 /* out[n] = value, of type `type`. */
 alto_status alto_engine_fill(alto_engine* e, alto_elem type, void* out, double value, int64_t n);
+/* out[n] uniform in [lo, hi): bit for bit alto_cpu_fill_uniform (and @alto/core's
+ * Rng.fillUniform) from the same state, generated on the device. */
+alto_status alto_engine_fill_uniform(alto_engine* e, float* out, int64_t n, uint32_t state, double lo, double hi);
 /* Zeros n f32 arrays in one launch: ptrs and counts are device arrays of n entries; max_count
  * is the largest count (it sizes the grid). */
 alto_status alto_engine_zero_many(alto_engine* e, float* const* ptrs, const int64_t* counts, int32_t n, int64_t max_count);

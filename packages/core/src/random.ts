@@ -77,6 +77,16 @@ export class Rng {
     }
     return out;
   }
+  /**
+   * Takes the next n draws' starting state and moves past them, for a generator elsewhere
+   * (a device kernel) that computes draw i from that state alone, as `fast` does.
+   */
+  take(n: number): number {
+    const state = this.state;
+    this.state = (this.state + Math.imul(n, 0x6d2b79f5)) >>> 0;
+    return state;
+  }
+
   /** Uniform in [lo, hi), one draw each; `fast` as in fillNearNormal (the same values from the state). */
   fillUniform(out: Float32Array, lo: number, hi: number, fast?: (out: Float32Array, state: number, lo: number, hi: number) => void): Float32Array {
     if (fast) {

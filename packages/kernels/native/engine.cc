@@ -30,7 +30,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("memory", &Engine::Memory), InstanceMethod("trim", &Engine::Trim),
                         InstanceMethod("upload", &Engine::Upload), InstanceMethod("download", &Engine::Download),
                         InstanceMethod("copy", &Engine::Copy), InstanceMethod("sync", &Engine::Sync),
-                        InstanceMethod("fill", &Engine::Fill), InstanceMethod("unary", &Engine::Unary),
+                        InstanceMethod("fill", &Engine::Fill), InstanceMethod("fillUniform", &Engine::FillUniform),
+                        InstanceMethod("unary", &Engine::Unary),
                         InstanceMethod("binary", &Engine::Binary), InstanceMethod("cast", &Engine::Cast),
                         InstanceMethod("select", &Engine::Select), InstanceMethod("reduce", &Engine::Reduce),
                         InstanceMethod("transpose", &Engine::Transpose), InstanceMethod("matmul", &Engine::Matmul),
@@ -106,6 +107,13 @@ class Engine : public Napi::ObjectWrap<Engine> {
     check(info, alto_engine_fill(live(info), static_cast<alto_elem>(int_arg(info, 0)), ptr_arg(info, 1), info[2].As<Napi::Number>().DoubleValue(),
                                  int_arg(info, 3)),
           "fill");
+  }
+  // fillUniform(ptr, n, state, lo, hi)
+  void FillUniform(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_fill_uniform(live(info), static_cast<float*>(ptr_arg(info, 0)), int_arg(info, 1),
+                                         info[2].As<Napi::Number>().Uint32Value(), info[3].As<Napi::Number>().DoubleValue(),
+                                         info[4].As<Napi::Number>().DoubleValue()),
+          "fillUniform");
   }
   // unary(op, elem, x, y, n, alpha)
   void Unary(const Napi::CallbackInfo& info) {

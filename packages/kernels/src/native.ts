@@ -26,6 +26,8 @@ export interface CudaEngine {
   copy(dst: number, src: number, bytes: number): void;
   sync(): void;
   fill(elem: number, ptr: number, value: number, n: number): void;
+  /** f32 values in [lo, hi), bit for bit Rng.fillUniform from `state` (a uint32), made on the device. */
+  fillUniform(ptr: number, n: number, state: number, lo: number, hi: number): void;
   unary(op: number, elem: number, x: number, y: number, n: number, alpha: number): void;
   binary(op: number, elem: number, a: number, aStrides: number[], b: number, bStrides: number[], out: number, shape: number[]): void;
   cast(from: number, x: number, to: number, y: number, n: number): void;
