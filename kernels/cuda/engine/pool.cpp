@@ -12,6 +12,19 @@ size_t Pool::size_class(size_t bytes) {
 }
 
 cudaError_t Pool::alloc(size_t bytes, void** ptr) {
+  if (bytes < kLargeFrom) return alloc_small(bytes, ptr);
+  size_t granted = 0;
+  *ptr = large_.alloc(bytes, &granted);
+  if (!*ptr) {
+    if (cudaError_t e = trim(); e != cudaSuccess) return e;
+    *ptr = large_.alloc(bytes, &granted);
+    if (!*ptr) return cudaErrorMemoryAllocation;
+  }
+  in_use_ += granted;
+  return cudaSuccess;
+}
+
+cudaError_t Pool::alloc_small(size_t bytes, void** ptr) {
   const size_t size = size_class(bytes);
   auto& free_list = cached_[size];
   if (!free_list.empty()) {
@@ -25,7 +38,7 @@ cudaError_t Pool::alloc(size_t bytes, void** ptr) {
       e = cudaMalloc(ptr, size);
     }
     if (e != cudaSuccess) return e;
-    reserved_ += size;
+    reserved_small_ += size;
   }
   live_[*ptr] = size;
   in_use_ += size;
@@ -34,7 +47,11 @@ cudaError_t Pool::alloc(size_t bytes, void** ptr) {
 
 bool Pool::free(void* ptr) {
   const auto it = live_.find(ptr);
-  if (it == live_.end()) return false;
+  if (it == live_.end()) {
+    const size_t size = large_.free(ptr);
+    in_use_ -= size;
+    return size > 0;
+  }
   cached_[it->second].push_back(ptr);
   in_use_ -= it->second;
   live_.erase(it);
@@ -47,10 +64,11 @@ cudaError_t Pool::trim() {
     for (void* p : blocks) {
       const cudaError_t f = cudaFree(p);
       if (e == cudaSuccess) e = f;
-      reserved_ -= size;
+      reserved_small_ -= size;
     }
     blocks.clear();
   }
+  large_.release_free_segments();
   return e;
 }
 

@@ -1,8 +1,9 @@
-// A caching pool of device memory over plain cudaMalloc. Sizes round up to one of four
-// classes per power of two (so a block is reused by any request of its class); a freed
-// block goes back to its class and is handed out again to later work on the same stream,
-// which runs after every earlier use of it. When cudaMalloc fails, cached blocks are
-// returned to the device and the allocation retried once.
+// A caching pool of device memory over plain cudaMalloc, for work on one stream: a freed block
+// is handed out again to later work on the stream, which runs after every earlier use of it.
+// Blocks under 1 MiB round up to one of four classes per power of two and are reused within
+// their class; larger ones are carved best-fit from segments of at least 64 MiB (arena.h), so
+// that freed memory serves any later size. When cudaMalloc fails, cached blocks and wholly
+// free segments are returned to the device and the allocation retried once.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -11,11 +12,27 @@
 #include <unordered_map>
 #include <vector>
 
+#include "arena.h"
+
 namespace alto::cuda {
+
+struct CudaDevice {
+  void* alloc(size_t bytes) {
+    void* p = nullptr;
+    if (cudaMalloc(&p, bytes) == cudaSuccess) return p;
+    cudaGetLastError();
+    return nullptr;
+  }
+  void free(void* p) { cudaFree(p); }
+};
 
 class Pool {
  public:
-  explicit Pool(cudaStream_t stream) : stream_(stream) {}
+  static constexpr size_t kLargeFrom = size_t{1} << 20;
+  static constexpr size_t kLargeRound = size_t{512} << 10;
+  static constexpr size_t kMinSegment = size_t{64} << 20;
+
+  explicit Pool(cudaStream_t stream) : stream_(stream), large_(CudaDevice{}, kLargeRound, kMinSegment) {}
   ~Pool();
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
@@ -23,20 +40,23 @@ class Pool {
   cudaError_t alloc(size_t bytes, void** ptr);
   // False when ptr is not a live block of this pool.
   bool free(void* ptr);
-  // Waits for the stream and returns every cached block to the device.
+  // Waits for the stream and returns every cached block and wholly free segment to the device.
   cudaError_t trim();
 
   uint64_t in_use() const { return in_use_; }
-  uint64_t reserved() const { return reserved_; }
-  uint64_t live_blocks() const { return live_.size(); }
+  uint64_t reserved() const { return reserved_small_ + large_.reserved(); }
+  uint64_t live_blocks() const { return live_.size() + large_.live_blocks(); }
 
   static size_t size_class(size_t bytes);
 
  private:
+  cudaError_t alloc_small(size_t bytes, void** ptr);
+
   cudaStream_t stream_;
-  std::unordered_map<void*, size_t> live_;                // block → its class size
-  std::unordered_map<size_t, std::vector<void*>> cached_;  // class size → free blocks
-  uint64_t in_use_ = 0, reserved_ = 0;
+  std::unordered_map<void*, size_t> live_;                // small block → its class size
+  std::unordered_map<size_t, std::vector<void*>> cached_;  // class size → free small blocks
+  Arena<CudaDevice> large_;
+  uint64_t in_use_ = 0, reserved_small_ = 0;
 };
 
 }  // namespace alto::cuda
