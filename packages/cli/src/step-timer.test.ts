@@ -4,7 +4,7 @@ import type { TfjsSession } from '@alto/tfjs';
 import { stepTimer } from './step-timer.js';
 
 describe('stepTimer', () => {
-  it('gives the median interval between steps after the warm-up, and stops when detached', () => {
+  it('gives the median interval between steps after the warm-up and the shape of each step, and stops when detached', () => {
     const hooks = createSessionHooks();
     const session = { hooks } as unknown as TfjsSession;
     const timer = stepTimer(2);
@@ -12,12 +12,17 @@ describe('stepTimer', () => {
     // Step ends at 0, 500 (warm-up), then intervals of 0.1, 0.3, 0.2 and 0.25 s.
     const ends = [0, 500, 1000, 1100, 1400, 1600, 1850];
     const now = vi.spyOn(performance, 'now');
-    expect(timer.timing()).toEqual({ count: 0, medianSeconds: null });
-    for (const t of ends) {
+    expect(timer.timing()).toEqual({ count: 0, medianSeconds: null, trace: [] });
+    for (const [i, t] of ends.entries()) {
       now.mockReturnValueOnce(t);
-      hooks.afterStep.call({ step: 0, plan: { segments: [], totalRows: 0, adapters: [] } as never });
+      hooks.afterStep.call({ step: i, plan: { segments: [], totalRows: 10 + i, adapters: Array(i % 3 + 1) } as never });
     }
-    expect(timer.timing()).toEqual({ count: 7, medianSeconds: 0.225 });
+    const timing = timer.timing();
+    expect(timing.count).toBe(7);
+    expect(timing.medianSeconds).toBe(0.225);
+    expect(timing.trace[0]).toEqual([0, 10, 1]);
+    expect(timing.trace[6]).toEqual([1.85, 16, 1]);
+    expect(timing.trace.map((t) => t[2])).toEqual([1, 2, 3, 1, 2, 3, 1]);
     detach();
     hooks.afterStep.call({ step: 7, plan: {} as never });
     expect(timer.timing().count).toBe(7);

@@ -6,6 +6,8 @@ export interface StepTiming {
   count: number;
   /** null until more than `warmup` + 1 steps have run. */
   medianSeconds: number | null;
+  /** Each step as [host seconds since the first step's end, rows, adapters]: how full the steps ran. */
+  trace: [number, number, number][];
 }
 
 /**
@@ -16,17 +18,20 @@ export interface StepTiming {
 export function stepTimer(warmup = 3): Plugin<TfjsSession> & { timing(): StepTiming } {
   if (!Number.isInteger(warmup) || warmup < 0) throw new RangeError(`stepTimer: warmup must be a non-negative integer, got ${warmup}`);
   const ends: number[] = [];
+  const shapes: [number, number][] = [];
   return {
     name: 'step-timer',
     apply(session) {
-      return attach(session.hooks.afterStep, 'step-timer', () => {
+      return attach(session.hooks.afterStep, 'step-timer', ({ plan }) => {
         ends.push(performance.now());
+        shapes.push([plan.totalRows, plan.adapters.length]);
       });
     },
     timing() {
       const gaps = ends.slice(warmup + 1).map((t, i) => (t - ends[warmup + i]) / 1000).sort((a, b) => a - b);
       const mid = gaps.length >> 1;
-      return { count: ends.length, medianSeconds: gaps.length === 0 ? null : gaps.length % 2 ? gaps[mid] : (gaps[mid - 1] + gaps[mid]) / 2 };
+      const trace = ends.map((t, i): [number, number, number] => [Math.round(t - ends[0]) / 1000, ...shapes[i]]);
+      return { count: ends.length, medianSeconds: gaps.length === 0 ? null : gaps.length % 2 ? gaps[mid] : (gaps[mid - 1] + gaps[mid]) / 2, trace };
     },
   };
 }
