@@ -102,6 +102,16 @@ const held = inGpu() - before;
 x.dispose();
 const after = inGpu();
 outcomes.push({ name: 'device memory tracked and freed', ok: held >= 4 << 20 && after === before, detail: `held ${held} B, ${after - before} B left after dispose` });
+// The peak since a reset counts a tensor freed since; the capacity is the device's, at most.
+{
+  const m = () => tf.memory() as unknown as { numBytesInGPU: number; numBytesInGPUPeak: number; numBytesDeviceCapacity?: number };
+  (tf.backend() as unknown as { resetPeakMemory(): void }).resetPeakMemory();
+  const start = m().numBytesInGPU;
+  const y = tf.ones([2048, 1024]);
+  y.dispose();
+  const peak = m().numBytesInGPUPeak - start, capacity = m().numBytesDeviceCapacity ?? 0;
+  outcomes.push({ name: 'peak device memory since a reset, and the capacity this process can hold', ok: peak >= 8 << 20 && peak < 16 << 20 && capacity > 1 << 30 && capacity < 2 ** 40, detail: `peak ${peak} B over the start, capacity ${capacity} B` });
+}
 
 // Adapter init drawn on the device: bit for bit the host generator's values, state advanced alike.
 {

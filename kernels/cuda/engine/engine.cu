@@ -138,6 +138,20 @@ extern "C" alto_status alto_engine_memory_stats(const alto_engine* e, alto_engin
   out->in_use = e->pool->in_use();
   out->reserved = e->pool->reserved();
   out->allocations = e->pool->live_blocks();
+  out->peak_in_use = e->pool->peak_in_use();
+  size_t free = 0, total = 0;
+  if (cudaSetDevice(e->device) != cudaSuccess || cudaMemGetInfo(&free, &total) != cudaSuccess) {
+    cudaGetLastError();
+    free = total = 0;
+  }
+  out->device_free = free;
+  out->device_total = total;
+  return ALTO_OK;
+}
+
+extern "C" alto_status alto_engine_reset_peak(alto_engine* e) {
+  if (!e) return ALTO_ERR_INVALID_ARGUMENT;
+  e->pool->reset_peak();
   return ALTO_OK;
 }
 

@@ -21,6 +21,7 @@ cudaError_t Pool::alloc(size_t bytes, void** ptr) {
     if (!*ptr) return cudaErrorMemoryAllocation;
   }
   in_use_ += granted;
+  grew();
   return cudaSuccess;
 }
 
@@ -42,6 +43,7 @@ cudaError_t Pool::alloc_small(size_t bytes, void** ptr) {
   }
   live_[*ptr] = size;
   in_use_ += size;
+  grew();
   return cudaSuccess;
 }
 

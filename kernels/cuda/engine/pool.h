@@ -44,6 +44,8 @@ class Pool {
   cudaError_t trim();
 
   uint64_t in_use() const { return in_use_; }
+  uint64_t peak_in_use() const { return peak_; }
+  void reset_peak() { peak_ = in_use_; }
   uint64_t reserved() const { return reserved_small_ + large_.reserved(); }
   uint64_t live_blocks() const { return live_.size() + large_.live_blocks(); }
 
@@ -56,7 +58,8 @@ class Pool {
   std::unordered_map<void*, size_t> live_;                // small block → its class size
   std::unordered_map<size_t, std::vector<void*>> cached_;  // class size → free small blocks
   Arena<CudaDevice> large_;
-  uint64_t in_use_ = 0, reserved_small_ = 0;
+  uint64_t in_use_ = 0, reserved_small_ = 0, peak_ = 0;
+  void grew() { peak_ = in_use_ > peak_ ? in_use_ : peak_; }
 };
 
 }  // namespace alto::cuda

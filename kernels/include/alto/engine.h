@@ -32,6 +32,9 @@ typedef struct {
   uint64_t in_use;       /* bytes handed out and not yet freed */
   uint64_t reserved;     /* bytes held from cudaMalloc (in use + cached) */
   uint64_t allocations;  /* blocks handed out now */
+  uint64_t peak_in_use;  /* the most in_use has been since the engine's start or the last reset_peak */
+  uint64_t device_free;  /* the device's free memory (cudaMemGetInfo), this pool's cache not counted */
+  uint64_t device_total; /* the device's memory */
 } alto_engine_memory;
 
 /* Creates an engine on `device` (its own non-blocking stream). */
@@ -46,6 +49,8 @@ const char* alto_engine_last_error(const alto_engine* engine);
 alto_status alto_engine_alloc(alto_engine* e, size_t bytes, void** ptr);
 alto_status alto_engine_free(alto_engine* e, void* ptr);
 alto_status alto_engine_memory_stats(const alto_engine* e, alto_engine_memory* out);
+/* Starts peak_in_use again from the bytes in use now. */
+alto_status alto_engine_reset_peak(alto_engine* e);
 /* Returns cached blocks to the device (waits for the stream first). */
 alto_status alto_engine_trim(alto_engine* e);
 

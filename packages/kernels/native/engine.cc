@@ -27,7 +27,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "CudaEngine",
                        {InstanceMethod("alloc", &Engine::Alloc), InstanceMethod("free", &Engine::Free),
-                        InstanceMethod("memory", &Engine::Memory), InstanceMethod("trim", &Engine::Trim),
+                        InstanceMethod("memory", &Engine::Memory), InstanceMethod("resetPeak", &Engine::ResetPeak),
+                        InstanceMethod("trim", &Engine::Trim),
                         InstanceMethod("upload", &Engine::Upload), InstanceMethod("download", &Engine::Download),
                         InstanceMethod("copy", &Engine::Copy), InstanceMethod("sync", &Engine::Sync),
                         InstanceMethod("fill", &Engine::Fill), InstanceMethod("fillUniform", &Engine::FillUniform),
@@ -84,8 +85,12 @@ class Engine : public Napi::ObjectWrap<Engine> {
     out.Set("inUse", static_cast<double>(m.in_use));
     out.Set("reserved", static_cast<double>(m.reserved));
     out.Set("allocations", static_cast<double>(m.allocations));
+    out.Set("peakInUse", static_cast<double>(m.peak_in_use));
+    out.Set("deviceFree", static_cast<double>(m.device_free));
+    out.Set("deviceTotal", static_cast<double>(m.device_total));
     return out;
   }
+  void ResetPeak(const Napi::CallbackInfo& info) { check(info, alto_engine_reset_peak(live(info)), "resetPeak"); }
   void Trim(const Napi::CallbackInfo& info) { check(info, alto_engine_trim(live(info)), "trim"); }
   // upload(ptr, typedArray): the bytes are taken before this returns.
   void Upload(const Napi::CallbackInfo& info) {

@@ -19,7 +19,9 @@ export interface NativePlan {
 export interface CudaEngine {
   alloc(bytes: number): number;
   free(ptr: number): void;
-  memory(): { inUse: number; reserved: number; allocations: number };
+  /** Bytes in use, held (in use + cached), blocks; the most in use since the last resetPeak; the device's free (cache not counted) and total memory. */
+  memory(): { inUse: number; reserved: number; allocations: number; peakInUse: number; deviceFree: number; deviceTotal: number };
+  resetPeak(): void;
   trim(): void;
   upload(ptr: number, host: ArrayBufferView): void;
   download(ptr: number, host: ArrayBufferView): void;

@@ -128,9 +128,22 @@ export class CudaBackend extends KernelBackend {
     return this.data.numDataIds();
   }
 
+  /**
+   * tfjs's counts (numBytesInGPU: bytes in use; Allocated: held by the pool; Free: its cache),
+   * and for capacity planning the most bytes in use since resetPeakMemory() and the memory this
+   * process can hold on the device (the device's free memory plus what the pool holds).
+   */
   override memory() {
     const m = this.cuda.memory();
-    return { unreliable: false, numBytesInGPU: m.inUse, numBytesInGPUAllocated: m.reserved, numBytesInGPUFree: m.reserved - m.inUse };
+    return {
+      unreliable: false, numBytesInGPU: m.inUse, numBytesInGPUAllocated: m.reserved, numBytesInGPUFree: m.reserved - m.inUse,
+      numBytesInGPUPeak: m.peakInUse, numBytesDeviceCapacity: m.deviceTotal > 0 ? m.deviceFree + m.reserved : undefined,
+    };
+  }
+
+  /** Starts the peak count (memory().numBytesInGPUPeak) again from the bytes in use now. */
+  resetPeakMemory(): void {
+    this.cuda.resetPeak();
   }
 
   override timerAvailable(): boolean {

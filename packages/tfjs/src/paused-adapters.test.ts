@@ -42,6 +42,7 @@ describe('PausedAdapters', () => {
     await paused.add(bank.detach('b'), 'host');
     expect(paused.size).toBe(2);
     expect(paused.onDevice).toBe(1);
+    expect(paused.deviceBytes()).toBe(4 * (6 * 2 + 2 * 5 + 6 * 2)); // a's A, B and optimizer slot; b's are on the host
     expect(tf.memory().numTensors - before).toBe(3); // b's three tensors are freed, a's kept
     expect(paused.infos().map((i) => [i.name, i.stepsDone])).toEqual([['a', 3], ['b', 3]]);
     const a2 = paused.take('a');

@@ -30,6 +30,17 @@ export class PausedAdapters {
     return n;
   }
 
+  /** Bytes the adapters parked on the device hold (weights and optimizer state). */
+  deviceBytes(): number {
+    let bytes = 0;
+    for (const p of this.paused.values()) {
+      if (!p.slot) continue;
+      for (const { A, B } of p.slot.layers.values()) bytes += 4 * (A.size + B.size);
+      for (const t of p.slot.optimizerState.slots.flat()) bytes += 4 * t.size;
+    }
+    return bytes;
+  }
+
   has(name: string): boolean {
     return this.paused.has(name);
   }

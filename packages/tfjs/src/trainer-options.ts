@@ -16,7 +16,11 @@ export interface TaskData {
 export interface TrainerOptions {
   /** Most adapters resident at once; the rest wait and fill freed slots. Default: all. */
   maxConcurrent?: number;
-  /** Memory the resident adapters' steps may use, as predicted by the capacity model. */
+  /**
+   * Memory the resident adapters' steps may use, as predicted by the capacity model. Default:
+   * the memory this process can hold on the device where the backend reports it (the CUDA
+   * backend), else unbounded (steps that run out of memory are then taken again with fewer).
+   */
   memoryBudgetBytes?: number;
   /** Fraction of the budget kept free for the model's error. Default 0.1. */
   safetyMargin?: number;

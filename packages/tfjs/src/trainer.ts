@@ -11,6 +11,7 @@ import {
 } from '@alto/core';
 import { captureWeights } from './adapter-weights.js';
 import { DataCursor, gatherRows } from './data.js';
+import { deviceCapacityBytes, liveBytes, peakBytes as measuredPeakBytes, resetPeakBytes } from './device-memory.js';
 import { newAdapterSlot } from './adapter-slot.js';
 import { Evaluator } from './evaluator.js';
 import { PausedAdapters, type PauseTo } from './paused-adapters.js';
@@ -24,17 +25,6 @@ import { perAdapterMeans, toPerExample } from './step-math.js';
 import { PerExampleLoss, TaskData, TfjsSession, TrainerOptions, validateOptions } from './trainer-options.js';
 
 export type { PerExampleLoss, TaskData, TfjsSession, TrainerOptions } from './trainer-options.js';
-
-/**
- * Bytes the live tensors hold, for the capacity model: the device's count where the backend
- * keeps one (the CUDA backend: its pool's blocks in use), else tfjs's numBytes, which counts a
- * buffer again for every view and clone of it (the tape's saved tensors are clones), so
- * overstates the memory about twofold in training.
- */
-function liveBytes(): number {
-  const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
-  return typeof m.numBytesInGPU === 'number' ? m.numBytesInGPU : m.numBytes;
-}
 
 /**
  * Trains many adapters at once over one frozen base: each step concatenates every resident
@@ -54,6 +44,8 @@ export class Trainer {
   private readonly evaluator: Evaluator;
   private layers: LinearLayer[] = [];
   private readonly opts: Required<TrainerOptions>;
+  /** No budget given: the device's memory, read at the first admission (null: not yet read). */
+  private deviceBudget: number | null;
   /** Per-kernel times of the step named by the profileStep option, once it has run. */
   kernelProfile: KernelProfile | null = null;
   /** Steps that ran out of memory and were retried with fewer rows. */
@@ -70,6 +62,7 @@ export class Trainer {
 
   constructor(private readonly model: BaseModel, private readonly loss: PerExampleLoss, tasks: readonly TaskData[], options: TrainerOptions = {}) {
     this.opts = validateOptions(options);
+    this.deviceBudget = options.memoryBudgetBytes === undefined ? null : this.opts.memoryBudgetBytes;
     this.evaluator = new Evaluator(this.session, this.tasks, model, loss, this.opts);
     const issues = new IssueCollector();
     for (const t of tasks) {
@@ -196,7 +189,7 @@ export class Trainer {
     const chosen = admitWithinBudget(
       ordered.map((c) => ({ ...c, batchSize: c.config.batchSize, rank: c.config.rank })),
       shape,
-      { maxAdapters, budgetBytes: this.opts.memoryBudgetBytes, safetyMargin: this.opts.safetyMargin, maxRows: this.maxRows },
+      { maxAdapters, budgetBytes: this.budgetBytes() - this.paused.deviceBytes(), safetyMargin: this.opts.safetyMargin, maxRows: this.maxRows },
       this.capacity,
     );
     if (chosen.length === 0 && resident.length === 0 && ordered.length > 0) chosen.push({ ...ordered[0], batchSize: ordered[0].config.batchSize, rank: ordered[0].config.rank });
@@ -209,6 +202,16 @@ export class Trainer {
         if (i >= 0) this.start(this.queue.splice(i, 1)[0]);
       }
     }
+  }
+
+  /**
+   * What the resident adapters' steps may use: the option, else (not given) the memory this
+   * process can hold on the device where the backend says (read once, with the base model
+   * already there), else unbounded. Adapters parked on the device are subtracted where used.
+   */
+  private budgetBytes(): number {
+    this.deviceBudget ??= deviceCapacityBytes() ?? Infinity;
+    return this.deviceBudget;
   }
 
   private infoOf(t: TrialRecord): AdapterInfo {
@@ -249,6 +252,7 @@ export class Trainer {
     const training = planned.filter((_, i) => rows[i] > 0);
     const vars = training.flatMap((s) => AdapterBank.params(s) as tf.Variable[]);
     let x: tf.Tensor | undefined, y: tf.Tensor | undefined, lossVec: tf.Tensor | undefined;
+    resetPeakBytes();
     let peakBytes = 0;
     let value: tf.Scalar, grads: tf.NamedTensorMap;
     try {
@@ -268,7 +272,7 @@ export class Trainer {
       rewind.forEach((back) => back());
       throw new StepOutOfMemory(plan.totalRows, e as Error);
     }
-    peakBytes = Math.max(peakBytes, liveBytes());
+    peakBytes = Math.max(peakBytes, liveBytes(), measuredPeakBytes() ?? 0);
     for (const slot of training) {
       const params = AdapterBank.params(slot);
       if (session.hooks.beforeOptimizerStep.call(describeAdapter(slot), info) !== false) {
@@ -293,7 +297,7 @@ export class Trainer {
     session.step += 1;
     const ms = performance.now() - started;
     this.hostSeconds.step += ms / 1000;
-    this.capacity.observe({ rows: plan.totalRows, rankSum: planned.reduce((n, s) => n + s.config.rank, 0), adapters: planned.length, bytes: peakBytes, ms });
+    this.capacity.observe({ rows: plan.totalRows, rankSum: planned.reduce((n, s) => n + s.config.rank, 0), adapters: planned.length, bytes: peakBytes - this.paused.deviceBytes(), ms });
     return this.afterStep(info);
   }
 

@@ -1,0 +1,35 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Device memory as a backend with its own allocator reports it (the CUDA backend does). */
+interface DeviceMemoryInfo extends tf.MemoryInfo {
+  numBytesInGPU?: number;
+  numBytesInGPUPeak?: number;
+  numBytesDeviceCapacity?: number;
+}
+
+/**
+ * Bytes the live tensors hold: the device's count where the backend keeps one (the CUDA
+ * backend: its pool's blocks in use), else tfjs's numBytes, which counts a buffer again for
+ * every view and clone of it (the tape's saved tensors are clones), so overstates the memory
+ * about twofold in training.
+ */
+export function liveBytes(): number {
+  const m = tf.memory() as DeviceMemoryInfo;
+  return typeof m.numBytesInGPU === 'number' ? m.numBytesInGPU : m.numBytes;
+}
+
+/** The most bytes in use since resetPeakBytes(), where the backend counts it; else null. */
+export function peakBytes(): number | null {
+  const m = tf.memory() as DeviceMemoryInfo;
+  return typeof m.numBytesInGPUPeak === 'number' ? m.numBytesInGPUPeak : null;
+}
+
+export function resetPeakBytes(): void {
+  (tf.backend() as unknown as { resetPeakMemory?: () => void }).resetPeakMemory?.();
+}
+
+/** The memory this process can hold on the device (free memory plus what it holds), where known. */
+export function deviceCapacityBytes(): number | null {
+  const m = tf.memory() as DeviceMemoryInfo;
+  return typeof m.numBytesDeviceCapacity === 'number' && m.numBytesDeviceCapacity > 0 ? m.numBytesDeviceCapacity : null;
+}
