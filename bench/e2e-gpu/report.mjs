@@ -54,6 +54,14 @@ const doc = {
 const here = new URL('.', import.meta.url).pathname;
 writeFileSync(join(here, 'result.json'), `${JSON.stringify(doc, null, 1)}\n`);
 const s = (x) => `${x.toFixed(1)} s`;
+// A trace of [seconds, rows, adapters] per step: how many steps ran with each row count, and
+// the median time from the step before.
+const stepsByRows = (trace) => {
+  const by = new Map();
+  for (let i = 1; i < trace.length; i++) by.set(trace[i][1], [...(by.get(trace[i][1]) ?? []), trace[i][0] - trace[i - 1][0]]);
+  return [...by].sort((x, y) => y[1].length - x[1].length || y[0] - x[0]).slice(0, 6)
+    .map(([rows, t]) => `${rows} rows ${t.length} × ${t.sort((p, q) => p - q)[t.length >> 1].toFixed(2)}`).join(', ');
+};
 const label = (k) => (doc.computed[k] ? ' (computed from measured step times)' : ' (run in full)');
 const wayRow = (k, title) => (alto.ways[k] ? `| ${title} | ${s(alto.ways[k].sweepSeconds)}${label(k)} | ${doc.ratios[`${k}OverA`].toFixed(2)}× |` : `| ${title} | not run in this run | – |`);
 const md = [
@@ -76,6 +84,8 @@ const md = [
   '',
   ...[['a', a], ['b', b], ['c', c]].filter(([, w]) => w?.hostSeconds).map(([k, w]) =>
     `Host seconds of (${k}) by part: ${Object.entries(w.hostSeconds).map(([part, sec]) => `${part} ${sec.toFixed(1)}`).join(', ')} (reading losses waits for the device).`),
+  '',
+  ...[['a', a], ['b', b], ['c', c]].filter(([, w]) => w?.executorSteps?.trace?.length > 1).map(([k, w]) => `Steps of (${k}) by rows (steps × median seconds, the most frequent first): ${stepsByRows(w.executorSteps.trace)}.`),
   '',
   `Best validation loss: (a) ${a.bestValLoss ?? '–'}, (b) ${b?.bestValLoss ?? '– (not run in full)'}.`,
   `Batched training (${batchedWay}): ${Math.round(batchedRun.tokensPerSecond)} tokens/s over its run (evaluations included), MFU ${(100 * doc.batched.mfu).toFixed(1)} %, median step ${batchedStep === null ? '–' : `${(batchedStep * 1000).toFixed(0)} ms`}; PEFT, one adapter of rank 16: batch 1 ${peft1.step_ms.toFixed(1)} ms (${Math.round(peft1.tokens_per_s)} tokens/s, MFU ${(100 * peft1.mfu).toFixed(1)} %), batch 8 ${peft8.step_ms.toFixed(1)} ms (${Math.round(peft8.tokens_per_s)} tokens/s, MFU ${(100 * peft8.mfu).toFixed(1)} %).`,
