@@ -4,12 +4,7 @@
 # Needs .device/ from `node bench/e2e-gpu/bundle.mjs` (carried). Writes $OUT/{alto-b.json,
 # alto-c.json, sweep-b.log, sweep-c.log, ways-bc.tgz}.
 #   PSTEP=12 TS=3 CT=200 OUT=$OUT bash bench/e2e-gpu/device-run-bc.sh
-set -uo pipefail
-cd "$(dirname "$0")/../.."
-OUT="${OUT:-$PWD/out}"
-mkdir -p "$OUT"
-xz -dc .device/node.xz > /tmp/node && chmod +x /tmp/node
-export ALTO_KERNELS_ADDON="$PWD/.device/alto_kernels.node"
+. "$(dirname "$0")/../device-env.sh"
 common=(--cli .device/alto-cli.mjs --steps 40 --eval-every 2 --valid-rows 8
   --early-exit '{"cutBand":0,"cutNoiseSigmas":0,"deferRank":false,"rankCautionBand":0}')
 /tmp/node bench/e2e-gpu/sweep.mjs /tmp/e2e "${common[@]}" --ways b --full-b --profile-step "${PSTEP:-12}" > "$OUT/sweep-b.log" 2>&1

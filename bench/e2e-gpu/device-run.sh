@@ -5,12 +5,7 @@
 # Writes $OUT/{gpu.txt, alto.json (or alto-<ways>.json with --ways), peft.json, sweep.log, peft.log,
 # ways-*.tgz}; then here:
 #   node bench/e2e-gpu/report.mjs DIR
-set -uo pipefail
-cd "$(dirname "$0")/../.."
-OUT="${OUT:-$PWD/out}"
-mkdir -p "$OUT"
-xz -dc .device/node.xz > /tmp/node && chmod +x /tmp/node
-export ALTO_KERNELS_ADDON="$PWD/.device/alto_kernels.node"
+. "$(dirname "$0")/../device-env.sh"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
 if [ "${SKIP_PEFT:-0}" != 1 ]; then
   python3 bench/e2e-gpu/peft_peer.py "$OUT/peft.json" > "$OUT/peft.log" 2>&1

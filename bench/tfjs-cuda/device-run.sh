@@ -3,12 +3,7 @@
 # op tests on it, and matmuls with TF32 and bf16 inputs. Needs .device/ from
 # `node bench/tfjs-cuda/bundle.mjs` (carried). Writes $OUT/tfjs-cuda-check.{json,log},
 # $OUT/tfjs-cuda-{tf32,bf16}.json and $OUT/tfjs-core-tests.{json,log}.
-set -uo pipefail
-cd "$(dirname "$0")/../.."
-OUT="${OUT:-$PWD/out}"
-mkdir -p "$OUT"
-xz -dc .device/node.xz > /tmp/node && chmod +x /tmp/node
-export ALTO_KERNELS_ADDON="$PWD/.device/alto_kernels.node"
+. "$(dirname "$0")/../device-env.sh"
 /tmp/node .device/tfjs-cuda-check.mjs "$OUT/tfjs-cuda-check.json" > "$OUT/tfjs-cuda-check.log" 2>&1
 check=$?
 grep -v "^ok " "$OUT/tfjs-cuda-check.log" | tail -20
