@@ -177,6 +177,53 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
     model.dispose();
   });
 
+  it('out of memory with adapters parked on the device: they move to the host and the same step is taken again', async () => {
+    const model = mlp(3);
+    const base = wrapModel(model);
+    const parked = new Set<string>();
+    let failed = 0;
+    // The first forward while an adapter is parked on the device fails, as the allocator would.
+    const tight: typeof base = Object.assign(Object.create(base), {
+      forward: (x: tf.Tensor) => {
+        if (parked.size > 0 && failed === 0) {
+          failed += 1;
+          throw new Error('alloc: CUDA error (cudaMalloc: out of memory)');
+        }
+        return base.forward(x);
+      },
+    });
+    const data = source(5, 96);
+    const specs = FOUR.map((c, i) => ({ id: `t${i}`, config: c }));
+    const before = tf.memory().numTensors;
+    const trainer = new Trainer(tight, perExampleCrossEntropy, [{ name: 'main', train: data, valid: data }], { keepAllWeights: true, evalEvery: 5, validRows: 32, maxConcurrent: 2 });
+    // Each adapter steps aside after its 7th step for four executor steps (parked meanwhile).
+    const pausedAt = new Map<string, number>();
+    trainer.session.hooks.shouldPause.tap('pause-a-while', (a, { step }) => {
+      const at = pausedAt.get(a.name);
+      if (at === undefined) {
+        if (a.stepsDone !== 7) return undefined;
+        pausedAt.set(a.name, step);
+        return true;
+      }
+      return step < at + 4 ? true : undefined;
+    });
+    trainer.session.hooks.adapterRetired.tap('track', (a, reason) => void (reason === 'paused' && parked.add(a.name)));
+    trainer.session.hooks.adapterAdmitted.tap('track', (a) => void parked.delete(a.name));
+    for (const c of specs) trainer.enqueue('main', c.id, c.config);
+    const trials = await trainer.run();
+    expect(failed).toBe(1);
+    expect(trainer.outOfMemorySteps).toBe(1);
+    expect(trainer.maxRows).toBe(Infinity); // the parked state made room: no resident adapter was paused, no row bound set
+    expect(tf.memory().numTensors).toBe(before); // the failed step, the evicted copies and every adapter freed
+    for (const [i, spec] of specs.entries()) {
+      const alone = await train([spec]);
+      expect(trials[i].status).toBe('completed');
+      expect(maxWeightError(trials[i].weights!, alone.trials[0].weights!), spec.id).toBeLessThanOrEqual(1e-4);
+    }
+    base.detach();
+    model.dispose();
+  });
+
   it('a NaN loss retires only that adapter, with reason nan', async () => {
     const good = source(5, 96);
     const poisoned: DataSource = {
