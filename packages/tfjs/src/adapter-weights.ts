@@ -6,7 +6,12 @@ import { LayerBinding, LoraScope, withLoraScope } from './lora-scope.js';
 
 /** Copies an adapter's weights to the host in one device read (off the step loop). */
 export async function captureWeights(slot: AdapterSlot<tf.Tensor>): Promise<AdapterWeights> {
-  const entries = [...slot.layers];
+  return layersToHost(slot.layers);
+}
+
+/** LoRA pairs by layer, on the host in one device read. */
+export async function layersToHost(layers: ReadonlyMap<string, { A: tf.Tensor; B: tf.Tensor }>): Promise<AdapterWeights> {
+  const entries = [...layers];
   const host = await readAll(entries.flatMap(([, { A, B }]) => [A, B]));
   return Object.fromEntries(entries.map(([layer], i) => [layer, { A: host[2 * i], B: host[2 * i + 1] }]));
 }

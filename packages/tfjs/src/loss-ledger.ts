@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { AdapterWeights, LossReport, TrialRecord } from '@alto/core';
+import type { LossReport, TrialRecord } from '@alto/core';
 import type { TfjsSession } from './trainer-options.js';
-import { readAll } from './host-state.js';
+import { layersToHost } from './adapter-weights.js';
 
 export type WeightSnapshot = Map<string, { A: tf.Tensor; B: tf.Tensor }>;
 
@@ -79,7 +79,7 @@ export class LossLedger {
     const s = this.best.get(trial.name);
     if (!s) return;
     try {
-      if (keep) trial.weights = await snapshotToHost(s);
+      if (keep) trial.weights = await layersToHost(s);
     } finally {
       this.best.delete(trial.name);
       disposeSnapshot(s);
@@ -111,13 +111,6 @@ export function snapshotWeights(layers: ReadonlyMap<string, { A: tf.Tensor; B: t
   } finally {
     one.dispose();
   }
-}
-
-/** The snapshot's weights on the host, in one read. */
-async function snapshotToHost(s: WeightSnapshot): Promise<AdapterWeights> {
-  const entries = [...s];
-  const host = await readAll(entries.flatMap(([, { A, B }]) => [A, B]));
-  return Object.fromEntries(entries.map(([layer], i) => [layer, { A: host[2 * i], B: host[2 * i + 1] }]));
 }
 
 function disposeSnapshot(s: WeightSnapshot): void {
