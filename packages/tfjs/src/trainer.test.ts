@@ -35,6 +35,16 @@ async function train(configs: { task?: string; id: string; config: AdapterConfig
   return { trials, session: trainer.session };
 }
 
+/** The model, with a forward that fails as the CUDA backend's allocator does whenever `full(x)`. */
+function outOfMemoryWhen<M extends { forward(x: tf.Tensor): tf.Tensor }>(base: M, full: (x: tf.Tensor) => boolean): M {
+  return Object.assign(Object.create(base), {
+    forward: (x: tf.Tensor) => {
+      if (full(x)) throw new Error('alloc: CUDA error (cudaMalloc: out of memory)');
+      return base.forward(x);
+    },
+  });
+}
+
 function maxWeightError(a: AdapterWeights, b: AdapterWeights): number {
   let worst = 0;
   expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
@@ -140,12 +150,7 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
     const model = mlp(3);
     const base = wrapModel(model);
     // A device with room for 7 rows: a bigger forward fails as the CUDA backend's allocator does.
-    const small: typeof base = Object.assign(Object.create(base), {
-      forward: (x: tf.Tensor) => {
-        if (x.shape[0] > 7) throw new Error('alloc: CUDA error (cudaMalloc: out of memory)');
-        return base.forward(x);
-      },
-    });
+    const small = outOfMemoryWhen(base, (x) => x.shape[0] > 7);
     const data = source(5, 96);
     const run = async (specs: { id: string; config: AdapterConfig }[]) => {
       const trainer = new Trainer(small, perExampleCrossEntropy, [{ name: 'main', train: data, valid: data }], { keepAllWeights: true, evalEvery: 3, validRows: 4 });
@@ -183,15 +188,7 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
     const parked = new Set<string>();
     let failed = 0;
     // The first forward while an adapter is parked on the device fails, as the allocator would.
-    const tight: typeof base = Object.assign(Object.create(base), {
-      forward: (x: tf.Tensor) => {
-        if (parked.size > 0 && failed === 0) {
-          failed += 1;
-          throw new Error('alloc: CUDA error (cudaMalloc: out of memory)');
-        }
-        return base.forward(x);
-      },
-    });
+    const tight = outOfMemoryWhen(base, () => parked.size > 0 && failed === 0 && ++failed === 1); // once
     const data = source(5, 96);
     const specs = FOUR.map((c, i) => ({ id: `t${i}`, config: c }));
     const before = tf.memory().numTensors;
