@@ -127,6 +127,25 @@ outcomes.push({ name: 'device memory tracked and freed', ok: held >= 4 << 20 && 
   outcomes.push({ name: 'seeded uniform fill on the device equals the host generator bit for bit', ok: differ === 0 && next && got.length === n, detail: `${differ} of ${n} values differ; state after ${next ? 'equal' : 'different'}` });
 }
 
+// Asynchronous reads: values as they were when the read began, though the tensor is disposed at
+// once and its memory taken by new data; many at a time, each several pinned pieces long.
+{
+  const n = 10_000_019;  // 40 MB: two full 16 MiB pieces and a tail
+  const source = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.001) * 100);
+  const base = tf.tensor1d(source);
+  const tensors = Array.from({ length: 6 }, (_, k) => tf.mul(base, k + 1));
+  const reads = tensors.map((t) => t.data() as Promise<Float32Array>);
+  tf.dispose([base, ...tensors]);
+  const overwrite = Array.from({ length: 6 }, () => tf.fill([n], -1));
+  const got = await Promise.all(reads);
+  tf.dispose(overwrite);
+  let differ = 0;
+  got.forEach((values, k) => {
+    for (let i = 0; i < n; i++) if (values[i] !== Math.fround(source[i] * (k + 1))) differ++;
+  });
+  outcomes.push({ name: 'asynchronous reads give the values at the read, the tensors disposed and their memory reused meanwhile', ok: differ === 0 && got.every((v) => v.length === n), detail: `${differ} of ${6 * n} values differ` });
+}
+
 for (const o of outcomes) console.log(`${o.ok ? 'ok  ' : 'FAIL'} ${o.name}${o.ok ? '' : `: ${o.detail}`}`);
 const passed = outcomes.filter((o) => o.ok).length;
 if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify({ backend: CUDA_BACKEND, date: new Date().toISOString(), outcomes }, null, 1));

@@ -114,6 +114,8 @@ extern "C" void alto_engine_destroy(alto_engine* e) {
   cudaStreamSynchronize(e->stream);
   e->pool.reset();
   staging_release(e);
+  ring_release(e);
+  lane_release(e);
   cudaStreamDestroy(e->stream);
   delete e;
 }
@@ -163,7 +165,8 @@ extern "C" alto_status alto_engine_trim(alto_engine* e) {
 
 extern "C" alto_status alto_engine_upload(alto_engine* e, void* dst, const void* src, size_t bytes) {
   if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
-  if (bytes < alto_staging::kFromBytes || !staging_ready(e)) {
+  if (bytes < alto_staging::kFromBytes) return engine_status(e, ring_upload(e, dst, src, bytes), "upload");
+  if (!staging_ready(e)) {
     // Pageable host memory: the copy has taken the bytes when this returns.
     return engine_status(e, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, e->stream), "upload");
   }

@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "../cublas.h"
@@ -19,10 +20,39 @@ struct alto_staging {
   bool tried = false, ready = false;
 };
 
+// Pinned memory that small uploads are copied into before their copy is queued. A copy from
+// pageable memory may wait for the stream to reach it (the driver stages it), which keeps
+// the host from queueing ahead of the device; from pinned memory it returns at once. The
+// ring is cut into chunks filled in turn; an event recorded after a chunk's last copy says
+// when it may be filled again (the host waits only when it is a whole ring ahead).
+struct alto_upload_ring {
+  static constexpr size_t kChunkBytes = size_t{1} << 20;  // holds any upload below kFromBytes
+  static constexpr int kChunks = 32;
+  char* base = nullptr;
+  cudaEvent_t drained[kChunks] = {};
+  bool queued[kChunks] = {};  // an event was recorded for the chunk since it was last filled
+  int chunk = 0;
+  size_t used = 0;
+  bool tried = false, ready = false;
+};
+
+// The second stream and pinned buffers that asynchronous reads (alto_download) reach the host
+// through; one read at a time uses them (the mutex), from whichever thread finishes it.
+struct alto_download_lane {
+  static constexpr size_t kBytes = size_t{16} << 20;  // per buffer
+  std::mutex busy;
+  cudaStream_t stream = nullptr;
+  void* buffer[2] = {nullptr, nullptr};
+  cudaEvent_t filled[2] = {nullptr, nullptr};
+  bool tried = false, ready = false;
+};
+
 struct alto_engine {
   int device = 0;
   cudaStream_t stream = nullptr;
   alto_staging staging;
+  alto_upload_ring ring;
+  alto_download_lane lane;
   std::unique_ptr<alto::cuda::Pool> pool;
   alto::cuda::Cublas blas;
   bool blas_tried = false;
@@ -56,5 +86,11 @@ inline unsigned grid_for(int64_t n, int threads = 256) {
 }
 
 inline size_t elem_bytes(alto_elem t) { return t == ALTO_ELEM_U8 ? 1 : 4; }
+
+// Queues a host-to-device copy of fewer than alto_staging::kFromBytes bytes through the upload
+// ring (pageable when the ring cannot be allocated); `src` may be reused when it returns.
+cudaError_t ring_upload(alto_engine* e, void* dst, const void* src, size_t bytes);
+void ring_release(alto_engine* e);
+void lane_release(alto_engine* e);
 
 }  // namespace alto::cuda

@@ -54,8 +54,8 @@ extern "C" alto_status alto_engine_adamw(alto_engine* e, float* const* params, c
   const size_t bytes = table.size() * sizeof(AdamTensor);
   cudaError_t err = e->pool->alloc(bytes, &device_table);
   if (err != cudaSuccess) return engine_status(e, err, "adamw (table)");
-  // From pageable memory the copy is staged before it returns, so `table` may go.
-  err = cudaMemcpyAsync(device_table, table.data(), bytes, cudaMemcpyHostToDevice, e->stream);
+  // Copied into pinned memory before it returns (beyond the ring's size, staged by the driver), so `table` may go.
+  err = ring_upload(e, device_table, table.data(), bytes);
   if (err == cudaSuccess) {
     const AdamScalars s{scalars[0], scalars[1], scalars[2], scalars[3], scalars[4], scalars[5], scalars[6], scalars[7]};
     constexpr int threads = 256;

@@ -3,8 +3,8 @@
  *
  * An engine owns one device, one stream, a caching pool of device memory (plain cudaMalloc,
  * never managed memory) and a cuBLAS handle (loaded at run time). Every operation is queued
- * on the engine's stream and returns at once; only alto_engine_download and
- * alto_engine_sync wait. Memory freed to the pool is reused by later work on the same
+ * on the engine's stream and returns at once; only alto_engine_download,
+ * alto_download_finish and alto_engine_sync wait. Memory freed to the pool is reused by later work on the same
  * stream, so stream order makes reuse safe without events.
  *
  * Element types: ALTO_F32 (float32), ALTO_I32 (int32), ALTO_U8 (bool, 0 or 1). Shapes are
@@ -60,6 +60,20 @@ alto_status alto_engine_upload(alto_engine* e, void* dst, const void* host_src, 
 alto_status alto_engine_download(alto_engine* e, void* host_dst, const void* src, size_t bytes);
 alto_status alto_engine_copy(alto_engine* e, void* dst, const void* src, size_t bytes);
 alto_status alto_engine_sync(alto_engine* e);
+/*
+ * A read that does not hold the calling thread while the stream catches up. _begin (on the
+ * engine's thread) queues a device copy of src on the stream: later work may change or free
+ * src. _finish (on any thread) waits for that copy and brings it to host memory over a second
+ * stream, so the engine's stream keeps running; _end (on the engine's thread, after _finish)
+ * frees the copy. _begin fails where the copy does not fit in device memory: read with
+ * alto_engine_download instead.
+ */
+typedef struct alto_download alto_download;
+alto_status alto_engine_download_begin(alto_engine* e, const void* src, size_t bytes, alto_download** out);
+alto_status alto_download_finish(alto_download* d, void* host_dst);
+/* Why _finish failed (empty when it did not). */
+const char* alto_download_error(const alto_download* d);
+void alto_download_end(alto_download* d);
 
 /* ---- elementwise ---- */
 typedef enum {

@@ -72,7 +72,7 @@ export async function runTune(config: TuneConfig, opts: RunOptions): Promise<Sum
     });
     const eeOptions = useEarlyExit ? resolveEarlyExitOptions({ evalEvery: config.evalEvery, ...(config.earlyExit || {}) }) : null;
     if (eeOptions) trainer.session.use(earlyExit(eeOptions));
-    const timer = stepTimer();
+    const timer = stepTimer(3, () => trainer.hostSeconds);
     trainer.session.use(timer);
     // Started by `alto worker`: report to the scheduler through the worker, obey its cancel,
     // and skip the trials a checkpoint of an earlier attempt already holds.

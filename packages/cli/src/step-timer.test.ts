@@ -29,6 +29,20 @@ describe('stepTimer', () => {
     now.mockRestore();
   });
 
+  it('samples the host parts at each step end into the trace, named by parts', () => {
+    const hooks = createSessionHooks();
+    const parts = { admit: 0, step: 0 };
+    const timer = stepTimer(0, () => parts);
+    timer.apply({ hooks } as unknown as TfjsSession);
+    for (const [i, [admit, step]] of [[0.1, 0.5], [0.1, 1.25], [0.4, 2]].entries()) {
+      Object.assign(parts, { admit, step });
+      hooks.afterStep.call({ step: i, plan: { segments: [], totalRows: 4, adapters: [1, 2] } as never });
+    }
+    const { trace, parts: names } = timer.timing();
+    expect(names).toEqual(['admit', 'step']);
+    expect(trace.map((r) => r.slice(1))).toEqual([[4, 2, 0.1, 0.5], [4, 2, 0.1, 1.25], [4, 2, 0.4, 2]]);
+  });
+
   it('rejects a bad warm-up', () => {
     expect(() => stepTimer(-1)).toThrow(/warmup must be a non-negative integer/);
   });

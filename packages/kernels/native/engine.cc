@@ -30,6 +30,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("memory", &Engine::Memory), InstanceMethod("resetPeak", &Engine::ResetPeak),
                         InstanceMethod("trim", &Engine::Trim),
                         InstanceMethod("upload", &Engine::Upload), InstanceMethod("download", &Engine::Download),
+                        InstanceMethod("downloadAsync", &Engine::DownloadAsync),
                         InstanceMethod("copy", &Engine::Copy), InstanceMethod("sync", &Engine::Sync),
                         InstanceMethod("fill", &Engine::Fill), InstanceMethod("fillUniform", &Engine::FillUniform),
                         InstanceMethod("unary", &Engine::Unary),
@@ -58,11 +59,19 @@ class Engine : public Napi::ObjectWrap<Engine> {
   }
   ~Engine() override { alto_engine_destroy(engine_); }
 
+  // A read finished on a worker thread; a destroy asked for meanwhile happens after the last.
+  void DownloadEnded(alto_download* d) {
+    alto_download_end(d);
+    if (--pending_downloads_ == 0 && destroy_requested_) DestroyNow();
+  }
+
  private:
   alto_engine* engine_ = nullptr;
+  int pending_downloads_ = 0;
+  bool destroy_requested_ = false;
 
   alto_engine* live(const Napi::CallbackInfo& info) {
-    if (!engine_) throw Napi::Error::New(info.Env(), "the CUDA engine was destroyed");
+    if (!engine_ || destroy_requested_) throw Napi::Error::New(info.Env(), "the CUDA engine was destroyed");
     return engine_;
   }
   void check(const Napi::CallbackInfo& info, alto_status st, const char* what) {
@@ -308,10 +317,57 @@ class Engine : public Napi::ObjectWrap<Engine> {
   void LoraForwardMethod(const Napi::CallbackInfo& info) { LoraForward(info, live(info)); }
   void LoraBackwardMethod(const Napi::CallbackInfo& info) { LoraBackward(info, live(info)); }
   void Destroy(const Napi::CallbackInfo&) {
+    if (pending_downloads_ > 0) destroy_requested_ = true;
+    else DestroyNow();
+  }
+  void DestroyNow() {
     alto_engine_destroy(engine_);
     engine_ = nullptr;
   }
+  Napi::Value DownloadAsync(const Napi::CallbackInfo& info);
 };
+
+// downloadAsync(ptr, host): the device copy is taken now (in stream order); a worker thread
+// waits for it and fills `host`, and the promise resolves on this thread.
+class DownloadWorker : public Napi::AsyncWorker {
+ public:
+  DownloadWorker(Napi::Env env, Engine* engine, Napi::Object owner, alto_download* d, Napi::TypedArray host)
+      : Napi::AsyncWorker(env, "alto:download"), deferred_(Napi::Promise::Deferred::New(env)), engine_(engine), d_(d) {
+    owner_ = Napi::Persistent(owner);
+    host_ = Napi::Persistent(host.As<Napi::Object>());
+    dst_ = static_cast<char*>(host.ArrayBuffer().Data()) + host.ByteOffset();
+  }
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+  void Execute() override {
+    if (alto_download_finish(d_, dst_) != ALTO_OK) SetError(alto_download_error(d_));
+  }
+  void OnOK() override {
+    engine_->DownloadEnded(d_);
+    deferred_.Resolve(Env().Undefined());
+  }
+  void OnError(const Napi::Error& e) override {
+    engine_->DownloadEnded(d_);
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Engine* engine_;
+  alto_download* d_;
+  Napi::ObjectReference owner_, host_;  // both stay alive until the read ends
+  char* dst_ = nullptr;
+};
+
+Napi::Value Engine::DownloadAsync(const Napi::CallbackInfo& info) {
+  alto_engine* e = live(info);
+  const auto host = info[1].As<Napi::TypedArray>();
+  alto_download* d = nullptr;
+  check(info, alto_engine_download_begin(e, ptr_arg(info, 0), host.ByteLength(), &d), "downloadAsync");
+  auto* worker = new DownloadWorker(info.Env(), this, info.This().As<Napi::Object>(), d, host);
+  ++pending_downloads_;
+  worker->Queue();
+  return worker->Promise();
+}
 
 }  // namespace
 

@@ -13,7 +13,7 @@ export interface NativePlan {
 /**
  * The CUDA engine of the tfjs CUDA backend (kernels/include/alto/engine.h): one device, one
  * stream, a caching memory pool. Device pointers are numbers; every call is queued on the
- * stream except `download` and `sync`, which wait. Enum arguments are the C enums' values
+ * stream except `download` and `sync`, which wait (`downloadAsync` waits on a worker thread). Enum arguments are the C enums' values
  * (see `engine-enums.ts`). Present only in CUDA builds.
  */
 export interface CudaEngine {
@@ -25,6 +25,12 @@ export interface CudaEngine {
   trim(): void;
   upload(ptr: number, host: ArrayBufferView): void;
   download(ptr: number, host: ArrayBufferView): void;
+  /**
+   * The same read without waiting: the device bytes are copied now, in stream order (later work
+   * may change or free them), and `host` is filled by a worker thread while this thread goes
+   * on. Throws at once where that copy does not fit in device memory (use `download`).
+   */
+  downloadAsync(ptr: number, host: ArrayBufferView): Promise<void>;
   copy(dst: number, src: number, bytes: number): void;
   sync(): void;
   fill(elem: number, ptr: number, value: number, n: number): void;

@@ -14,6 +14,14 @@ interface DeviceData {
   refCount: number;
   /** The values once read back, or kept from a small upload (device data never changes after it is written). */
   host?: BackendValues;
+  /** A read in flight, which a second read of the same data waits for. */
+  reading?: Promise<BackendValues>;
+  /** Counts writes in place: a read that ends after one does not keep its (older) values. */
+  version?: number;
+}
+
+function hostArray(d: DeviceData): Float32Array | Int32Array | Uint8Array {
+  return d.dtype === 'float32' ? new Float32Array(d.size) : d.dtype === 'int32' ? new Int32Array(d.size) : new Uint8Array(d.size);
 }
 
 /** The engine element type of a tfjs dtype (bool as bytes 0/1); others are not supported. */
@@ -81,7 +89,10 @@ export class CudaBackend extends KernelBackend {
 
   /** Forgets the host copy of a tensor's values, for a kernel that has written its device data in place. */
   writtenInPlace(dataId: DataId): void {
-    this.data.get(dataId).host = undefined;
+    const d = this.data.get(dataId);
+    d.host = undefined;
+    d.reading = undefined;
+    d.version = (d.version ?? 0) + 1;
   }
 
   /** A tensor's values if they are on the host already, without a device read. */
@@ -92,14 +103,44 @@ export class CudaBackend extends KernelBackend {
   override readSync(dataId: DataId): BackendValues {
     const d = this.data.get(dataId);
     if (d.host) return d.host;
-    const out = d.dtype === 'float32' ? new Float32Array(d.size) : d.dtype === 'int32' ? new Int32Array(d.size) : new Uint8Array(d.size);
+    const out = hostArray(d);
     if (d.size > 0) this.cuda.download(d.ptr, out);
     d.host = out;
     return out;
   }
 
-  override async read(dataId: DataId): Promise<BackendValues> {
-    return this.readSync(dataId);
+  /**
+   * The values as they are now, without holding this thread while the device catches up: the
+   * data is copied on the device in stream order (so the tensor may be disposed or written at
+   * once) and reaches the host on a worker thread. Where that copy does not fit in device
+   * memory, a blocking read.
+   */
+  override read(dataId: DataId): Promise<BackendValues> {
+    const d = this.data.get(dataId);
+    if (d.host) return Promise.resolve(d.host);
+    if (d.reading) return d.reading;
+    if (d.size === 0) return Promise.resolve(this.readSync(dataId));
+    const out = hostArray(d);
+    let copied: Promise<void>;
+    try {
+      copied = this.cuda.downloadAsync(d.ptr, out);
+    } catch {
+      return Promise.resolve(this.readSync(dataId));
+    }
+    const version = d.version;
+    const reading = copied.then(
+      () => {
+        if (d.reading === reading) d.reading = undefined;
+        if (d.version === version && this.data.has(dataId)) d.host = out;
+        return out as BackendValues;
+      },
+      (e: unknown) => {
+        if (d.reading === reading) d.reading = undefined;
+        throw e;
+      },
+    );
+    d.reading = reading;
+    return reading;
   }
 
   override refCount(dataId: DataId): number {

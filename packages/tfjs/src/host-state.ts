@@ -27,12 +27,15 @@ export async function readAll(tensors: readonly tf.Tensor[]): Promise<HostTensor
     if (!isOutOfMemory(e)) throw e;
     return Promise.all(tensors.map(toHost));
   }
-  let data: Float32Array;
+  // The read has its values once begun (an asynchronous read copies them on the device first),
+  // so the flat copy is freed before they arrive.
+  let reading: Promise<Float32Array>;
   try {
-    data = (await flat.data()) as Float32Array;
+    reading = flat.data() as Promise<Float32Array>;
   } finally {
     flat.dispose();
   }
+  const data = await reading;
   // Views of the one read, not copies (they keep its buffer alive together, as they are used);
   // a concat of one tensor may share that tensor's data, so a single one is copied.
   let at = 0;

@@ -41,18 +41,25 @@ describe('best-validation snapshots', () => {
     const B = tf.variable(tf.tensor2d([[3, 4]]));
     const before = tf.memory().numTensors;
     const evaluation = (step: number, loss: number) => ({ kind: 'valid' as const, step, tensor: tf.tensor1d([loss]), entries: [{ name: trial.name, step, rows: 2, snapshot: snapshotWeights(new Map([['l', { A, B }]])) }] });
+    const copyBytes = 4 * (2 + 2);
     ledger.push(evaluation(2, 0.9));
     tf.tidy(() => A.assign(tf.tensor2d([[5], [6]])));
     ledger.push(evaluation(4, 0.5)); // the best: A = [5, 6]
     tf.tidy(() => A.assign(tf.tensor2d([[7], [8]])));
     ledger.push(evaluation(6, 0.7));
+    expect(ledger.deviceBytes()).toBe(3 * copyBytes); // three copies wait for their losses
     await ledger.flush(session, trials, async () => {});
+    expect(ledger.deviceBytes()).toBe(copyBytes);
     expect(trial.bestValLoss).toBe(0.5);
     expect(trial.weightsStep).toBe(4);
     expect(trial.weights).toBeUndefined(); // not read yet
     expect(ledger.holdsBest(trial.name)).toBe(true);
     expect(tf.memory().numTensors).toBe(before + 2); // one copy of A and B, the others freed
-    await ledger.settle(trial, true);
+    const reading = ledger.settle(trial, true);
+    // the device copy is freed when the read begins, before its values arrive
+    expect(ledger.deviceBytes()).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+    await reading;
     expect(Array.from(trial.weights!.l.A.data)).toEqual([5, 6]);
     expect(Array.from(trial.weights!.l.B.data)).toEqual([3, 4]);
     expect(ledger.holdsBest(trial.name)).toBe(false);

@@ -74,16 +74,30 @@ export class LossLedger {
     return this.best.has(name);
   }
 
-  /** Ends the device copy of a trial's best weights: read into `trial.weights` when `keep`, else dropped. */
-  async settle(trial: TrialRecord, keep: boolean): Promise<void> {
+  /**
+   * Ends the device copy of a trial's best weights: dropped, or (`keep`) read into
+   * `trial.weights`. The copy is freed at once (the read has taken its values, in stream order);
+   * the returned promise ends when the weights are on the host, so the caller need not wait.
+   */
+  settle(trial: TrialRecord, keep: boolean): Promise<void> {
     const s = this.best.get(trial.name);
-    if (!s) return;
+    if (!s) return Promise.resolve();
+    let reading: Promise<void> = Promise.resolve();
     try {
-      if (keep) trial.weights = await layersToHost(s);
+      if (keep) reading = layersToHost(s).then((w) => void (trial.weights = w));
     } finally {
       this.best.delete(trial.name);
       disposeSnapshot(s);
     }
+    return reading;
+  }
+
+  /** Device bytes of the weight copies held: best checkpoints, and those of losses not yet read. */
+  deviceBytes(): number {
+    let bytes = 0;
+    for (const s of this.best.values()) bytes += snapshotBytes(s);
+    for (const p of this.pending) for (const e of p.entries) if (e.snapshot) bytes += snapshotBytes(e.snapshot);
+    return bytes;
   }
 
   /** Frees whatever is still queued or held (after an error). */
@@ -111,6 +125,12 @@ export function snapshotWeights(layers: ReadonlyMap<string, { A: tf.Tensor; B: t
   } finally {
     one.dispose();
   }
+}
+
+function snapshotBytes(s: WeightSnapshot): number {
+  let n = 0;
+  for (const { A, B } of s.values()) n += 4 * (A.size + B.size);
+  return n;
 }
 
 function disposeSnapshot(s: WeightSnapshot): void {

@@ -46,6 +46,9 @@ export class Trainer {
   private readonly opts: Required<TrainerOptions>;
   /** No budget given: the device's memory, read at the first admission (null: not yet read). */
   private deviceBudget: number | null;
+  /** Best weights on their way to the host (settled trials); the first failure, kept for the end of the run. */
+  private readonly reads: Promise<void>[] = [];
+  private readFailure: unknown = null;
   /** Per-kernel times of the step named by the profileStep option, once it has run. */
   kernelProfile: KernelProfile | null = null;
   /** Steps that ran out of memory and were retried with fewer rows. */
@@ -55,10 +58,11 @@ export class Trainer {
   /**
    * Host wall seconds spent in each part of the run: admitting adapters (their initial
    * weights), queueing steps (forward, backward and updates; a step that ran out of memory
-   * included), queueing evaluations, pausing adapters (their state to the host) and reading
-   * losses (which also waits for the device to finish the work queued before).
+   * included), queueing evaluations, pausing adapters (their state to the host), reading
+   * losses (which also waits for the device to finish the work queued before) and reading the
+   * best-validation weights of finished trials to the host (settle).
    */
-  readonly hostSeconds = { admit: 0, step: 0, evaluate: 0, pause: 0, readLosses: 0 };
+  readonly hostSeconds = { admit: 0, step: 0, evaluate: 0, pause: 0, readLosses: 0, settle: 0 };
 
   constructor(private readonly model: BaseModel, private readonly loss: PerExampleLoss, tasks: readonly TaskData[], options: TrainerOptions = {}) {
     this.opts = validateOptions(options);
@@ -107,8 +111,10 @@ export class Trainer {
     try {
       let freed: number | null = null;
       for (;;) {
-        // Paused trials may have been told to exit by the reports just read: settle that first.
+        // Paused trials may have been told to exit by the reports just read: settle that first,
+        // and free the best-weight copies of trials that ended before anything is admitted.
         await this.retireFromPaused({ step: this.session.step, plan: buildSegmentPlan([]) });
+        this.timed('settle', () => this.settleBestWeights(false));
         this.timed('admit', () => this.admit(freed));
         if (this.session.bank.size === 0) {
           if (this.paused.size === 0 && this.queue.length === 0) break;
@@ -132,9 +138,12 @@ export class Trainer {
         }
       }
       await this.flush();
-      await this.settleBestWeights(true);
+      this.timed('settle', () => this.settleBestWeights(true));
+      await this.timed('settle', () => Promise.all(this.reads.splice(0)));
+      if (this.readFailure !== null) throw this.readFailure;
       if (!this.opts.keepAllWeights) this.dropNonBestWeights();
     } finally {
+      await Promise.all(this.reads.splice(0));
       for (const slot of this.session.bank.list()) this.session.retire(slot.name, 'error');
       this.paused.dispose();
       this.ledger.dispose();
@@ -189,7 +198,7 @@ export class Trainer {
     const chosen = admitWithinBudget(
       ordered.map((c) => ({ ...c, batchSize: c.config.batchSize, rank: c.config.rank })),
       shape,
-      { maxAdapters, budgetBytes: this.budgetBytes() - this.paused.deviceBytes(), safetyMargin: this.opts.safetyMargin, maxRows: this.maxRows },
+      { maxAdapters, budgetBytes: this.budgetBytes() - this.heldBytes(), safetyMargin: this.opts.safetyMargin, maxRows: this.maxRows },
       this.capacity,
     );
     if (chosen.length === 0 && resident.length === 0 && ordered.length > 0) chosen.push({ ...ordered[0], batchSize: ordered[0].config.batchSize, rank: ordered[0].config.rank });
@@ -212,6 +221,15 @@ export class Trainer {
   private budgetBytes(): number {
     this.deviceBudget ??= deviceCapacityBytes() ?? Infinity;
     return this.deviceBudget;
+  }
+
+  /**
+   * Device bytes outside the resident adapters' steps: adapters parked on the device and the
+   * weight copies of best checkpoints. Subtracted from the budget, and from a step's measured
+   * peak before the capacity model sees it (their number changes a lot at a cut).
+   */
+  private heldBytes(): number {
+    return this.paused.deviceBytes() + this.ledger.deviceBytes();
   }
 
   private infoOf(t: TrialRecord): AdapterInfo {
@@ -297,7 +315,7 @@ export class Trainer {
     session.step += 1;
     const ms = performance.now() - started;
     this.hostSeconds.step += ms / 1000;
-    this.capacity.observe({ rows: plan.totalRows, rankSum: planned.reduce((n, s) => n + s.config.rank, 0), adapters: planned.length, bytes: peakBytes - this.paused.deviceBytes(), ms });
+    this.capacity.observe({ rows: plan.totalRows, rankSum: planned.reduce((n, s) => n + s.config.rank, 0), adapters: planned.length, bytes: peakBytes - this.heldBytes(), ms });
     return this.afterStep(info);
   }
 
@@ -425,19 +443,26 @@ export class Trainer {
     const started = performance.now();
     try {
       await this.ledger.flush(this.session, this.byName, (t) => this.onNonFinite(t));
-      await this.settleBestWeights(false);
     } finally {
       this.hostSeconds.readLosses += (performance.now() - started) / 1000;
     }
+    this.timed('settle', () => this.settleBestWeights(false));
   }
 
-  private timed<T>(part: 'admit' | 'evaluate', f: () => T): T {
+  /** Adds f's host time to a part; for a promise, the time until it settles. */
+  private timed<T>(part: 'admit' | 'evaluate' | 'settle', f: () => T): T {
     const started = performance.now();
+    const add = () => void (this.hostSeconds[part] += (performance.now() - started) / 1000);
+    let result: T;
     try {
-      return f();
-    } finally {
-      this.hostSeconds[part] += (performance.now() - started) / 1000;
+      result = f();
+    } catch (e) {
+      add();
+      throw e;
     }
+    if (result instanceof Promise) return result.finally(add) as T;
+    add();
+    return result;
   }
 
   /** A NaN or infinite training loss stops that adapter, and only that one. */
@@ -456,9 +481,10 @@ export class Trainer {
    * Best-validation weights held on the device are read to the host only where they are kept:
    * those of a finished trial (all of them at the end of the run) when all weights are kept,
    * or when it leads its task; a finished trial that does not lead never will (its best is
-   * final, the others' can only improve), so its copy is dropped.
+   * final, the others' can only improve), so its copy is dropped. Reads are not waited for
+   * here: their device copies are freed at once, the values reach the host while steps run.
    */
-  private async settleBestWeights(final: boolean): Promise<void> {
+  private settleBestWeights(final: boolean): void {
     for (const task of this.tasks.keys()) {
       const mine = this.trials.filter((t) => t.task === task);
       let leader: TrialRecord | null = null;
@@ -471,9 +497,7 @@ export class Trainer {
         const finished = t.status === 'completed' || t.status === 'exited';
         if (!final && !finished) continue;
         const keep = this.opts.keepAllWeights || t === leader;
-        // A finished leader is read now (only once: its copy is gone after), so the device
-        // memory of finished trials never grows.
-        await this.ledger.settle(t, keep);
+        this.reads.push(this.ledger.settle(t, keep).catch((e: unknown) => void (this.readFailure ??= e)));
       }
     }
   }

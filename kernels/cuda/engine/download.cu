@@ -1,0 +1,114 @@
+// Asynchronous reads (alto_engine_download_begin / alto_download_finish / alto_download_end).
+#include <cstring>
+#include <string>
+
+#include "engine_impl.h"
+
+using namespace alto::cuda;
+
+struct alto_download {
+  alto_engine* engine = nullptr;
+  void* copy = nullptr;  // the device copy taken in stream order, from the engine's pool
+  size_t bytes = 0;
+  cudaEvent_t taken = nullptr;  // recorded on the engine's stream after the copy
+  std::string error;
+};
+
+namespace alto::cuda {
+
+namespace {
+
+bool lane_ready(alto_engine* e) {
+  alto_download_lane& l = e->lane;
+  if (l.tried) return l.ready;
+  l.tried = true;
+  if (cudaStreamCreateWithFlags(&l.stream, cudaStreamNonBlocking) != cudaSuccess) return cudaGetLastError(), false;
+  for (int b = 0; b < 2; ++b) {
+    if (cudaMallocHost(&l.buffer[b], alto_download_lane::kBytes) != cudaSuccess ||
+        cudaEventCreateWithFlags(&l.filled[b], cudaEventDisableTiming) != cudaSuccess) {
+      cudaGetLastError();
+      return false;
+    }
+  }
+  return l.ready = true;
+}
+
+// Device copy → host through the two pinned buffers in turn: the next piece is copied while
+// the host takes the last one.
+cudaError_t copy_to_host(alto_download_lane& l, const char* src, char* dst, size_t bytes) {
+  size_t previous_offset = 0, previous_bytes = 0;
+  int previous = -1;
+  for (size_t offset = 0, piece = 0; offset < bytes || previous >= 0; ++piece) {
+    const int b = static_cast<int>(piece & 1);
+    const size_t n = offset < bytes ? (bytes - offset < alto_download_lane::kBytes ? bytes - offset : alto_download_lane::kBytes) : 0;
+    if (n > 0) {
+      cudaError_t err = cudaMemcpyAsync(l.buffer[b], src + offset, n, cudaMemcpyDeviceToHost, l.stream);
+      if (err == cudaSuccess) err = cudaEventRecord(l.filled[b], l.stream);
+      if (err != cudaSuccess) return err;
+    }
+    if (previous >= 0) {
+      if (cudaError_t err = cudaEventSynchronize(l.filled[previous]); err != cudaSuccess) return err;
+      std::memcpy(dst + previous_offset, l.buffer[previous], previous_bytes);
+    }
+    previous = n > 0 ? b : -1;
+    previous_offset = offset;
+    previous_bytes = n;
+    offset += n;
+  }
+  return cudaSuccess;
+}
+
+}  // namespace
+
+void lane_release(alto_engine* e) {
+  alto_download_lane& l = e->lane;
+  for (int b = 0; b < 2; ++b) {
+    if (l.buffer[b]) cudaFreeHost(l.buffer[b]);
+    if (l.filled[b]) cudaEventDestroy(l.filled[b]);
+  }
+  if (l.stream) cudaStreamDestroy(l.stream);
+}
+
+}  // namespace alto::cuda
+
+extern "C" alto_status alto_engine_download_begin(alto_engine* e, const void* src, size_t bytes, alto_download** out) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  if (!out) return engine_invalid(e, "download_begin: no output pointer");
+  *out = nullptr;
+  if (!lane_ready(e)) return engine_status(e, cudaErrorMemoryAllocation, "download_begin (pinned buffers)");
+  auto* d = new alto_download;
+  d->engine = e;
+  d->bytes = bytes;
+  cudaError_t err = e->pool->alloc(bytes > 0 ? bytes : 1, &d->copy);
+  if (err == cudaSuccess) err = cudaEventCreateWithFlags(&d->taken, cudaEventDisableTiming);
+  if (err == cudaSuccess && bytes > 0) err = cudaMemcpyAsync(d->copy, src, bytes, cudaMemcpyDeviceToDevice, e->stream);
+  if (err == cudaSuccess) err = cudaEventRecord(d->taken, e->stream);
+  if (err != cudaSuccess) {
+    alto_download_end(d);
+    return engine_status(e, err, "download_begin");
+  }
+  *out = d;
+  return ALTO_OK;
+}
+
+extern "C" alto_status alto_download_finish(alto_download* d, void* host_dst) {
+  if (!d || (!host_dst && d->bytes > 0)) return ALTO_ERR_INVALID_ARGUMENT;
+  alto_download_lane& l = d->engine->lane;
+  std::lock_guard<std::mutex> hold(l.busy);
+  cudaError_t err = cudaSetDevice(d->engine->device);
+  if (err == cudaSuccess) err = cudaStreamWaitEvent(l.stream, d->taken, 0);
+  if (err == cudaSuccess) err = copy_to_host(l, static_cast<const char*>(d->copy), static_cast<char*>(host_dst), d->bytes);
+  if (err == cudaSuccess) return ALTO_OK;
+  d->error = std::string("download: ") + cudaGetErrorString(err);
+  return ALTO_ERR_CUDA;
+}
+
+extern "C" const char* alto_download_error(const alto_download* d) { return d ? d->error.c_str() : ""; }
+
+extern "C" void alto_download_end(alto_download* d) {
+  if (!d) return;
+  cudaSetDevice(d->engine->device);
+  if (d->copy) d->engine->pool->free(d->copy);
+  if (d->taken) cudaEventDestroy(d->taken);
+  delete d;
+}
