@@ -41,7 +41,15 @@ describe('alto tune, end to end as a separate process', () => {
     expect(s.executorSteps.count).toBeGreaterThan(4);
     expect(s.executorSteps.medianSeconds).toBeGreaterThan(0);
     // where the host's time went: every part measured, steps took some, all within the run
-    expect(Object.keys(s.hostSeconds).sort()).toEqual(['admit', 'evaluate', 'pause', 'readLosses', 'step']);
+    expect(Object.keys(s.hostSeconds).sort()).toEqual(['admit', 'evaluate', 'pause', 'readLosses', 'settle', 'step']);
+    // the trace samples those parts at each step's end: they only grow, up to the run's totals
+    const { trace, parts: traced } = s.executorSteps as { trace: number[][]; parts: string[] };
+    expect(traced).toEqual(Object.keys(s.hostSeconds));
+    traced.forEach((name, j) => {
+      const column = trace.map((row) => row[3 + j]);
+      expect(column.every((v, i) => i === 0 || v >= column[i - 1])).toBe(true);
+      expect(column[column.length - 1]).toBeLessThanOrEqual(s.hostSeconds[name] + 1e-3);
+    });
     expect(s.hostSeconds.step).toBeGreaterThan(0);
     expect(s.hostSeconds.readLosses).toBeGreaterThan(0);
     const parts = Object.values(s.hostSeconds as Record<string, number>);
