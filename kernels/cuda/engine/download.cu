@@ -22,15 +22,12 @@ bool lane_ready(alto_engine* e) {
   alto_download_lane& l = e->lane;
   if (l.tried) return l.ready;
   l.tried = true;
-  if (cudaStreamCreateWithFlags(&l.stream, cudaStreamNonBlocking) != cudaSuccess) return cudaGetLastError(), false;
-  for (int b = 0; b < 2; ++b) {
-    if (cudaMallocHost(&l.buffer[b], alto_download_lane::kBytes) != cudaSuccess ||
-        cudaEventCreateWithFlags(&l.filled[b], cudaEventDisableTiming) != cudaSuccess) {
-      cudaGetLastError();
-      return false;
-    }
+  if (cudaStreamCreateWithFlags(&l.stream, cudaStreamNonBlocking) != cudaSuccess) {
+    l.stream = nullptr;
+    cudaGetLastError();
+    return false;
   }
-  return l.ready = true;
+  return l.ready = pinned_make(l.buffer, 2, alto_download_lane::kBytes, l.filled, 2);
 }
 
 // Device copy → host through the two pinned buffers in turn: the next piece is copied while
@@ -62,11 +59,9 @@ cudaError_t copy_to_host(alto_download_lane& l, const char* src, char* dst, size
 
 void lane_release(alto_engine* e) {
   alto_download_lane& l = e->lane;
-  for (int b = 0; b < 2; ++b) {
-    if (l.buffer[b]) cudaFreeHost(l.buffer[b]);
-    if (l.filled[b]) cudaEventDestroy(l.filled[b]);
-  }
+  pinned_release(l.buffer, 2, l.filled, 2);
   if (l.stream) cudaStreamDestroy(l.stream);
+  l.stream = nullptr;
 }
 
 }  // namespace alto::cuda

@@ -62,29 +62,52 @@ cudaError_t cast_from(const From* x, alto_elem to, void* y, int64_t n, cudaStrea
 
 }  // namespace
 
+namespace alto::cuda {
+
+bool pinned_make(void** buffers, int count, size_t bytes, cudaEvent_t* events, int event_count) {
+  for (int b = 0; b < count; ++b) {
+    if (cudaMallocHost(&buffers[b], bytes) != cudaSuccess) {
+      buffers[b] = nullptr;
+      cudaGetLastError();
+      return false;
+    }
+  }
+  for (int i = 0; i < event_count; ++i) {
+    if (cudaEventCreateWithFlags(&events[i], cudaEventDisableTiming) != cudaSuccess) {
+      events[i] = nullptr;
+      cudaGetLastError();
+      return false;
+    }
+  }
+  return true;
+}
+
+void pinned_release(void** buffers, int count, cudaEvent_t* events, int event_count) {
+  for (int b = 0; b < count; ++b) {
+    if (buffers[b]) cudaFreeHost(buffers[b]);
+    buffers[b] = nullptr;
+  }
+  for (int i = 0; i < event_count; ++i) {
+    if (events[i]) cudaEventDestroy(events[i]);
+    events[i] = nullptr;
+  }
+}
+
+}  // namespace alto::cuda
+
 namespace {
 
 // Allocates the pinned buffers on first use; false (uploads stay pageable) when that fails.
 bool staging_ready(alto_engine* e) {
   alto_staging& s = e->staging;
-  if (s.tried) return s.ready;
-  s.tried = true;
-  for (int b = 0; b < 2; ++b) {
-    if (cudaMallocHost(&s.buffer[b], alto_staging::kBytes) != cudaSuccess ||
-        cudaEventCreateWithFlags(&s.drained[b], cudaEventDisableTiming) != cudaSuccess) {
-      cudaGetLastError();
-      return false;
-    }
+  if (!s.tried) {
+    s.tried = true;
+    s.ready = pinned_make(s.buffer, 2, alto_staging::kBytes, s.drained, 2);
   }
-  return s.ready = true;
+  return s.ready;
 }
 
-void staging_release(alto_engine* e) {
-  for (int b = 0; b < 2; ++b) {
-    if (e->staging.buffer[b]) cudaFreeHost(e->staging.buffer[b]);
-    if (e->staging.drained[b]) cudaEventDestroy(e->staging.drained[b]);
-  }
-}
+void staging_release(alto_engine* e) { pinned_release(e->staging.buffer, 2, e->staging.drained, 2); }
 
 }  // namespace
 

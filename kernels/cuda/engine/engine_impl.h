@@ -87,6 +87,11 @@ inline unsigned grid_for(int64_t n, int threads = 256) {
 
 inline size_t elem_bytes(alto_elem t) { return t == ALTO_ELEM_U8 ? 1 : 4; }
 
+// Pinned host buffers (each `bytes` long) and events, made together; false where any of them
+// could not be (the caller then does without). pinned_release frees whatever was made.
+bool pinned_make(void** buffers, int count, size_t bytes, cudaEvent_t* events, int event_count);
+void pinned_release(void** buffers, int count, cudaEvent_t* events, int event_count);
+
 // Queues a host-to-device copy of fewer than alto_staging::kFromBytes bytes through the upload
 // ring (pageable when the ring cannot be allocated); `src` may be reused when it returns.
 cudaError_t ring_upload(alto_engine* e, void* dst, const void* src, size_t bytes);

@@ -10,18 +10,10 @@ bool ring_ready(alto_engine* e) {
   alto_upload_ring& r = e->ring;
   if (r.tried) return r.ready;
   r.tried = true;
-  if (cudaMallocHost(&r.base, alto_upload_ring::kChunkBytes * alto_upload_ring::kChunks) != cudaSuccess) {
-    r.base = nullptr;
-    cudaGetLastError();
-    return false;
-  }
-  for (cudaEvent_t& ev : r.drained) {
-    if (cudaEventCreateWithFlags(&ev, cudaEventDisableTiming) != cudaSuccess) {
-      cudaGetLastError();
-      return false;
-    }
-  }
-  return r.ready = true;
+  void* base = nullptr;
+  r.ready = pinned_make(&base, 1, alto_upload_ring::kChunkBytes * alto_upload_ring::kChunks, r.drained, alto_upload_ring::kChunks);
+  r.base = static_cast<char*>(base);
+  return r.ready;
 }
 
 // Closes the current chunk (an event after its last copy) and opens the next, waiting until
@@ -56,13 +48,9 @@ cudaError_t ring_upload(alto_engine* e, void* dst, const void* src, size_t bytes
 }
 
 void ring_release(alto_engine* e) {
-  alto_upload_ring& r = e->ring;
-  for (cudaEvent_t& ev : r.drained) {
-    if (ev) cudaEventDestroy(ev);
-    ev = nullptr;
-  }
-  if (r.base) cudaFreeHost(r.base);
-  r.base = nullptr;
+  void* base = e->ring.base;
+  pinned_release(&base, 1, e->ring.drained, alto_upload_ring::kChunks);
+  e->ring.base = nullptr;
 }
 
 }  // namespace alto::cuda
