@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AdapterConfig, AdapterWeights, TrialRecord } from '@alto/core';
+import { LossLedger } from './loss-ledger.js';
 import { wrapModel } from './model.js';
 import { Trainer, TrainerOptions } from './trainer.js';
 import { config, mlp, perExampleCrossEntropy, relErr, source } from './test-support/fixtures.js';
@@ -144,6 +145,31 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
     expect(tf.memory().numTensors).toBe(before);
     base.detach();
     model.dispose();
+  });
+
+  it('a best-weight read that fails ends the run with its error once every trial has finished, nothing left allocated', async () => {
+    const settle = LossLedger.prototype.settle;
+    // t1's read fails (its device copy is freed all the same); the others' go through.
+    const spy = vi.spyOn(LossLedger.prototype, 'settle').mockImplementation(function (this: LossLedger, trial: TrialRecord, keep: boolean) {
+      if (trial.id !== 't1') return settle.call(this, trial, keep);
+      return settle.call(this, trial, false).then(() => Promise.reject(new Error('download: device lost')));
+    });
+    const model = mlp(3);
+    const base = wrapModel(model);
+    const data = source(5, 96);
+    const before = tf.memory().numTensors;
+    const trainer = new Trainer(base, perExampleCrossEntropy, [{ name: 'main', train: data, valid: data }], { evalEvery: 3, maxConcurrent: 2, keepAllWeights: true });
+    FOUR.forEach((c, i) => trainer.enqueue('main', `t${i}`, c));
+    try {
+      await expect(trainer.run()).rejects.toThrow(/device lost/);
+      expect(trainer.trials.map((t) => t.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
+      expect(trainer.trials.filter((t) => t.weights).map((t) => t.id)).toEqual(['t0', 't2', 't3']);
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      spy.mockRestore();
+      base.detach();
+      model.dispose();
+    }
   });
 
   it('a step out of memory is taken again with fewer rows: no adapter lost, the same weights as each trained alone', async () => {
