@@ -27,11 +27,11 @@ BF16_PEAK_TFLOPS = 989.0  # H100/H200 SXM dense bf16, datasheet
 
 
 def step_flops(params: int, lora_params: int, tokens: int) -> float:
-    # 2·N per token forward over the frozen base, 4·N backward for activations only (no weight
-    # gradients of the base), 6·n for the LoRA weights; attention scores add 4·L·T²·d forward.
+    # Per token: 2·N forward over the frozen base and 2·N backward (the input gradient only: a
+    # frozen weight gets none), 6·n for the LoRA weights; attention scores add 4·L·T·d forward.
     L, d = SHAPE["num_hidden_layers"], SHAPE["hidden_size"]
     attn = 4 * L * SEQ * d * tokens  # QKᵀ and AV, forward; ×3 with backward
-    return tokens * (2 * params + 4 * params + 6 * lora_params) + 3 * attn
+    return tokens * (2 * params + 2 * params + 6 * lora_params) + 3 * attn
 
 
 def measure(model_base, rank: int, batch: int, steps: int, warmup: int) -> dict:

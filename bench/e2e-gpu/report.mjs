@@ -24,9 +24,12 @@ const dh = shape.dModel / shape.heads, kvd = shape.kvHeads * dh;
 const projections = [[shape.dModel, shape.dModel], [shape.dModel, kvd], [shape.dModel, kvd], [shape.dModel, shape.dModel], [shape.dModel, shape.ffn], [shape.dModel, shape.ffn], [shape.ffn, shape.dModel]];
 const baseParams = 2 * shape.vocab * shape.dModel + shape.layers * (projections.reduce((n, [i, o]) => n + i * o, 0) + 2 * shape.dModel) + shape.dModel;
 const loraParams = (r) => shape.layers * projections.reduce((n, [i, o]) => n + r * (i + o), 0);
-// The FLOPs of peft_peer.py's step_flops: forward 2N, backward 4N (activations only) per token,
-// 6n for the LoRA weights, attention scores 4·L·T·d per token forward, ×3 with the backward.
-const stepFlops = (lora, tokens) => tokens * (6 * baseParams + 6 * lora) + 3 * 4 * shape.layers * seq * shape.dModel * tokens;
+// The FLOPs of peft_peer.py's step_flops: forward 2N and backward 2N per token (the input
+// gradient only: the base is frozen), 6n for the LoRA weights, attention scores 4·L·T·d per
+// token forward, ×3 with the backward. PEFT's MFU is recomputed from its tokens/s with this
+// count (peer files before 2026-11-30 counted 4N for the backward).
+const stepFlops = (lora, tokens) => tokens * (4 * baseParams + 6 * lora) + 3 * 4 * shape.layers * seq * shape.dModel * tokens;
+const peftMfu = (r) => (r.tokens_per_s * stepFlops(r.lora_params, 1)) / BF16_PEAK;
 
 const configs = grid.learningRate.flatMap(() => grid.rank.flatMap((rank) => grid.batchSize.map((batch) => ({ rank, batch }))));
 const peftStep = (rank, batch) => peft.results.find((r) => r.rank === rank && r.batch === batch);
@@ -47,7 +50,7 @@ const doc = {
   ratios: { dOverA: d / a.sweepSeconds, bOverA: ratio(b), cOverA: ratio(c) },
   bestValLoss: { a: a.bestValLoss, b: b?.bestValLoss ?? null },
   batched: { way: batchedWay, medianStepSeconds: batchedStep, tokensPerSecond: batchedRun.tokensPerSecond, mfu: (batchedRun.tokensPerSecond * stepFlops(meanLora, 1)) / BF16_PEAK },
-  peftStep: { rank16batch1: peft1, rank16batch8: peft8 },
+  peftStep: { rank16batch1: { ...peft1, mfu: peftMfu(peft1) }, rank16batch8: { ...peft8, mfu: peftMfu(peft8) } },
   goals: { dOverA20: d / a.sweepSeconds >= 20, bOverA3: b ? ratio(b) >= 3 : null },
   alto, peft,
 };
@@ -88,7 +91,8 @@ const md = [
   ...[['a', a], ['b', b], ['c', c]].filter(([, w]) => w?.executorSteps?.trace?.length > 1).map(([k, w]) => `Steps of (${k}) by rows (steps × median seconds, the most frequent first): ${stepsByRows(w.executorSteps.trace)}.`),
   '',
   `Best validation loss: (a) ${a.bestValLoss ?? '–'}, (b) ${b?.bestValLoss ?? '– (not run in full)'}.`,
-  `Batched training (${batchedWay}): ${Math.round(batchedRun.tokensPerSecond)} tokens/s over its run (evaluations included), MFU ${(100 * doc.batched.mfu).toFixed(1)} %, median step ${batchedStep === null ? '–' : `${(batchedStep * 1000).toFixed(0)} ms`}; PEFT, one adapter of rank 16: batch 1 ${peft1.step_ms.toFixed(1)} ms (${Math.round(peft1.tokens_per_s)} tokens/s, MFU ${(100 * peft1.mfu).toFixed(1)} %), batch 8 ${peft8.step_ms.toFixed(1)} ms (${Math.round(peft8.tokens_per_s)} tokens/s, MFU ${(100 * peft8.mfu).toFixed(1)} %).`,
+  `Batched training (${batchedWay}): ${Math.round(batchedRun.tokensPerSecond)} tokens/s over its run (evaluations included), MFU ${(100 * doc.batched.mfu).toFixed(1)} %, median step ${batchedStep === null ? '–' : `${(batchedStep * 1000).toFixed(0)} ms`}; PEFT, one adapter of rank 16: batch 1 ${peft1.step_ms.toFixed(1)} ms (${Math.round(peft1.tokens_per_s)} tokens/s, MFU ${(100 * peftMfu(peft1)).toFixed(1)} %), batch 8 ${peft8.step_ms.toFixed(1)} ms (${Math.round(peft8.tokens_per_s)} tokens/s, MFU ${(100 * peftMfu(peft8)).toFixed(1)} %).`,
+  'MFU: model FLOPs (forward 2N, backward 2N through the frozen base, 6n for the LoRA weights, attention) over the dense bf16 peak, 989 TFLOP/s.',
   '',
   ...(b?.kernelProfile
     ? [`Where a batched step of (b) goes (executor step ${b.kernelProfile.step}, timed kernel by kernel: ${b.kernelProfile.wallMs.toFixed(0)} ms; scopes contain kernels listed on their own):`, '',
