@@ -66,7 +66,7 @@ alto_status alto_engine_sync(alto_engine* e);
  * src. _finish (on any thread) waits for that copy and brings it to host memory over a second
  * stream, so the engine's stream keeps running; _end (on the engine's thread, after _finish)
  * frees the copy. _begin fails where the copy does not fit in device memory: read with
- * alto_engine_download instead.
+ * alto_engine_download instead. Every download is ended before alto_engine_destroy.
  */
 typedef struct alto_download alto_download;
 alto_status alto_engine_download_begin(alto_engine* e, const void* src, size_t bytes, alto_download** out);
