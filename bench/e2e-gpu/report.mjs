@@ -65,6 +65,19 @@ const stepsByRows = (trace) => {
   return [...by].sort((x, y) => y[1].length - x[1].length || y[0] - x[0]).slice(0, 6)
     .map(([rows, t]) => `${rows} rows ${t.length} × ${t.sort((p, q) => p - q)[t.length >> 1].toFixed(2)}`).join(', ');
 };
+// Step cost as rows and adapters: least squares of each step's time from the one before over
+// (b)'s trace, gap ≈ perRow·rows + perAdapter·adapters; then what (a)'s steps cost by that fit.
+const stepFit = (trace) => {
+  let rr = 0, ra = 0, aa = 0, rg = 0, ag = 0;
+  for (let i = 1; i < trace.length; i++) {
+    const [t, rows, adapters] = trace[i], g = t - trace[i - 1][0];
+    rr += rows * rows; ra += rows * adapters; aa += adapters * adapters; rg += rows * g; ag += adapters * g;
+  }
+  const det = rr * aa - ra * ra;
+  return det > 0 ? { perRow: (rg * aa - ag * ra) / det, perAdapter: (ag * rr - rg * ra) / det } : null;
+};
+const byFit = (fit, trace) => trace.slice(1).reduce((sum, [, rows, adapters]) => sum + fit.perRow * rows + fit.perAdapter * adapters, 0);
+const fitB = b?.executorSteps?.trace?.length > 2 ? stepFit(b.executorSteps.trace) : null;
 const label = (k) => (doc.computed[k] ? ' (computed from measured step times)' : ' (run in full)');
 const wayRow = (k, title) => (alto.ways[k] ? `| ${title} | ${s(alto.ways[k].sweepSeconds)}${label(k)} | ${doc.ratios[`${k}OverA`].toFixed(2)}× |` : `| ${title} | not run in this run | – |`);
 const md = [
@@ -90,6 +103,9 @@ const md = [
   '',
   ...[['a', a], ['b', b], ['c', c]].filter(([, w]) => w?.executorSteps?.trace?.length > 1).map(([k, w]) => `Steps of (${k}) by rows (steps × median seconds, the most frequent first): ${stepsByRows(w.executorSteps.trace)}.`),
   '',
+  ...(fitB && a.executorSteps?.trace?.length > 1
+    ? [`Step cost fitted over (b)'s steps: ${(1000 * fitB.perRow).toFixed(1)} ms a row + ${(1000 * fitB.perAdapter).toFixed(1)} ms an adapter; by that fit (a)'s steps take ${byFit(fitB, a.executorSteps.trace).toFixed(1)} s (measured from its first step's end to its last: ${(a.executorSteps.trace.at(-1)[0] - a.executorSteps.trace[0][0]).toFixed(1)} s) and (b)'s ${byFit(fitB, b.executorSteps.trace).toFixed(1)} s (measured ${(b.executorSteps.trace.at(-1)[0] - b.executorSteps.trace[0][0]).toFixed(1)} s).`, '']
+    : []),
   `Best validation loss: (a) ${a.bestValLoss ?? '–'}, (b) ${b?.bestValLoss ?? '– (not run in full)'}.`,
   `Batched training (${batchedWay}): ${Math.round(batchedRun.tokensPerSecond)} tokens/s over its run (evaluations included), MFU ${(100 * doc.batched.mfu).toFixed(1)} %, median step ${batchedStep === null ? '–' : `${(batchedStep * 1000).toFixed(0)} ms`}; PEFT, one adapter of rank 16: batch 1 ${peft1.step_ms.toFixed(1)} ms (${Math.round(peft1.tokens_per_s)} tokens/s, MFU ${(100 * peftMfu(peft1)).toFixed(1)} %), batch 8 ${peft8.step_ms.toFixed(1)} ms (${Math.round(peft8.tokens_per_s)} tokens/s, MFU ${(100 * peftMfu(peft8)).toFixed(1)} %).`,
   'MFU: model FLOPs (forward 2N, backward 2N through the frozen base, 6n for the LoRA weights, attention) over the dense bf16 peak, 989 TFLOP/s.',
