@@ -315,8 +315,13 @@ int main(int argc, char** argv) {
   for (int b : {1, 2, 4}) shapes.push_back({2048, 32, b, 512});
   for (int b : {1, 2, 4}) shapes.push_back({4096, 8, b, 512});
   std::vector<Result> results;
-  for (alto_dtype dtype : {ALTO_BF16, ALTO_F32_TF32, ALTO_F32})
+  // ALTO_BENCH_DTYPES (e.g. "bf16" or "bf16,tf32") limits the run to those storage types.
+  const char* only = std::getenv("ALTO_BENCH_DTYPES");
+  for (alto_dtype dtype : {ALTO_BF16, ALTO_F32_TF32, ALTO_F32}) {
+    const char* name = dtype == ALTO_BF16 ? "bf16" : dtype == ALTO_F32_TF32 ? "tf32" : "fp32";
+    if (only && !std::strstr(only, name)) continue;
     for (const Shape& sh : shapes) results.push_back(run_shape(sh, dtype, blas, stream, rng));
+  }
 
   FILE* f = std::fopen(out_path, "w");
   std::fprintf(f, "{\"device\": \"%s\", \"copy_gbps\": %.1f, \"results\": [\n", prop.name, copy_gbps);

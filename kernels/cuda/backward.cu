@@ -13,6 +13,10 @@ using namespace alto::cuda;
 
 namespace {
 
+// The workspace: dS (T × max_rank fp32), then bf16 copies of S and dS, 64 columns each (the
+// weight gradients' tensor copies read them as swizzled 64 × 64 tiles).
+size_t ds_bytes(const alto_segments* seg) { return (static_cast<size_t>(seg->total_rows) * seg->max_rank * sizeof(float) + 15) / 16 * 16; }
+
 // Rows per weight-gradient block: long enough that few blocks add into the same gradient
 // element, short enough that the grid still fills the GPU.
 int32_t grad_chunk_rows(const alto_segments* seg, int32_t col_tiles, int32_t rank_tiles) {
@@ -39,7 +43,8 @@ alto_status launch_backward(const alto_segments* seg, const void* X, int32_t d_i
   if constexpr (kBf16) {
     ALTO_CUDA_TRY(row_reduce_bf16_launch(seg, true, dY, d_out, B, dS, stream));
     ALTO_CUDA_TRY(expand_bf16_launch(seg, true, static_cast<const float*>(dS), A, d_in, dx_base, dX, stream));
-    const cudaError_t e = weight_grad_tma_launch(seg, X, d_in, dY, d_out, S, dS, dA, dB, stream);
+    bf16* small16 = reinterpret_cast<bf16*>(reinterpret_cast<char*>(dS) + ds_bytes(seg));
+    const cudaError_t e = weight_grad_tma_launch(seg, X, d_in, dY, d_out, S, dS, small16, dA, dB, stream);
     if (e == cudaSuccess) return ALTO_OK;
     if (e != cudaErrorNotSupported) return ALTO_ERR_CUDA;
     ALTO_CUDA_TRY(launch(weight_grad_bf16, grad_grid, wg::kThreads, wg::smem_bytes(), stream, *seg, chunk, col_tiles, x, d_in, dy, d_out, S,
@@ -61,7 +66,7 @@ alto_status launch_backward(const alto_segments* seg, const void* X, int32_t d_i
 
 extern "C" size_t alto_cuda_backward_workspace(const alto_segments* seg) {
   if (check_segments(seg) != ALTO_OK) return 0;
-  return static_cast<size_t>(seg->total_rows) * seg->max_rank * sizeof(float);
+  return ds_bytes(seg) + 2 * static_cast<size_t>(seg->total_rows) * 64 * sizeof(bf16);
 }
 
 extern "C" alto_status alto_cuda_backward(const alto_segments* seg, alto_dtype dtype, const void* X, int32_t d_in, const void* dY,

@@ -126,6 +126,9 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma_bf16(const __gri
     }
     const int32_t r = seg.ranks[t.adapter], ranks = min(64, r);
     float acc[8][4] = {};
+    // One group of MMAs stays in flight: a stage goes back to the producer once the next
+    // stage's MMAs are issued and its own are known complete (wait<1>), not before.
+    int previous = -1;
     for (int kt = 0; kt < nk; ++kt, ++it) {
       const int s = it % rrt::kStages;
       tma::mbar_wait(&full[s], (it / rrt::kStages) & 1);
@@ -141,10 +144,14 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma_bf16(const __gri
         wgmma::mma_m64n64k16<0, kTransposedW ? 0 : 1>(acc, desc_a + 2 * kk, desc_b + b_step, kt > 0 || kk > 0);
       }
       wgmma::commit();
-      wgmma::wait<0>();
+      wgmma::wait<1>();
       __syncwarp();
-      if (lane == 0) tma::mbar_arrive(&empty[s]);
+      if (previous >= 0 && lane == 0) tma::mbar_arrive(&empty[previous]);
+      previous = s;
     }
+    wgmma::wait<0>();
+    __syncwarp();
+    if (previous >= 0 && lane == 0) tma::mbar_arrive(&empty[previous]);
     // Columns past the adapter's rank are written as zeros (weights past it were never read
     // into these columns' products, whatever the stage held).
     const float scale = kTransposedW ? seg.scales[t.adapter] : 1.0f;

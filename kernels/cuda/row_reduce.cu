@@ -23,19 +23,17 @@ template <bool kTransposedW>
 cudaError_t launch_row_reduce(const alto_segments* seg, const bf16* big, int32_t d, const bf16* const* W, float* out, cudaStream_t stream) {
   const DeviceInfo dev = current_device();
   const int64_t tiles = tile_bound(seg, rrt::kRows);
-  // Measured on the H200 (bench/kernels/README.md, v12): for the shrink the wgmma kernel is
-  // 1.3–2.0× faster once the row tiles alone fill the GPU; with fewer tiles the cluster split
-  // of d below wins. For dS it was slower (cause not found), so dS keeps the cp.async kernel.
-  if constexpr (!kTransposedW) {
-    CUtensorMap map;
-    if (kBuiltForSm90a && dev.major == 9 && dev.minor == 0 && tiles >= dev.sms && seg->num_segments <= kCachedSegments &&
-        d % rrt::kK == 0 && seg->max_rank <= 64 && reinterpret_cast<uintptr_t>(big) % 16 == 0 &&
-        tma_tile_map(&map, big, seg->total_rows, d, rrt::kRows)) {
-      // Persistent blocks: as many as stay resident, never more than there are row tiles.
-      const int64_t blocks = std::min<int64_t>(tiles, static_cast<int64_t>(rrt::kBlocksPerSm) * dev.sms);
-      return launch(row_reduce_tma_bf16<false>, dim3(static_cast<unsigned>(blocks)), rrt::kThreads, rrt::smem_bytes(), stream, map, *seg, d, W,
-                    out);
-    }
+  // Measured on the H200 (bench/kernels/README.md, v12, v16): the wgmma kernel is 1.3–2.0×
+  // faster than the cp.async one for the shrink and 1.3–1.6× for dS once the row tiles alone
+  // fill the GPU; with fewer tiles the cluster split of d below wins.
+  CUtensorMap map;
+  if (kBuiltForSm90a && dev.major == 9 && dev.minor == 0 && tiles >= dev.sms && seg->num_segments <= kCachedSegments &&
+      d % rrt::kK == 0 && seg->max_rank <= 64 && reinterpret_cast<uintptr_t>(big) % 16 == 0 &&
+      tma_tile_map(&map, big, seg->total_rows, d, rrt::kRows)) {
+    // Persistent blocks: as many as stay resident, never more than there are row tiles.
+    const int64_t blocks = std::min<int64_t>(tiles, static_cast<int64_t>(rrt::kBlocksPerSm) * dev.sms);
+    return launch(row_reduce_tma_bf16<kTransposedW>, dim3(static_cast<unsigned>(blocks)), rrt::kThreads, rrt::smem_bytes(), stream, map, *seg, d, W,
+                  out);
   }
   const dim3 grid(static_cast<unsigned>(tile_bound(seg, rr::kRows)), (seg->max_rank + rr::kCols - 1) / rr::kCols,
                   reduce_splits(seg, d, rr::kK));

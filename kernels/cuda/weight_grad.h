@@ -8,7 +8,8 @@
 
 namespace alto::cuda {
 
+// small16: room for bf16 copies of S and dS, T × 64 each (made here, zeros past max_rank).
 cudaError_t weight_grad_tma_launch(const alto_segments* seg, const void* X, int32_t d_in, const void* dY, int32_t d_out, const float* S,
-                                   const float* dS, float* const* dA, float* const* dB, cudaStream_t stream);
+                                   const float* dS, void* small16, float* const* dA, float* const* dB, cudaStream_t stream);
 
 }  // namespace alto::cuda

@@ -3,12 +3,13 @@
 // A work item is (z: dA or dB, a 128-column tile of d, a chunk of one segment's rows); blocks
 // walk the items persistently. Per 64-row step the producer warp brings, by tensor copies,
 // the 64 × 128 tile of the large matrix (two 64-column boxes, 128-byte swizzled) and the
-// 64 × 64 fp32 tile of the small one (S or dS); the consumer warpgroup converts the small
-// tile to bf16 in the swizzled layout (zeros past the chunk's rows, where the large tile's
-// rows are zeroed too, so another segment's values never enter), then eight wgmma
-// m64n64k16 give C(col, j) += Σ_rows big[row][col]·small[row][j] for both column halves
-// (both operands MN-major: rows are the reduction). Each item ends with fp32 atomic adds,
-// since several chunks (and items) add into one adapter's gradient.
+// 64 × 64 tile of the small one (S or dS, converted to bf16 once by small_to_bf16, 64 columns
+// with zeros past the rank, swizzled alike); on a chunk's last, partial step the consumer
+// warpgroup zeroes both tiles' rows past the chunk (so another segment's values, NaN
+// included, never enter). Then eight wgmma m64n64k16 give C(col, j) += Σ_rows
+// big[row][col]·small[row][j] for both column halves (both operands MN-major: rows are the
+// reduction). Each item ends with fp32 atomic adds, since several chunks (and items) add into
+// one adapter's gradient.
 //
 // Example: d 2048, 32 segments of 512 rows, chunks of 512 → 32 chunks × 16 column tiles × 2
 // = 1024 items over 264 blocks; an item is 8 steps.
@@ -20,19 +21,30 @@
 namespace alto::cuda {
 
 namespace wgt {
-constexpr int kConsumers = 4, kThreads = 32 * (kConsumers + 1), kRows = 64, kCols = 128, kStages = 3;
-constexpr int kBigBytes = kRows * kCols * 2;   // two 64-column boxes of 8 KB, swizzled
-constexpr int kSmallBytes = kRows * 64 * 4;    // fp32, rows of 256 bytes
-constexpr int kSmallBf16Bytes = kRows * 64 * 2;
+constexpr int kConsumers = 4, kThreads = 32 * (kConsumers + 1), kRows = 64, kCols = 128, kStages = 4;
+constexpr int kBigBytes = kRows * kCols * 2;  // two 64-column boxes of 8 KB, swizzled
+constexpr int kSmallBytes = kRows * 64 * 2;   // one box of 8 KB, swizzled
+constexpr int kStageBytes = kBigBytes + kSmallBytes;
 constexpr int kBlocksPerSm = 2;
-// 1 KB alignment slack, the large tiles, the converted small tile, the fp32 small tiles, the
-// full and empty barriers, the segment table.
-__host__ __device__ constexpr size_t smem_bytes() {
-  return 1024 + kStages * kBigBytes + kSmallBf16Bytes + kStages * kSmallBytes + 2 * kStages * 8 + sizeof(SegmentCache);
-}
+// 1 KB alignment slack, the stages (large tile, then small), the full and empty barriers, the
+// segment table.
+__host__ __device__ constexpr size_t smem_bytes() { return 1024 + kStages * kStageBytes + 2 * kStages * 8 + sizeof(SegmentCache); }
 }  // namespace wgt
 
-// maps: X and dY (bf16, boxes of 64 rows × 64 columns, swizzled), dS and S (fp32, 64 × 64).
+// S and dS (T × ld fp32) to bf16 rows of 64 columns (zeros past ld; ld even): blockIdx.y picks
+// which. Rounded to nearest even, as the kernels that convert per tile do.
+__global__ void small_to_bf16(const float* S, const float* dS, int32_t ld, int64_t pairs, bf16* s16, bf16* ds16) {
+  const float* src = blockIdx.y == 0 ? S : dS;
+  __nv_bfloat162* dst = reinterpret_cast<__nv_bfloat162*>(blockIdx.y == 0 ? s16 : ds16);
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < pairs; i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t row = i >> 5;
+    const int32_t c = static_cast<int32_t>(i & 31) * 2;
+    const float2 v = c < ld ? *reinterpret_cast<const float2*>(src + row * ld + c) : make_float2(0.0f, 0.0f);
+    dst[i] = __floats2bfloat162_rn(v.x, v.y);
+  }
+}
+
+// maps: X and dY, dS and S (bf16, boxes of 64 rows × 64 columns, swizzled).
 // The launcher guarantees sm_90a code and max_rank ≤ 64.
 __global__ void __launch_bounds__(wgt::kThreads) weight_grad_tma_bf16(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ CUtensorMap dy_map,
                                                                       const __grid_constant__ CUtensorMap ds_map, const __grid_constant__ CUtensorMap s_map,
@@ -41,10 +53,8 @@ __global__ void __launch_bounds__(wgt::kThreads) weight_grad_tma_bf16(const __gr
 #ifdef ALTO_WGMMA
   extern __shared__ __align__(128) unsigned char smem_raw[];
   unsigned char* aligned = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
-  unsigned char* big_tiles = aligned;
-  unsigned char* small_bf16 = big_tiles + wgt::kStages * wgt::kBigBytes;
-  float* small_tiles = reinterpret_cast<float*>(small_bf16 + wgt::kSmallBf16Bytes);
-  uint64_t* full = reinterpret_cast<uint64_t*>(reinterpret_cast<unsigned char*>(small_tiles) + wgt::kStages * wgt::kSmallBytes);
+  unsigned char* stages = aligned;  // stage s: the large tile, then the small one
+  uint64_t* full = reinterpret_cast<uint64_t*>(stages + wgt::kStages * wgt::kStageBytes);
   uint64_t* empty = full + wgt::kStages;
   SegmentCache& cache = *reinterpret_cast<SegmentCache*>(empty + wgt::kStages);
   const alto_segments seg = cache_segments(global_seg, cache, chunk_rows);
@@ -82,11 +92,11 @@ __global__ void __launch_bounds__(wgt::kThreads) weight_grad_tma_bf16(const __gr
         if (it >= wgt::kStages) tma::mbar_wait(&empty[s], ((it / wgt::kStages) - 1) & 1);
         if (lane == 0) {
           const int32_t row = t.row0 + q * wgt::kRows;
-          unsigned char* big = big_tiles + s * wgt::kBigBytes;
-          tma::mbar_expect_tx(&full[s], wgt::kBigBytes + wgt::kSmallBytes);
+          unsigned char* big = stages + s * wgt::kStageBytes;
+          tma::mbar_expect_tx(&full[s], wgt::kStageBytes);
           tma::load_2d(big, big_map, n0, row, &full[s]);
           tma::load_2d(big + wgt::kBigBytes / 2, big_map, n0 + 64, row, &full[s]);
-          tma::load_2d(small_tiles + s * (wgt::kSmallBytes / 4), small_map, 0, row, &full[s]);
+          tma::load_2d(big + wgt::kBigBytes, small_map, 0, row, &full[s]);
         }
         __syncwarp();
       }
@@ -102,34 +112,25 @@ __global__ void __launch_bounds__(wgt::kThreads) weight_grad_tma_bf16(const __gr
     const int steps = (t.rows + wgt::kRows - 1) / wgt::kRows;
     float* dst = is_b ? dB[t.adapter] : dA[t.adapter];  // loaded now, used after the steps
     float acc[2][8][4] = {};
+    int previous = -1;  // the stage whose MMAs may still run (released once they are done)
     for (int q = 0; q < steps; ++q, ++it) {
       const int s = it % wgt::kStages;
       const int valid = min(wgt::kRows, t.rows - q * wgt::kRows);
       tma::mbar_wait(&full[s], (it / wgt::kStages) & 1);
-      // The small tile to bf16, swizzled: thread i converts float4 number i + 128·u (row
-      // f / 16, columns 4·(f mod 16) …), reads that run along the rows without bank conflicts.
-      const float4* src = reinterpret_cast<const float4*>(small_tiles + s * (wgt::kSmallBytes / 4));
-#pragma unroll
-      for (int u = 0; u < 8; ++u) {
-        const int f = threadIdx.x + 128 * u, row = f >> 4, c4 = f & 15;
-        const float4 v = row < valid ? src[f] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        __nv_bfloat162 lo = __floats2bfloat162_rn(v.x, v.y), hi = __floats2bfloat162_rn(v.z, v.w);
-        uint2 packed;
-        packed.x = *reinterpret_cast<unsigned*>(&lo);
-        packed.y = *reinterpret_cast<unsigned*>(&hi);
-        *reinterpret_cast<uint2*>(small_bf16 + row * 128 + ((((c4 >> 1) ^ row) & 7) << 4) + (c4 & 1) * 8) = packed;
-      }
-      unsigned char* big = big_tiles + s * wgt::kBigBytes;
-      if (valid < wgt::kRows) {  // rows of the next segment (or past the matrix) read as zeros
-        for (int e = threadIdx.x; e < (wgt::kRows - valid) * 16; e += 128) {
-          const int row = valid + e / 16, half = (e / 8) & 1, c = e & 7;
-          *reinterpret_cast<uint4*>(big + half * (wgt::kBigBytes / 2) + row * 128 + c * 16) = make_uint4(0, 0, 0, 0);
+      unsigned char* big = stages + s * wgt::kStageBytes;
+      unsigned char* small = big + wgt::kBigBytes;
+      if (valid < wgt::kRows) {
+        // Rows of the next segment (or past the matrix) read as zeros, in both operands. A
+        // swizzled row keeps its 128 bytes, only their order changes.
+        for (int e = threadIdx.x; e < (wgt::kRows - valid) * 24; e += 128) {
+          const int row = valid + e / 24, part = (e % 24) / 8, c = e & 7;
+          *reinterpret_cast<uint4*>(big + part * (wgt::kBigBytes / 2) + row * 128 + c * 16) = make_uint4(0, 0, 0, 0);
         }
+        wgmma::fence_generic_to_async();
+        asm volatile("bar.sync 1, %0;\n" ::"n"(wgt::kConsumers * 32) : "memory");  // the consumer warps only
       }
-      wgmma::fence_generic_to_async();
-      asm volatile("bar.sync 1, %0;\n" ::"n"(wgt::kConsumers * 32) : "memory");  // the consumer warps only
       wgmma::fence();
-      const uint64_t desc_big = wgmma::descriptor(tma::smem(big)), desc_small = wgmma::descriptor(tma::smem(small_bf16));
+      const uint64_t desc_big = wgmma::descriptor(tma::smem(big)), desc_small = wgmma::descriptor(tma::smem(small));
 #pragma unroll
       for (int kk = 0; kk < wgt::kRows / 16; ++kk) {
         // 16 rows of 128 bytes per k16 slice, in 16-byte units; the second column half is
@@ -138,13 +139,14 @@ __global__ void __launch_bounds__(wgt::kThreads) weight_grad_tma_bf16(const __gr
         wgmma::mma_m64n64k16<1, 1>(acc[1], desc_big + 512 + 128 * kk, desc_small + 128 * kk, q > 0 || kk > 0);
       }
       wgmma::commit();
-      wgmma::wait<0>();
+      wgmma::wait<1>();
       __syncwarp();
-      if (lane == 0) tma::mbar_arrive(&empty[s]);
-      // The converted tile is rewritten next step: every warp's reads are done (wait above)
-      // before any warp passes the next step's barrier, and writes come after this one.
-      asm volatile("bar.sync 1, %0;\n" ::"n"(wgt::kConsumers * 32) : "memory");
+      if (previous >= 0 && lane == 0) tma::mbar_arrive(&empty[previous]);
+      previous = s;
     }
+    wgmma::wait<0>();
+    __syncwarp();
+    if (previous >= 0 && lane == 0) tma::mbar_arrive(&empty[previous]);
     const int32_t r = seg.ranks[t.adapter], d = is_b ? d_out : d_in;
     const float scale = is_b ? seg.scales[t.adapter] : 1.0f;
 #pragma unroll

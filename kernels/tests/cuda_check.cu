@@ -46,9 +46,10 @@ std::vector<Case> cases() {
   // d a multiple of 64, ranks ≤ 64, few rows: the cp.async row-reduce with d split across a
   // cluster; rows without LoRA, an unowned adapter.
   out.push_back({"few rows, d 512/192", {0, 65, 1, 130, 64, 7}, {0, 1, -1, 2, 0, 3}, {16, 64, 24, 3, 8}, 512, 192, false, false});
-  // Enough row tiles to fill an H200, so the shrink takes the wgmma kernel: weight rows by
-  // cp.async (ranks 16/24/64) and by plain copies (rank 3), rows without LoRA, an unowned adapter.
-  out.push_back({"wgmma shrink, 8700 rows", {0, 4100, 3, 2048, 2500, 49}, {0, 1, -1, 2, 0, 3}, {16, 64, 24, 3, 8}, 256, 64, false, true});
+  // Enough row tiles to fill an H200, so the shrink and dS take the wgmma kernel (4 and 3 steps
+  // along d): weight rows by cp.async (A: ranks 16/24/64; B: all) and by plain copies (A: rank
+  // 3), rows without LoRA, an unowned adapter.
+  out.push_back({"wgmma shrink and dS, 8700 rows", {0, 4100, 3, 2048, 2500, 49}, {0, 1, -1, 2, 0, 3}, {16, 64, 24, 3, 8}, 256, 192, false, true});
   // 256 adapters, each with a few rows, ranks 1..256 mixed.
   Case many{"256 adapters", {}, {}, {}, 72, 88, false, true};
   for (int a = 0; a < 256; ++a) {

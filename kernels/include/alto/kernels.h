@@ -110,7 +110,8 @@ int32_t alto_cuda_compiled(void);
 /* Devices visible (0 without a driver or GPU). */
 int32_t alto_cuda_device_count(void);
 
-/* Bytes of workspace alto_cuda_backward needs (dS: T x max_rank fp32). */
+/* Bytes of workspace alto_cuda_backward needs (dS: T x max_rank fp32; bf16 copies of S and dS,
+   T x 64 each, for the bf16 weight gradients). */
 size_t alto_cuda_backward_workspace(const alto_segments* seg);
 
 /* S = X·A (S fp32). One launch. */
