@@ -52,7 +52,11 @@ alto_status launch_backward(const alto_segments* seg, const void* X, int32_t d_i
   } else {
     const dim3 reduce_grid(static_cast<unsigned>(tile_bound(seg, kReduceRows)), (seg->max_rank + kReduceCols - 1) / kReduceCols,
                            reduce_splits(seg, d_out, reduce_k<E>()));
-    ALTO_CUDA_TRY(launch(row_reduce_kernel<E, true, kTf32>, reduce_grid, kThreads, reduce_smem_bytes<E, true>(), stream, *seg, dy, d_out, b, dS));
+    if constexpr (kTf32) {
+      ALTO_CUDA_TRY(row_reduce_tf32_launch(seg, true, dY, d_out, B, dS, stream));
+    } else {
+      ALTO_CUDA_TRY(launch(row_reduce_kernel<E, true, false>, reduce_grid, kThreads, reduce_smem_bytes<E, true>(), stream, *seg, dy, d_out, b, dS));
+    }
     const dim3 expand_grid(static_cast<unsigned>(tile_bound(seg, kExpandRows)), (d_in + kExpandCols - 1) / kExpandCols);
     ALTO_CUDA_TRY(launch(expand_kernel<E, true, kTf32>, expand_grid, kThreads, expand_smem_bytes<E, true>(), stream, *seg,
                          static_cast<const float*>(dS), a, d_in, static_cast<const E*>(dx_base), static_cast<E*>(dX)));

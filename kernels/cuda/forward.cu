@@ -15,6 +15,8 @@ alto_status launch_shrink(const alto_segments* seg, const void* X, int32_t d_in,
   cudaError_t e;
   if constexpr (std::is_same<E, bf16>::value) {
     e = row_reduce_bf16_launch(seg, false, X, d_in, A, S, stream);
+  } else if constexpr (kTf32) {
+    e = row_reduce_tf32_launch(seg, false, X, d_in, A, S, stream);
   } else {
     const dim3 grid(static_cast<unsigned>(tile_bound(seg, kReduceRows)), (seg->max_rank + kReduceCols - 1) / kReduceCols,
                     reduce_splits(seg, d_in, reduce_k<E>()));

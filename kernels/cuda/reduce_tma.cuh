@@ -1,8 +1,12 @@
-// Row-reduce (shrink S = X·A, dS = s·dY·Bᵀ), bf16, warp-specialised on Hopper: one producer
-// warp fills a ring of stages (the 64 × 64 tile of the large matrix by one tensor copy with
-// the 128-byte swizzle; the weight slice by cp.async into the same swizzled layout, since many
-// small bulk copies would queue on the copy engine), and the four consumer warps multiply
-// each stage with four warpgroup MMAs (wgmma.cuh) reading both operands from shared memory.
+// Row-reduce (shrink S = X·A, dS = s·dY·Bᵀ), bf16 or fp32 with TF32 products, warp-specialised
+// on Hopper: one producer warp fills a ring of stages (a 64-row tile of the large matrix, 128
+// bytes of each row — 64 bf16 or 32 fp32 values of k —, by one tensor copy with the 128-byte
+// swizzle; the weight slice by cp.async into the same swizzled layout, since many small bulk
+// copies would queue on the copy engine), and the four consumer warps multiply each stage
+// with four warpgroup MMAs (wgmma.cuh) reading both operands from shared memory. TF32 MMAs take
+// K-major operands only: fp32 runs dS here, not the shrink, whose A would have to be transposed
+// on the way (the producer's transposing copies made it 1.9× slower than the WMMA kernel: v16 in
+// bench/kernels/README.md).
 // A stage goes to the consumers on its `full` barrier (complete when the tensor copy's bytes
 // and every producer lane's chunks have landed) and back on its `empty` barrier (one arrival
 // per consumer warp): no block-wide barrier in the loop, and the ring runs on across row
@@ -19,9 +23,11 @@
 namespace alto::cuda {
 
 namespace rrt {
-constexpr int kConsumers = 4, kThreads = 32 * (kConsumers + 1), kRows = 16 * kConsumers, kK = 64, kStages = 6;
-constexpr int kBigBytes = kRows * kK * 2;  // 64 rows of 128 bytes, swizzled, 1024-byte aligned
-constexpr int kWBytes = 64 * 64 * 2;       // likewise: 64 k-rows (A) or rank rows (B)
+constexpr int kConsumers = 4, kThreads = 32 * (kConsumers + 1), kRows = 16 * kConsumers, kStages = 6;
+// k per stage: one 128-byte row of the element type.
+template <typename E> __host__ __device__ constexpr int k_step() { return 128 / sizeof(E); }
+constexpr int kBigBytes = kRows * 128;  // 64 rows of 128 bytes, swizzled, 1024-byte aligned
+constexpr int kWBytes = 64 * 128;       // likewise: k rows (A) or rank rows (B)
 constexpr int kBlocksPerSm = 2;
 // Weight chunks (16 bytes) per producer lane and stage, at most.
 constexpr int kChunksPerLane = kWBytes / 16 / 32;
@@ -30,20 +36,23 @@ constexpr int kChunksPerLane = kWBytes / 16 / 32;
 __host__ __device__ constexpr size_t smem_bytes() { return 1024 + kStages * (kBigBytes + kWBytes) + 2 * kStages * 8 + sizeof(SegmentCache); }
 }  // namespace rrt
 
-// W stages as stored: A[k][n] (shrink, kTransposedW false: an N-major operand) or B[n][k]
-// (dS, true: K-major). Weight rows go by cp.async when they are 16-byte aligned (rank a
-// multiple of 8 for A, d for B; the launcher checks d), by ordinary copies otherwise. Weight
-// columns (A) or rows (B) past the adapter's rank hold whatever the stage held before: they
-// reach only output columns past the rank, which are written as zeros. The launcher
-// guarantees sm_90a code, d % 64 == 0 and max_rank ≤ 64.
-template <bool kTransposedW>
-__global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma_bf16(const __grid_constant__ CUtensorMap big_map, alto_segments global_seg,
-                                                                     int32_t d, const bf16* const* W, float* out) {
+// W stages as stored: A[k][n] (shrink, kTransposedW false: an N-major operand; bf16 only) or
+// B[n][k] (dS, true: K-major). Weight rows go by cp.async when they are 16-byte aligned (rank
+// a multiple of 8 for A, d for B; the launcher checks d), by ordinary copies otherwise. Weight columns or rows
+// past the adapter's rank hold whatever the stage held before: they reach only output columns
+// past the rank, which are written as zeros. The launcher guarantees sm_90a code,
+// d % k_step == 0 and max_rank ≤ 64.
+template <typename E, bool kTransposedW>
+__global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_constant__ CUtensorMap big_map, alto_segments global_seg, int32_t d,
+                                                                const E* const* W, float* out) {
 #ifdef ALTO_WGMMA
   extern __shared__ __align__(128) unsigned char smem_raw[];
   unsigned char* aligned = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
-  bf16* big_tiles = reinterpret_cast<bf16*>(aligned);
-  bf16* w_tiles = reinterpret_cast<bf16*>(aligned + rrt::kStages * rrt::kBigBytes);
+  constexpr bool kF32 = std::is_same<E, float>::value;
+  static_assert(!kF32 || kTransposedW, "TF32 MMAs take K-major operands: the shrink's A would need transposing");
+  constexpr int kK = rrt::k_step<E>(), kPerChunk = 16 / sizeof(E);
+  E* big_tiles = reinterpret_cast<E*>(aligned);
+  E* w_tiles = reinterpret_cast<E*>(aligned + rrt::kStages * rrt::kBigBytes);
   uint64_t* full = reinterpret_cast<uint64_t*>(aligned + rrt::kStages * (rrt::kBigBytes + rrt::kWBytes));
   uint64_t* empty = full + rrt::kStages;
   SegmentCache& cache = *reinterpret_cast<SegmentCache*>(empty + rrt::kStages);
@@ -57,18 +66,20 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma_bf16(const __gri
   }
   __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const int32_t ld = seg.max_rank, nk = d / rrt::kK;
+  const int32_t ld = seg.max_rank, nk = d / kK;
   SegmentTile t;
   int it = 0;  // steps through the ring so far, across tiles
   if (warp == rrt::kConsumers) {
     for (int tile = blockIdx.x; tile < cache.tiles && find_segment_tile(seg, tile, rrt::kRows, t); tile += gridDim.x) {
       if (t.adapter < 0) continue;
       const int32_t r = seg.ranks[t.adapter], ranks = min(64, r);
-      const bf16* w = W[t.adapter];
+      const E* w = W[t.adapter];
+      // Stored weight rows are 16-byte aligned: B rows (d values, d % k_step == 0) or A rows
+      // (r values).
       const bool vec = (reinterpret_cast<uintptr_t>(w) & 15) == 0 && (kTransposedW || r % 8 == 0);
       // This lane's 16-byte chunks of a stage's weight slice, worked out once per tile: rows
-      // are k (A, 64 of them) or ranks (B), 8 chunks of 8 values each per row.
-      const int w_rows = kTransposedW ? ranks : rrt::kK, row_chunks = kTransposedW ? 8 : (ranks + 7) / 8;
+      // are k (bf16 A, 64 of them) or ranks (B), 8 chunks per row.
+      const int w_rows = kTransposedW ? ranks : kK, row_chunks = kTransposedW ? 8 : (ranks + 7) / 8;
       const int64_t w_ld = kTransposedW ? d : r;
       int32_t src_off[rrt::kChunksPerLane];
       uint32_t dst_off[rrt::kChunksPerLane];
@@ -76,19 +87,19 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma_bf16(const __gri
       for (int j = 0; j < rrt::kChunksPerLane; ++j) {
         const int i = lane + 32 * j, row = i / row_chunks, c = i % row_chunks;
         const bool mine = i < w_rows * row_chunks;
-        src_off[j] = mine ? static_cast<int32_t>(row * w_ld + c * 8) : -1;
+        src_off[j] = mine ? static_cast<int32_t>(row * w_ld + c * kPerChunk) : -1;
         dst_off[j] = static_cast<uint32_t>(row * 128 + (((c ^ row) & 7) << 4));
       }
       for (int kt = 0; kt < nk; ++kt, ++it) {
         const int s = it % rrt::kStages;
         if (it >= rrt::kStages) tma::mbar_wait(&empty[s], ((it / rrt::kStages) - 1) & 1);
-        const int32_t k0 = kt * rrt::kK;
+        const int32_t k0 = kt * kK;
         if (lane == 0) {
           tma::mbar_expect_tx(&full[s], rrt::kBigBytes);
-          tma::load_2d(big_tiles + s * (rrt::kBigBytes / 2), &big_map, k0, t.row0, &full[s]);
+          tma::load_2d(big_tiles + s * (rrt::kBigBytes / sizeof(E)), &big_map, k0, t.row0, &full[s]);
         }
         unsigned char* wd = reinterpret_cast<unsigned char*>(w_tiles) + s * rrt::kWBytes;
-        const bf16* ws = kTransposedW ? w + k0 : w + static_cast<int64_t>(k0) * r;
+        const E* ws = kTransposedW ? w + k0 : w + static_cast<int64_t>(k0) * r;
         // The weight slice: cp.async chunks, each lane arriving once its own have landed; or,
         // for rows that are not 16-byte aligned, plain copies and an arrival.
         if (vec) {
@@ -98,11 +109,11 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma_bf16(const __gri
           }
           tma::mbar_arrive_after_cp_async(&full[s]);
         } else {
-          const int cols = kTransposedW ? rrt::kK : ranks;
-          bf16* wt = reinterpret_cast<bf16*>(wd);
+          E* wt = reinterpret_cast<E*>(wd);
+          const int cols = kTransposedW ? kK : ranks;
           for (int i = lane; i < w_rows * cols; i += 32) {
             const int row = i / cols, c = i % cols;
-            wt[tma::swizzled(row, c)] = ws[row * w_ld + c];
+            wt[tma::swizzled<E>(row, c)] = ws[row * w_ld + c];
           }
           tma::mbar_arrive(&full[s]);
         }
@@ -134,14 +145,20 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma_bf16(const __gri
       tma::mbar_wait(&full[s], (it / rrt::kStages) & 1);
       wgmma::fence_generic_to_async();  // the producer's cp.async chunks, for the tensor cores
       wgmma::fence();
-      const uint64_t desc_a = wgmma::descriptor(tma::smem(big_tiles + s * (rrt::kBigBytes / 2)));
-      const uint64_t desc_b = wgmma::descriptor(tma::smem(w_tiles + s * (rrt::kWBytes / 2)));
+      const uint64_t desc_a = wgmma::descriptor(tma::smem(big_tiles + s * (rrt::kBigBytes / sizeof(E))));
+      const uint64_t desc_b = wgmma::descriptor(tma::smem(w_tiles + s * (rrt::kWBytes / sizeof(E))));
 #pragma unroll
-      for (int kk = 0; kk < rrt::kK / 16; ++kk) {
-        // Descriptor addresses count 16-byte units: a k16 slice is 32 bytes along a K-major
-        // row, 16 rows of 128 bytes down an MN-major tile.
-        const uint64_t b_step = kTransposedW ? 2 * kk : 128 * kk;
-        wgmma::mma_m64n64k16<0, kTransposedW ? 0 : 1>(acc, desc_a + 2 * kk, desc_b + b_step, kt > 0 || kk > 0);
+      for (int kk = 0; kk < 4; ++kk) {
+        // Four MMAs of 32 bytes of k each (k16 bf16, k8 TF32). Descriptor addresses count
+        // 16-byte units: 32 bytes along a K-major row, 16 rows of 128 bytes down an MN-major
+        // tile.
+        const int first = kt > 0 || kk > 0;
+        if constexpr (kF32) {
+          wgmma::mma_m64n64k8_tf32(acc, desc_a + 2 * kk, desc_b + 2 * kk, first);
+        } else {
+          const uint64_t b_step = kTransposedW ? 2 * kk : 128 * kk;
+          wgmma::mma_m64n64k16<0, kTransposedW ? 0 : 1>(acc, desc_a + 2 * kk, desc_b + b_step, first);
+        }
       }
       wgmma::commit();
       wgmma::wait<1>();

@@ -1,7 +1,8 @@
-// The bf16 row-reduce launch shared by the forward shrink and the backward dS: the
-// warp-specialised wgmma kernel where it applies (built for sm_90a and running on compute
-// capability 9.0, d a multiple of 64, ranks ≤ 64, a 16-byte aligned matrix, a tensor map
-// made), the cp.async kernel otherwise.
+// The row-reduce launches shared by the forward shrink and the backward dS, bf16 and fp32 with
+// TF32 products: the warp-specialised wgmma kernel where it applies (built for sm_90a and
+// running on compute capability 9.0, d a multiple of one stage's k, ranks ≤ 64, a 16-byte
+// aligned matrix, a tensor map made; for TF32 dS only), the cp.async (bf16) or WMMA (TF32)
+// kernel otherwise.
 #include <algorithm>
 
 #include "kernels.cuh"
@@ -19,25 +20,49 @@ constexpr bool kBuiltForSm90a = true;
 constexpr bool kBuiltForSm90a = false;  // the kernel needs wgmma: built only for sm_90a
 #endif
 
-template <bool kTransposedW>
-cudaError_t launch_row_reduce(const alto_segments* seg, const bf16* big, int32_t d, const bf16* const* W, float* out, cudaStream_t stream) {
+// Launches the wgmma kernel and returns true where it applies. Measured on the H200
+// (bench/kernels/README.md, v12, v16): once the row tiles alone fill the GPU, 1.3–2.0× faster
+// than the cp.async kernel for the bf16 shrink, 1.3–1.6× for bf16 dS and 2.5× than the WMMA
+// kernel for TF32 dS; with fewer tiles the cluster split of d of the cp.async kernel wins.
+template <typename E, bool kTransposedW>
+bool try_row_reduce_tma(const alto_segments* seg, const E* big, int32_t d, const E* const* W, float* out, cudaStream_t stream,
+                        cudaError_t* status) {
   const DeviceInfo dev = current_device();
   const int64_t tiles = tile_bound(seg, rrt::kRows);
-  // Measured on the H200 (bench/kernels/README.md, v12, v16): the wgmma kernel is 1.3–2.0×
-  // faster than the cp.async one for the shrink and 1.3–1.6× for dS once the row tiles alone
-  // fill the GPU; with fewer tiles the cluster split of d below wins.
+  if (!kBuiltForSm90a || dev.major != 9 || dev.minor != 0 || tiles < dev.sms || seg->num_segments > kCachedSegments ||
+      d % rrt::k_step<E>() != 0 || seg->max_rank > 64 || reinterpret_cast<uintptr_t>(big) % 16 != 0)
+    return false;
   CUtensorMap map;
-  if (kBuiltForSm90a && dev.major == 9 && dev.minor == 0 && tiles >= dev.sms && seg->num_segments <= kCachedSegments &&
-      d % rrt::kK == 0 && seg->max_rank <= 64 && reinterpret_cast<uintptr_t>(big) % 16 == 0 &&
-      tma_tile_map(&map, big, seg->total_rows, d, rrt::kRows)) {
-    // Persistent blocks: as many as stay resident, never more than there are row tiles.
-    const int64_t blocks = std::min<int64_t>(tiles, static_cast<int64_t>(rrt::kBlocksPerSm) * dev.sms);
-    return launch(row_reduce_tma_bf16<kTransposedW>, dim3(static_cast<unsigned>(blocks)), rrt::kThreads, rrt::smem_bytes(), stream, map, *seg, d, W,
-                  out);
-  }
+  const bool mapped = std::is_same<E, float>::value ? tma_f32_tile_map(&map, big, seg->total_rows, d, rrt::kRows)
+                                                    : tma_tile_map(&map, big, seg->total_rows, d, rrt::kRows);
+  if (!mapped) return false;
+  // Persistent blocks: as many as stay resident, never more than there are row tiles.
+  const int64_t blocks = std::min<int64_t>(tiles, static_cast<int64_t>(rrt::kBlocksPerSm) * dev.sms);
+  *status = launch(row_reduce_tma<E, kTransposedW>, dim3(static_cast<unsigned>(blocks)), rrt::kThreads, rrt::smem_bytes(), stream, map, *seg, d,
+                   W, out);
+  return true;
+}
+
+template <bool kTransposedW>
+cudaError_t launch_row_reduce_bf16(const alto_segments* seg, const bf16* big, int32_t d, const bf16* const* W, float* out, cudaStream_t stream) {
+  cudaError_t status;
+  if (try_row_reduce_tma<bf16, kTransposedW>(seg, big, d, W, out, stream, &status)) return status;
   const dim3 grid(static_cast<unsigned>(tile_bound(seg, rr::kRows)), (seg->max_rank + rr::kCols - 1) / rr::kCols,
                   reduce_splits(seg, d, rr::kK));
   return launch(row_reduce_bf16<kTransposedW>, grid, rr::kThreads, rr::smem_bytes(), stream, *seg, big, d, W, out);
+}
+
+// TF32: the wgmma kernel for dS only (K-major operands; see reduce_tma.cuh).
+template <bool kTransposedW>
+cudaError_t launch_row_reduce_tf32(const alto_segments* seg, const float* big, int32_t d, const float* const* W, float* out, cudaStream_t stream) {
+  cudaError_t status;
+  if constexpr (kTransposedW) {
+    if (try_row_reduce_tma<float, true>(seg, big, d, W, out, stream, &status)) return status;
+  }
+  const dim3 grid(static_cast<unsigned>(tile_bound(seg, kReduceRows)), (seg->max_rank + kReduceCols - 1) / kReduceCols,
+                  reduce_splits(seg, d, reduce_k<float>()));
+  return launch(row_reduce_kernel<float, kTransposedW, true>, grid, kThreads, reduce_smem_bytes<float, kTransposedW>(), stream, *seg, big, d, W,
+                out);
 }
 
 }  // namespace
@@ -46,7 +71,14 @@ cudaError_t row_reduce_bf16_launch(const alto_segments* seg, bool transposed_w, 
                                    cudaStream_t stream) {
   const auto* b = static_cast<const bf16*>(big);
   const auto* w = reinterpret_cast<const bf16* const*>(W);
-  return transposed_w ? launch_row_reduce<true>(seg, b, d, w, out, stream) : launch_row_reduce<false>(seg, b, d, w, out, stream);
+  return transposed_w ? launch_row_reduce_bf16<true>(seg, b, d, w, out, stream) : launch_row_reduce_bf16<false>(seg, b, d, w, out, stream);
+}
+
+cudaError_t row_reduce_tf32_launch(const alto_segments* seg, bool transposed_w, const void* big, int32_t d, const void* const* W, float* out,
+                                   cudaStream_t stream) {
+  const auto* b = static_cast<const float*>(big);
+  const auto* w = reinterpret_cast<const float* const*>(W);
+  return transposed_w ? launch_row_reduce_tf32<true>(seg, b, d, w, out, stream) : launch_row_reduce_tf32<false>(seg, b, d, w, out, stream);
 }
 
 }  // namespace alto::cuda

@@ -78,5 +78,11 @@ __device__ __forceinline__ void fence_async_smem() { asm volatile("fence.proxy.a
 
 // Element offset of (row, col) in a 64-column bf16 tile stored with the 128-byte swizzle.
 __device__ __forceinline__ int swizzled(int row, int col) { return row * 64 + ((((col >> 3) ^ row) & 7) << 3) + (col & 7); }
+// The same for any element type: 128-byte rows of 16-byte chunks, chunk c of row r at c ^ (r mod 8).
+template <typename E>
+__device__ __forceinline__ int swizzled(int row, int col) {
+  constexpr int kPerChunk = 16 / sizeof(E);
+  return row * 8 * kPerChunk + ((((col / kPerChunk) ^ row) & 7) * kPerChunk) + col % kPerChunk;
+}
 
 }  // namespace alto::cuda::tma

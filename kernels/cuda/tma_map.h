@@ -14,4 +14,8 @@ bool tma_tile_map(CUtensorMap* map, const void* ptr, int64_t rows, int64_t cols,
 // 256 bytes); cols × 4 must be a multiple of 16.
 bool tma_f32_map(CUtensorMap* map, const void* ptr, int64_t rows, int64_t cols, uint32_t box_rows);
 
+// A rows × cols row-major fp32 matrix moved in boxes of box_rows × 32 (128-byte rows) with the
+// 128-byte swizzle, as tma_tile_map; cols × 4 must be a multiple of 16.
+bool tma_f32_tile_map(CUtensorMap* map, const void* ptr, int64_t rows, int64_t cols, uint32_t box_rows);
+
 }  // namespace alto::cuda
