@@ -12,12 +12,19 @@ const args = process.argv.slice(2);
 const optional = args.includes('--optional');
 const passThrough = args.filter((a) => a !== '--optional');
 const cmakeJs = join(dirname(createRequire(import.meta.url).resolve('cmake-js/package.json')), 'bin', 'cmake-js');
-// CUDA sources are compiled for the architectures in ALTO_CUDA_ARCHITECTURES (default 90a).
-const arch = process.env.ALTO_CUDA_ARCHITECTURES ? [`--CDALTO_CUDA_ARCHITECTURES=${process.env.ALTO_CUDA_ARCHITECTURES}`] : [];
-const result = spawnSync(process.execPath, [cmakeJs, 'build', '--directory', here, '--parallel', '2', ...arch, ...passThrough], {
-  stdio: 'inherit',
-  env: { ...process.env, PATH: `${process.env.PATH}:/usr/local/cuda/bin` },
-});
+// CUDA sources are compiled for the architectures in ALTO_CUDA_ARCHITECTURES (default 90a),
+// passed on every build: a build directory configured before would keep its cached list
+// otherwise (an addon built for plain sm_90 has none of the wgmma kernels).
+const arch = [`--CDALTO_CUDA_ARCHITECTURES=${process.env.ALTO_CUDA_ARCHITECTURES || '90a'}`];
+// Configured on every build (cmake-js's `build` alone keeps an existing configuration and its
+// options), then built.
+const run = (command) =>
+  spawnSync(process.execPath, [cmakeJs, command, '--directory', here, '--parallel', '2', ...arch, ...passThrough], {
+    stdio: 'inherit',
+    env: { ...process.env, PATH: `${process.env.PATH}:/usr/local/cuda/bin` },
+  });
+let result = run('configure');
+if (result.status === 0) result = run('build');
 if (result.status !== 0) {
   const message = [
     '@alto/kernels: the native build failed; ALTO will use its tfjs kernels (slower).',
