@@ -9,7 +9,7 @@
 // three letters), learnable through the attention projections (a fixed offset back) and the MLP.
 //   node bench/e2e-gpu/sweep.mjs OUT [--shape full|tiny] [--backend alto-cuda] [--steps 40]
 //        [--time-steps 8] [--eval-every 4] [--early-exit JSON] [--precision bf16] [--memory-mib N]
-//        [--full-b] [--valid-rows 32] [--ways a,b,c] [--profile-step N] [--cli PATH]
+//        [--fair-share-lead 2] [--full-b] [--valid-rows 32] [--ways a,b,c] [--profile-step N] [--cli PATH]
 // Writes OUT/alto.json, or OUT/alto-<ways>.json for some of the ways (each way's summary.json
 // under OUT/<way>/).
 import { spawnSync } from 'node:child_process';
@@ -26,6 +26,7 @@ const { values: opts, positionals } = parseArgs({
     'time-steps': { type: 'string', default: '8' },
     precision: { type: 'string', default: 'bf16' },
     'memory-mib': { type: 'string', default: '0' },
+    'fair-share-lead': { type: 'string', default: '2' },
     'full-b': { type: 'boolean', default: false },
     cli: { type: 'string', default: new URL('../../packages/cli/dist/main.js', import.meta.url).pathname },
     rows: { type: 'string', default: '512' },
@@ -86,6 +87,7 @@ const config = (taskSteps) => ({
   metricRows: 32,
   maxAdapters: 60,
   memoryBudgetMiB: Number(opts['memory-mib']),
+  fairShareLead: Number(opts['fair-share-lead']),
   seed: 0,
 });
 

@@ -55,6 +55,7 @@ describe('alto tune configuration', () => {
     ['earlyExit.bogus', { earlyExit: { bogus: 1 } }],
     ['evalEvery', { evalEvery: 0 }],
     ['maxAdapters', { maxAdapters: -1 }],
+    ['fairShareLead', { fairShareLead: 1.5 }],
     ['epochs', { epochs: 3 }],
   ])('names the bad field %s', (field, raw) => {
     expect(fieldsOf(raw)).toContain(field);

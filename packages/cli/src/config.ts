@@ -42,6 +42,11 @@ export interface TuneConfig {
   maxAdapters: number;
   /** Memory budget of the executor in MiB (0: no limit beyond maxAdapters). */
   memoryBudgetMiB: number;
+  /**
+   * Started configurations that do not all fit take turns: one waiting gets in by parking
+   * those this many steps ahead of it (0: it waits for one to finish).
+   */
+  fairShareLead: number;
   seed: number;
 }
 
@@ -71,10 +76,11 @@ export const DEFAULT_CONFIG: TuneConfig = {
   metricRows: 100,
   maxAdapters: 24,
   memoryBudgetMiB: 0,
+  fairShareLead: 2,
   seed: 0,
 };
 
-const TOP_FIELDS = new Set(['model', 'backend', 'cuda', 'tasks', 'earlyExit', 'evalEvery', 'validRows', 'metricRows', 'maxAdapters', 'memoryBudgetMiB', 'seed']);
+const TOP_FIELDS = new Set(['model', 'backend', 'cuda', 'tasks', 'earlyExit', 'evalEvery', 'validRows', 'metricRows', 'maxAdapters', 'memoryBudgetMiB', 'fairShareLead', 'seed']);
 const TASK_FIELDS = new Set(['name', 'data', 'metric', 'searchSpace', 'steps', 'targets']);
 
 export async function readConfigFile(path: string): Promise<TuneConfig> {
@@ -131,7 +137,7 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): TuneConfi
   const cuda = c.cuda ?? DEFAULT_CONFIG.cuda;
   if (cuda === null || typeof cuda !== 'object' || Array.isArray(cuda)) issues.add('cuda', 'must be an object ({ device, matmulPrecision, cpuFallback })');
   else for (const p of cudaOptionProblems(cuda as CudaBackendOptions)) issues.add(`cuda.${p.field}`, p.reason);
-  const numbers: [keyof TuneConfig, boolean][] = [['evalEvery', false], ['validRows', false], ['metricRows', false], ['maxAdapters', false], ['memoryBudgetMiB', true], ['seed', true]];
+  const numbers: [keyof TuneConfig, boolean][] = [['evalEvery', false], ['validRows', false], ['metricRows', false], ['maxAdapters', false], ['memoryBudgetMiB', true], ['fairShareLead', true], ['seed', true]];
   const out: Record<string, unknown> = {};
   for (const [k, zero] of numbers) {
     const v = c[k] ?? DEFAULT_CONFIG[k];
@@ -184,7 +190,7 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): TuneConfi
     });
   }
   issues.throwIfAny('configuration');
-  return { ...(out as Pick<TuneConfig, 'evalEvery' | 'validRows' | 'metricRows' | 'maxAdapters' | 'memoryBudgetMiB' | 'seed'>), model: model as TuneConfig['model'], backend: backend as string, cuda: cuda as CudaBackendOptions, tasks, earlyExit };
+  return { ...(out as Pick<TuneConfig, 'evalEvery' | 'validRows' | 'metricRows' | 'maxAdapters' | 'memoryBudgetMiB' | 'fairShareLead' | 'seed'>), model: model as TuneConfig['model'], backend: backend as string, cuda: cuda as CudaBackendOptions, tasks, earlyExit };
 }
 
 function parseData(data: unknown, at: string, baseDir: string, builtinModel: boolean, issues: IssueCollector): TaskConfig['data'] | undefined {

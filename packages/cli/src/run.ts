@@ -65,6 +65,7 @@ export async function runTune(config: TuneConfig, opts: RunOptions): Promise<Sum
     const trainer = new Trainer(base, loss, tasks, {
       maxConcurrent: opts.sequential ? 1 : config.maxAdapters,
       memoryBudgetBytes: config.memoryBudgetMiB > 0 ? config.memoryBudgetMiB * 2 ** 20 : undefined,
+      fairShareLead: config.fairShareLead,
       evalEvery: config.evalEvery,
       validRows: config.validRows,
       keepAllWeights: true,

@@ -14,6 +14,14 @@ type Paused = { slot: AdapterSlot<tf.Tensor>; host?: undefined } | { slot?: unde
  * state (which waits for the queued steps) and no upload back. Short of device memory, the
  * parked ones are moved to the host (`evictToHost`), and resume from there.
  */
+/** Bytes an adapter's weights and optimizer state take (float32). */
+export function slotBytes(slot: AdapterSlot<tf.Tensor>): number {
+  let bytes = 0;
+  for (const { A, B } of slot.layers.values()) bytes += 4 * (A.size + B.size);
+  for (const t of slot.optimizerState.slots.flat()) bytes += 4 * t.size;
+  return bytes;
+}
+
 export class PausedAdapters {
   private readonly paused = new Map<string, Paused>();
 
@@ -33,11 +41,7 @@ export class PausedAdapters {
   /** Bytes the adapters parked on the device hold (weights and optimizer state). */
   deviceBytes(): number {
     let bytes = 0;
-    for (const p of this.paused.values()) {
-      if (!p.slot) continue;
-      for (const { A, B } of p.slot.layers.values()) bytes += 4 * (A.size + B.size);
-      for (const t of p.slot.optimizerState.slots.flat()) bytes += 4 * t.size;
-    }
+    for (const p of this.paused.values()) if (p.slot) bytes += slotBytes(p.slot);
     return bytes;
   }
 

@@ -47,6 +47,14 @@ export interface TrainerOptions {
    * it out at once, freeing the device memory for others.
    */
   pauseTo?: PauseTo;
+  /**
+   * Fair share of the capacity among trials that have started: a paused trial free to resume
+   * that does not fit beside the resident ones gets in by parking resident trials at least this
+   * many of their steps ahead of it (the most advanced first). Without it (0), such a trial
+   * waits for a resident one to finish and may end up training alone, in steps too small to
+   * keep the device busy. Trials never started wait in the queue as before. Default 2.
+   */
+  fairShareLead?: number;
 }
 
 export type TfjsSession = Session<tf.Tensor, TfjsKernels, GroupedLoraProvider, GroupedLoraProvider>;
@@ -59,7 +67,7 @@ export function validateOptions(options: TrainerOptions): Required<TrainerOption
     if (!(Number.isInteger(v) && ((v as number) > 0 || (allowZero && v === 0)))) issues.add(name, `must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${String(v)}`);
   };
   (['maxConcurrent', 'validRows', 'evalBatchRows', 'reportEvery'] as const).forEach((n) => int(n));
-  (['evalEvery', 'profileSteps', 'profileStep'] as const).forEach((n) => int(n, true));
+  (['evalEvery', 'profileSteps', 'profileStep', 'fairShareLead'] as const).forEach((n) => int(n, true));
   const margin = options.safetyMargin;
   if (margin !== undefined && !(margin >= 0 && margin < 1)) issues.add('safetyMargin', `must be in [0, 1), got ${margin}`);
   const budget = options.memoryBudgetBytes;
@@ -71,6 +79,6 @@ export function validateOptions(options: TrainerOptions): Required<TrainerOption
     safetyMargin: options.safetyMargin ?? 0.1, profileSteps: options.profileSteps ?? 3, evalEvery: options.evalEvery ?? 0,
     validRows: options.validRows ?? 256, evalBatchRows: options.evalBatchRows ?? 4096, reportEvery: options.reportEvery ?? 4,
     targets: options.targets ?? [], keepAllWeights: options.keepAllWeights ?? false, profileStep: options.profileStep ?? 0,
-    pauseTo: options.pauseTo ?? 'device',
+    pauseTo: options.pauseTo ?? 'device', fairShareLead: options.fairShareLead ?? 2,
   };
 }

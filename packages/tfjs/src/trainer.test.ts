@@ -208,6 +208,49 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
     model.dispose();
   });
 
+  it('started trials that do not all fit take turns (fairShareLead): none trains alone at the end, each as trained alone', async () => {
+    const specs = FOUR.slice(0, 3).map((c, i) => ({ id: `t${i}`, config: c }));
+    // t1 (admitted first, with t2: the largest batches) steps aside after its 3rd step for 4
+    // executor steps; t0 takes its place meanwhile.
+    const stepAside = (t: Trainer) => {
+      let at: number | undefined;
+      t.session.hooks.shouldPause.tap('step-aside', (a, { step }) => {
+        if (a.trialId !== 't1') return undefined;
+        if (at === undefined && a.stepsDone === 3) at = step;
+        return at !== undefined && step < at + 4 ? true : undefined;
+      });
+    };
+    const sweep = async (fairShareLead: number) => {
+      const sizes: number[] = [];
+      const parks: string[] = [];
+      const record = (t: Trainer) => {
+        t.session.hooks.afterStep.tap('sizes', ({ plan }) => void sizes.push(plan.adapters.length));
+        t.session.hooks.adapterRetired.tap('parks', (a, reason) => void (reason === 'paused' && a.stepsDone > 0 && parks.push(a.trialId)));
+      };
+      const run = await train(specs, { plugins: [stepAside, record], maxConcurrent: 2, profileSteps: 0, fairShareLead });
+      return { run, sizes, parks };
+    };
+    const greedy = await sweep(0);
+    const shared = await sweep(2);
+    // Without fair share t1 waits for a resident trial to finish, then trains on alone.
+    expect(greedy.parks).toEqual(['t1']);
+    expect(greedy.sizes.filter((n) => n === 1).length).toBeGreaterThanOrEqual(10);
+    // With it the three take turns: more parks, one lone step at most, fewer executor steps.
+    expect(shared.parks.length).toBeGreaterThan(3);
+    expect(new Set(shared.parks)).toEqual(new Set(['t0', 't1', 't2']));
+    expect(shared.sizes.filter((n) => n === 1).length).toBeLessThanOrEqual(2);
+    expect(shared.sizes.length).toBeLessThan(greedy.sizes.length);
+    expect(shared.sizes.reduce((a, b) => a + b, 0)).toBe(60);
+    for (const [i, spec] of specs.entries()) {
+      const alone = await train([spec]);
+      for (const { run } of [greedy, shared]) {
+        expect(run.trials[i].status).toBe('completed');
+        expect(run.trials[i].steps).toBe(20);
+        expect(maxWeightError(run.trials[i].weights!, alone.trials[0].weights!), spec.id).toBeLessThanOrEqual(1e-4);
+      }
+    }
+  });
+
   it('out of memory with adapters parked on the device: they move to the host and the same step is taken again', async () => {
     const model = mlp(3);
     const base = wrapModel(model);

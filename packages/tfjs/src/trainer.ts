@@ -14,7 +14,7 @@ import { DataCursor, gatherRows } from './data.js';
 import { deviceCapacityBytes, liveBytes, peakBytes as measuredPeakBytes, resetPeakBytes } from './device-memory.js';
 import { newAdapterSlot } from './adapter-slot.js';
 import { Evaluator } from './evaluator.js';
-import { PausedAdapters, type PauseTo } from './paused-adapters.js';
+import { PausedAdapters, slotBytes, type PauseTo } from './paused-adapters.js';
 import { LossLedger } from './loss-ledger.js';
 import type { BaseModel, LinearLayer } from './model.js';
 import { withLoraScope } from './lora-scope.js';
@@ -116,6 +116,7 @@ export class Trainer {
         await this.retireFromPaused({ step: this.session.step, plan: buildSegmentPlan([]) });
         this.timed('settle', () => this.settleBestWeights(false));
         this.timed('admit', () => this.admit(freed));
+        await this.shareCapacity();
         if (this.session.bank.size === 0) {
           if (this.paused.size === 0 && this.queue.length === 0) break;
           // Everything left is paused: settle pending reports (they may decide the cut), then
@@ -210,6 +211,40 @@ export class Trainer {
         const i = this.queue.findIndex((t) => t.name === c.name);
         if (i >= 0) this.start(this.queue.splice(i, 1)[0]);
       }
+    }
+  }
+
+  /**
+   * Fair share among started trials (option `fairShareLead`): the paused trial furthest behind
+   * that is free to resume but was not admitted gets in by parking resident trials at least
+   * `fairShareLead` steps ahead of it, the most advanced first, as few as make room. Parked
+   * trials are admitted the same way once the others are that far ahead of them, so trials
+   * that do not all fit take turns instead of one training alone at the end.
+   */
+  private async shareCapacity(): Promise<void> {
+    const lead = this.opts.fairShareLead;
+    if (lead === 0 || this.capacity.observed < this.opts.profileSteps || this.session.bank.size === 0) return;
+    const { hooks } = this.session;
+    const now = { step: this.session.step, plan: buildSegmentPlan([]) };
+    const waiting = this.paused.infos().filter((p) => hooks.shouldPause.call(p, now) !== true);
+    if (waiting.length === 0) return;
+    const next = waiting.reduce((a, b) => (b.stepsDone < a.stepsDone ? b : a));
+    const resident = this.session.bank.list();
+    const ahead = resident.filter((s) => s.stepsDone >= next.stepsDone + lead).sort((a, b) => b.stepsDone - a.stepsDone);
+    const park: AdapterSlot<tf.Tensor>[] = [];
+    let parkedBytes = 0;
+    for (const slot of ahead) {
+      park.push(slot);
+      // Parked on the device, its state is held outside the steps: the budget shrinks by it.
+      if (this.opts.pauseTo === 'device') parkedBytes += slotBytes(slot);
+      const staying = resident.filter((s) => !park.includes(s));
+      const shape = { rows: staying.reduce((n, s) => n + s.config.batchSize, 0), rankSum: staying.reduce((n, s) => n + s.config.rank, 0), adapters: staying.length };
+      const limits = { maxAdapters: this.opts.maxConcurrent, budgetBytes: this.budgetBytes() - this.heldBytes() - parkedBytes, safetyMargin: this.opts.safetyMargin, maxRows: this.maxRows };
+      if (admitWithinBudget([{ ...next, batchSize: next.config.batchSize, rank: next.config.rank }], shape, limits, this.capacity).length === 0) continue;
+      for (const s of park) await this.pause(s);
+      this.byName.get(next.name)!.status = 'running';
+      this.session.admit(this.paused.take(next.name));
+      return;
     }
   }
 
