@@ -29,6 +29,28 @@ __host__ __device__ constexpr size_t reduce_smem_bytes() {
   return stages > c ? stages : c;
 }
 
+// The generic kernels' main loop: kStages cp.async stages in flight (`load(kt)` issues and
+// commits stage kt's copies, nothing past the last step), each multiplied once landed; the
+// block's product ends in shared memory at smem_raw (rows of G::LDC floats), returned.
+template <typename G, typename E, typename Load>
+__device__ __forceinline__ float* multiply_stages(const E* stage_mem, int nk, Load& load, unsigned char* smem_raw) {
+  G gemm;
+  gemm.zero();
+  for (int s = 0; s < kStages - 1; ++s) load(s);
+  for (int kt = 0; kt < nk; ++kt) {
+    cp_async_wait<kStages - 2>();
+    __syncthreads();
+    load(kt + kStages - 1);
+    const E* a = stage_mem + (kt % kStages) * (G::LayoutA::kElems + G::LayoutB::kElems);
+    gemm.step(a, a + G::LayoutA::kElems);
+  }
+  cp_async_wait<0>();
+  __syncthreads();
+  float* c = reinterpret_cast<float*>(smem_raw);
+  gemm.store(c);
+  return c;
+}
+
 template <typename E, bool kTransposedW, bool kTf32 = false>
 __global__ void __launch_bounds__(kThreads, 3) row_reduce_kernel(alto_segments seg, const E* big, int32_t d, const E* const* W, float* out) {
   using G = ReduceGemm<E, kTransposedW, kTf32>;
@@ -71,20 +93,7 @@ __global__ void __launch_bounds__(kThreads, 3) row_reduce_kernel(alto_segments s
     }
     cp_async_commit();
   };
-  G gemm;
-  gemm.zero();
-  for (int s = 0; s < kStages - 1; ++s) load(s);
-  for (int kt = 0; kt < nk; ++kt) {
-    cp_async_wait<kStages - 2>();
-    __syncthreads();
-    load(kt + kStages - 1);
-    const E* a = stage_mem + (kt % kStages) * (G::LayoutA::kElems + G::LayoutB::kElems);
-    gemm.step(a, a + G::LayoutA::kElems);
-  }
-  cp_async_wait<0>();
-  __syncthreads();
-  float* c = reinterpret_cast<float*>(smem_raw);
-  gemm.store(c);
+  float* c = multiply_stages<G>(stage_mem, nk, load, smem_raw);
   const float scale = kTransposedW ? seg.scales[t.adapter] : 1.0f;
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   if (nsplit > 1) {
@@ -250,20 +259,7 @@ __global__ void __launch_bounds__(kThreads, 3) weight_grad_kernel(alto_segments 
     }
     cp_async_commit();
   };
-  G gemm;
-  gemm.zero();
-  for (int s = 0; s < kStages - 1; ++s) load(s);
-  for (int kt = 0; kt < nk; ++kt) {
-    cp_async_wait<kStages - 2>();
-    __syncthreads();
-    load(kt + kStages - 1);
-    const E* a = stage_mem + (kt % kStages) * (G::LayoutA::kElems + G::LayoutB::kElems);
-    gemm.step(a, a + G::LayoutA::kElems);
-  }
-  cp_async_wait<0>();
-  __syncthreads();
-  float* c = reinterpret_cast<float*>(smem_raw);
-  gemm.store(c);
+  float* c = multiply_stages<G>(stage_mem, nk, load, smem_raw);
   __syncthreads();
   const float scale = is_b ? seg.scales[t.adapter] : 1.0f;
   float* dst = is_b ? dB[t.adapter] : dA[t.adapter];

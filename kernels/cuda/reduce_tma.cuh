@@ -138,8 +138,8 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
     const int32_t r = seg.ranks[t.adapter], ranks = min(64, r);
     float acc[8][4] = {};
     // One group of MMAs stays in flight: a stage goes back to the producer once the next
-    // stage's MMAs are issued and its own are known complete (wait<1>), not before.
-    int previous = -1;
+    // stage's MMAs are issued and its own are known complete, not before.
+    wgmma::StageRelease release;
     for (int kt = 0; kt < nk; ++kt, ++it) {
       const int s = it % rrt::kStages;
       tma::mbar_wait(&full[s], (it / rrt::kStages) & 1);
@@ -161,14 +161,9 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
         }
       }
       wgmma::commit();
-      wgmma::wait<1>();
-      __syncwarp();
-      if (previous >= 0 && lane == 0) tma::mbar_arrive(&empty[previous]);
-      previous = s;
+      release.issued(empty, s, lane);
     }
-    wgmma::wait<0>();
-    __syncwarp();
-    if (previous >= 0 && lane == 0) tma::mbar_arrive(&empty[previous]);
+    release.drain(empty, lane);
     // Columns past the adapter's rank are written as zeros (weights past it were never read
     // into these columns' products, whatever the stage held).
     const float scale = kTransposedW ? seg.scales[t.adapter] : 1.0f;

@@ -112,7 +112,7 @@ __global__ void __launch_bounds__(wgt::kThreads) weight_grad_tma_bf16(const __gr
     const int steps = (t.rows + wgt::kRows - 1) / wgt::kRows;
     float* dst = is_b ? dB[t.adapter] : dA[t.adapter];  // loaded now, used after the steps
     float acc[2][8][4] = {};
-    int previous = -1;  // the stage whose MMAs may still run (released once they are done)
+    wgmma::StageRelease release;  // one group of MMAs in flight, as in the row-reduce
     for (int q = 0; q < steps; ++q, ++it) {
       const int s = it % wgt::kStages;
       const int valid = min(wgt::kRows, t.rows - q * wgt::kRows);
@@ -139,14 +139,9 @@ __global__ void __launch_bounds__(wgt::kThreads) weight_grad_tma_bf16(const __gr
         wgmma::mma_m64n64k16<1, 1>(acc[1], desc_big + 512 + 128 * kk, desc_small + 128 * kk, q > 0 || kk > 0);
       }
       wgmma::commit();
-      wgmma::wait<1>();
-      __syncwarp();
-      if (previous >= 0 && lane == 0) tma::mbar_arrive(&empty[previous]);
-      previous = s;
+      release.issued(empty, s, lane);
     }
-    wgmma::wait<0>();
-    __syncwarp();
-    if (previous >= 0 && lane == 0) tma::mbar_arrive(&empty[previous]);
+    release.drain(empty, lane);
     const int32_t r = seg.ranks[t.adapter], d = is_b ? d_out : d_in;
     const float scale = is_b ? seg.scales[t.adapter] : 1.0f;
 #pragma unroll

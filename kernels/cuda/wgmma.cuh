@@ -12,6 +12,8 @@
 #pragma once
 #include <stdint.h>
 
+#include "tma.cuh"
+
 namespace alto::cuda::wgmma {
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -57,6 +59,26 @@ __device__ __forceinline__ void mma_m64n64k8_tf32(float (&d)[8][4], uint64_t des
       : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), "+f"(d[7][2]), "+f"(d[7][3])
       : "l"(desc_a), "l"(desc_b), "r"(accumulate));
 }
+
+// A consumer warp's release of ring stages with one group of MMAs kept in flight: after a
+// stage's MMAs are issued and committed, the previous stage goes back to the producer (its
+// `empty` barrier, one arrival per warp) once those earlier MMAs are known complete.
+struct StageRelease {
+  int previous = -1;
+  __device__ __forceinline__ void issued(uint64_t* empty, int stage, int lane) {
+    wait<1>();
+    __syncwarp();
+    if (previous >= 0 && lane == 0) tma::mbar_arrive(&empty[previous]);
+    previous = stage;
+  }
+  // After a work item's last stage: every MMA complete, the last stage released.
+  __device__ __forceinline__ void drain(uint64_t* empty, int lane) {
+    wait<0>();
+    __syncwarp();
+    if (previous >= 0 && lane == 0) tma::mbar_arrive(&empty[previous]);
+    previous = -1;
+  }
+};
 #endif
 
 }  // namespace alto::cuda::wgmma

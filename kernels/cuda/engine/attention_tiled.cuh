@@ -127,6 +127,20 @@ __device__ __forceinline__ void add_rows(float (&acc)[4][U], const float* t, int
     for (int u = 0; u < U; ++u) acc[r][u] += t[(4 * rg + r) * ld + cg + 16 * u];
 }
 
+// acc += w·m over one 64-key tile (w a score-shaped tile, m a tile of dh columns): with kTc on
+// the tensor cores through `scratch` (a tile free by now, ld floats a row), else on the CUDA
+// cores.
+template <bool kTc, int dh, int U, int ld>
+__device__ __forceinline__ void accumulate_product(float (&acc)[4][U], float* scratch, const float* w, const float* m, int rg, int cg) {
+  if constexpr (kTc) {
+    tc::product<dh>(scratch, w, m);
+    __syncthreads();
+    add_rows<U, ld>(acc, scratch, rg, cg);
+  } else {
+    tile_accumulate<U>(acc, w, m, rg, cg);
+  }
+}
+
 template <int U, bool kTc = false>
 constexpr size_t forward_smem() {
   return (3 * kTile * row_ld<kTc>(16 * U) + kTile * score_ld<kTc>()) * sizeof(float);
@@ -191,13 +205,7 @@ __global__ void __launch_bounds__(kThreads) forward(const float* q, const float*
       m[r] = m_new;
     }
     __syncthreads();
-    if constexpr (kTc) {
-      tc::product<dh>(Ks, Ps, Vs);  // K is done with: its tile takes P·V
-      __syncthreads();
-      add_rows<U, ld>(acc, Ks, rg, cg);
-    } else {
-      tile_accumulate<U>(acc, Ps, Vs, rg, cg);
-    }
+    accumulate_product<kTc, dh, U, ld>(acc, Ks, Ps, Vs, rg, cg);  // K is done with: its tile takes P·V
   }
 #pragma unroll
   for (int r = 0; r < 4; ++r) {
@@ -265,13 +273,7 @@ __global__ void __launch_bounds__(kThreads) grad_q(const float* q, const float* 
       }
     }
     __syncthreads();
-    if constexpr (kTc) {
-      tc::product<dh>(Vs, dSs, Ks);  // V is done with: its tile takes dS·K
-      __syncthreads();
-      add_rows<U, ld>(acc, Vs, rg, cg);
-    } else {
-      tile_accumulate<U>(acc, dSs, Ks, rg, cg);
-    }
+    accumulate_product<kTc, dh, U, ld>(acc, Vs, dSs, Ks, rg, cg);  // V is done with: its tile takes dS·K
   }
 #pragma unroll
   for (int r = 0; r < 4; ++r) {
@@ -345,18 +347,9 @@ __global__ void __launch_bounds__(kThreads) grad_kv(const float* q, const float*
         }
       }
       __syncthreads();
-      if constexpr (kTc) {
-        tc::product<dh>(out_s, Ps, dOs);
-        __syncthreads();
-        add_rows<U, ld>(accV, out_s, rg, cg);
-        __syncthreads();
-        tc::product<dh>(out_s, dSs, Qs);
-        __syncthreads();
-        add_rows<U, ld>(accK, out_s, rg, cg);
-      } else {
-        tile_accumulate<U>(accV, Ps, dOs, rg, cg);
-        tile_accumulate<U>(accK, dSs, Qs, rg, cg);
-      }
+      accumulate_product<kTc, dh, U, ld>(accV, out_s, Ps, dOs, rg, cg);
+      if constexpr (kTc) __syncthreads();  // out_s is read before it takes the next product
+      accumulate_product<kTc, dh, U, ld>(accK, out_s, dSs, Qs, rg, cg);
     }
   }
 #pragma unroll
