@@ -208,7 +208,7 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
     model.dispose();
   });
 
-  it('started trials that do not all fit take turns (fairShareLead): none trains alone at the end, each as trained alone', async () => {
+  it.each(['device', 'host'] as const)('started trials that do not all fit take turns (fairShareLead, parked on the %s): none trains alone at the end, each as trained alone', async (pauseTo) => {
     const specs = FOUR.slice(0, 3).map((c, i) => ({ id: `t${i}`, config: c }));
     // t1 (admitted first, with t2: the largest batches) steps aside after its 3rd step for 4
     // executor steps; t0 takes its place meanwhile.
@@ -227,11 +227,14 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
         t.session.hooks.afterStep.tap('sizes', ({ plan }) => void sizes.push(plan.adapters.length));
         t.session.hooks.adapterRetired.tap('parks', (a, reason) => void (reason === 'paused' && a.stepsDone > 0 && parks.push(a.trialId)));
       };
-      const run = await train(specs, { plugins: [stepAside, record], maxConcurrent: 2, profileSteps: 0, fairShareLead });
+      const run = await train(specs, { plugins: [stepAside, record], maxConcurrent: 2, profileSteps: 0, fairShareLead, pauseTo, data: { main: data } });
       return { run, sizes, parks };
     };
+    const data = source(5, 96);
+    const before = tf.memory().numTensors;
     const greedy = await sweep(0);
     const shared = await sweep(2);
+    expect(tf.memory().numTensors).toBe(before); // parked and resumed adapters freed like the rest
     // Without fair share t1 waits for a resident trial to finish, then trains on alone.
     expect(greedy.parks).toEqual(['t1']);
     expect(greedy.sizes.filter((n) => n === 1).length).toBeGreaterThanOrEqual(10);
