@@ -74,17 +74,11 @@ class Arena {
     b->free = true;
     if (Block* n = b->next; n && n->free) {
       free_.erase(n);
-      b->size += n->size;
-      b->next = n->next;
-      if (n->next) n->next->prev = b;
-      delete n;
+      absorb_next(b);
     }
     if (Block* q = b->prev; q && q->free) {
       free_.erase(q);
-      q->size += b->size;
-      q->next = b->next;
-      if (b->next) b->next->prev = q;
-      delete b;
+      absorb_next(q);
       b = q;
     }
     free_.insert(b);
@@ -135,6 +129,14 @@ class Arena {
     }
   };
   static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+  // `a` takes in the block after it, which is deleted (neither may be in free_ meanwhile).
+  static void absorb_next(Block* a) {
+    Block* n = a->next;
+    a->size += n->size;
+    a->next = n->next;
+    if (n->next) n->next->prev = a;
+    delete n;
+  }
 
   Device device_;
   size_t round_, min_segment_;
