@@ -3,10 +3,8 @@
 // bytes of each row — 64 bf16 or 32 fp32 values of k —, by one tensor copy with the 128-byte
 // swizzle; the weight slice by cp.async into the same swizzled layout, since many small bulk
 // copies would queue on the copy engine), and the four consumer warps multiply each stage
-// with four warpgroup MMAs (wgmma.cuh) reading both operands from shared memory. TF32 MMAs take
-// K-major operands only: fp32 runs dS here, not the shrink, whose A would have to be transposed
-// on the way (the producer's transposing copies made it 1.9× slower than the WMMA kernel: v16 in
-// bench/kernels/README.md).
+// with four warpgroup MMAs (wgmma.cuh) reading both operands from shared memory — but for the
+// TF32 shrink, turned around (below), since TF32 MMAs take K-major shared operands only.
 // A stage goes to the consumers on its `full` barrier (complete when the tensor copy's bytes
 // and every producer lane's chunks have landed) and back on its `empty` barrier (one arrival
 // per consumer warp): no block-wide barrier in the loop, and the ring runs on across row
@@ -27,33 +25,48 @@ constexpr int kConsumers = 4, kThreads = 32 * (kConsumers + 1), kRows = 16 * kCo
 // k per stage: one 128-byte row of the element type.
 template <typename E> __host__ __device__ constexpr int k_step() { return 128 / sizeof(E); }
 constexpr int kBigBytes = kRows * 128;  // 64 rows of 128 bytes, swizzled, 1024-byte aligned
-constexpr int kWBytes = 64 * 128;       // likewise: k rows (A) or rank rows (B)
+// The TF32 shrink's A slice, as stored (32 k rows of up to 64 ranks), rows padded to 72 floats
+// so that the fragment loads (lanes: 8 ranks × 4 k rows) meet 32 different banks.
+constexpr int kTurnedLd = 72;
+// True for the TF32 shrink, whose product is turned around (see the kernel).
+template <typename E, bool kTransposedW> __host__ __device__ constexpr bool turned() { return sizeof(E) == 4 && !kTransposedW; }
+// A stage's weight slice: 64 rows of 128 bytes, swizzled (k rows of A or rank rows of B), or
+// the TF32 shrink's 32 padded k rows.
+template <typename E, bool kTransposedW> __host__ __device__ constexpr int w_bytes() { return turned<E, kTransposedW>() ? 32 * kTurnedLd * 4 : 64 * 128; }
 constexpr int kBlocksPerSm = 2;
 // Weight chunks (16 bytes) per producer lane and stage, at most.
-constexpr int kChunksPerLane = kWBytes / 16 / 32;
+constexpr int kChunksPerLane = 64 * 128 / 16 / 32;
 // 1 KB alignment slack, the large tiles, the weight slices, the full and empty barriers, the
 // segment table.
-__host__ __device__ constexpr size_t smem_bytes() { return 1024 + kStages * (kBigBytes + kWBytes) + 2 * kStages * 8 + sizeof(SegmentCache); }
+template <typename E, bool kTransposedW>
+__host__ __device__ constexpr size_t smem_bytes() {
+  return 1024 + kStages * (kBigBytes + w_bytes<E, kTransposedW>()) + 2 * kStages * 8 + sizeof(SegmentCache);
+}
 }  // namespace rrt
 
-// W stages as stored: A[k][n] (shrink, kTransposedW false: an N-major operand; bf16 only) or
-// B[n][k] (dS, true: K-major). Weight rows go by cp.async when they are 16-byte aligned (rank
-// a multiple of 8 for A, d for B; the launcher checks d), by ordinary copies otherwise. Weight columns or rows
-// past the adapter's rank hold whatever the stage held before: they reach only output columns
-// past the rank, which are written as zeros. The launcher guarantees sm_90a code,
-// d % k_step == 0 and max_rank ≤ 64.
+// W stages as stored: A[k][n] (shrink, kTransposedW false: an N-major operand) or B[n][k]
+// (dS, true: K-major). Weight rows go by cp.async when they are 16-byte aligned (rank a
+// multiple of 16 bytes for A, d for B; the launcher checks d), by ordinary copies otherwise.
+// Weight columns or rows past the adapter's rank hold whatever the stage held before: they
+// reach only output columns past the rank, which are written as zeros. The launcher
+// guarantees sm_90a code, d % k_step == 0 and max_rank ≤ 64.
+//
+// The TF32 shrink is turned around: TF32 MMAs read shared memory K-major only, and A is
+// stored k-major, so the block computes Sᵀ = Aᵀ·Xᵀ — M = 64 ranks, N = the 64 rows, K = d —
+// with Aᵀ from registers (each thread loads its fragment from the stage, where A sits as
+// stored) and X, K-major, as the B operand from its swizzled tile; the accumulators hold Sᵀ
+// and are written back transposed. Ranks past the adapter's compute garbage and are dropped.
 template <typename E, bool kTransposedW>
 __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_constant__ CUtensorMap big_map, alto_segments global_seg, int32_t d,
                                                                 const E* const* W, float* out) {
 #ifdef ALTO_WGMMA
   extern __shared__ __align__(128) unsigned char smem_raw[];
   unsigned char* aligned = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
-  constexpr bool kF32 = std::is_same<E, float>::value;
-  static_assert(!kF32 || kTransposedW, "TF32 MMAs take K-major operands: the shrink's A would need transposing");
-  constexpr int kK = rrt::k_step<E>(), kPerChunk = 16 / sizeof(E);
+  constexpr bool kF32 = std::is_same<E, float>::value, kTurned = rrt::turned<E, kTransposedW>();
+  constexpr int kK = rrt::k_step<E>(), kPerChunk = 16 / sizeof(E), kWBytes = rrt::w_bytes<E, kTransposedW>();
   E* big_tiles = reinterpret_cast<E*>(aligned);
   E* w_tiles = reinterpret_cast<E*>(aligned + rrt::kStages * rrt::kBigBytes);
-  uint64_t* full = reinterpret_cast<uint64_t*>(aligned + rrt::kStages * (rrt::kBigBytes + rrt::kWBytes));
+  uint64_t* full = reinterpret_cast<uint64_t*>(aligned + rrt::kStages * (rrt::kBigBytes + kWBytes));
   uint64_t* empty = full + rrt::kStages;
   SegmentCache& cache = *reinterpret_cast<SegmentCache*>(empty + rrt::kStages);
   const alto_segments seg = cache_segments(global_seg, cache, rrt::kRows);
@@ -76,10 +89,10 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
       const E* w = W[t.adapter];
       // Stored weight rows are 16-byte aligned: B rows (d values, d % k_step == 0) or A rows
       // (r values).
-      const bool vec = (reinterpret_cast<uintptr_t>(w) & 15) == 0 && (kTransposedW || r % 8 == 0);
+      const bool vec = (reinterpret_cast<uintptr_t>(w) & 15) == 0 && (kTransposedW || r % kPerChunk == 0);
       // This lane's 16-byte chunks of a stage's weight slice, worked out once per tile: rows
       // are k (bf16 A, 64 of them) or ranks (B), 8 chunks per row.
-      const int w_rows = kTransposedW ? ranks : kK, row_chunks = kTransposedW ? 8 : (ranks + 7) / 8;
+      const int w_rows = kTransposedW ? ranks : kK, row_chunks = kTransposedW ? 8 : (ranks + kPerChunk - 1) / kPerChunk;
       const int64_t w_ld = kTransposedW ? d : r;
       int32_t src_off[rrt::kChunksPerLane];
       uint32_t dst_off[rrt::kChunksPerLane];
@@ -88,7 +101,7 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
         const int i = lane + 32 * j, row = i / row_chunks, c = i % row_chunks;
         const bool mine = i < w_rows * row_chunks;
         src_off[j] = mine ? static_cast<int32_t>(row * w_ld + c * kPerChunk) : -1;
-        dst_off[j] = static_cast<uint32_t>(row * 128 + (((c ^ row) & 7) << 4));
+        dst_off[j] = static_cast<uint32_t>(kTurned ? row * rrt::kTurnedLd * 4 + c * 16 : row * 128 + (((c ^ row) & 7) << 4));
       }
       for (int kt = 0; kt < nk; ++kt, ++it) {
         const int s = it % rrt::kStages;
@@ -98,7 +111,7 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
           tma::mbar_expect_tx(&full[s], rrt::kBigBytes);
           tma::load_2d(big_tiles + s * (rrt::kBigBytes / sizeof(E)), &big_map, k0, t.row0, &full[s]);
         }
-        unsigned char* wd = reinterpret_cast<unsigned char*>(w_tiles) + s * rrt::kWBytes;
+        unsigned char* wd = reinterpret_cast<unsigned char*>(w_tiles) + s * kWBytes;
         const E* ws = kTransposedW ? w + k0 : w + static_cast<int64_t>(k0) * r;
         // The weight slice: cp.async chunks, each lane arriving once its own have landed; or,
         // for rows that are not 16-byte aligned, plain copies and an arrival.
@@ -113,7 +126,7 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
           const int cols = kTransposedW ? kK : ranks;
           for (int i = lane; i < w_rows * cols; i += 32) {
             const int row = i / cols, c = i % cols;
-            wt[tma::swizzled<E>(row, c)] = ws[row * w_ld + c];
+            wt[kTurned ? row * rrt::kTurnedLd + c : tma::swizzled<E>(row, c)] = ws[row * w_ld + c];
           }
           tma::mbar_arrive(&full[s]);
         }
@@ -146,24 +159,58 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
       wgmma::fence_generic_to_async();  // the producer's cp.async chunks, for the tensor cores
       wgmma::fence();
       const uint64_t desc_a = wgmma::descriptor(tma::smem(big_tiles + s * (rrt::kBigBytes / sizeof(E))));
-      const uint64_t desc_b = wgmma::descriptor(tma::smem(w_tiles + s * (rrt::kWBytes / sizeof(E))));
+      const uint64_t desc_b = wgmma::descriptor(tma::smem(w_tiles + s * (kWBytes / sizeof(E))));
+      if constexpr (kTurned) {
+        // Aᵀ fragments: rank 16·warp + g (+ 8), k 8·kk + tq (+ 4) of the stage's A rows.
+        const float* as = reinterpret_cast<const float*>(w_tiles) + s * (kWBytes / 4) + warp * 16 + g;
+        uint32_t a[4][4];
 #pragma unroll
-      for (int kk = 0; kk < 4; ++kk) {
-        // Four MMAs of 32 bytes of k each (k16 bf16, k8 TF32). Descriptor addresses count
-        // 16-byte units: 32 bytes along a K-major row, 16 rows of 128 bytes down an MN-major
-        // tile.
-        const int first = kt > 0 || kk > 0;
-        if constexpr (kF32) {
-          wgmma::mma_m64n64k8_tf32(acc, desc_a + 2 * kk, desc_b + 2 * kk, first);
-        } else {
-          const uint64_t b_step = kTransposedW ? 2 * kk : 128 * kk;
-          wgmma::mma_m64n64k16<0, kTransposedW ? 0 : 1>(acc, desc_a + 2 * kk, desc_b + b_step, first);
+        for (int kk = 0; kk < 4; ++kk) {
+          const float* k_row = as + (8 * kk + tq) * rrt::kTurnedLd;
+          a[kk][0] = __float_as_uint(k_row[0]);
+          a[kk][1] = __float_as_uint(k_row[8]);
+          a[kk][2] = __float_as_uint(k_row[4 * rrt::kTurnedLd]);
+          a[kk][3] = __float_as_uint(k_row[4 * rrt::kTurnedLd + 8]);
         }
+        wgmma::fence();
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk) wgmma::mma_m64n64k8_tf32_rs(acc, a[kk], desc_a + 2 * kk, kt > 0 || kk > 0);
+        wgmma::commit();
+        // The fragments must outlive the MMAs: the stage goes back once they are complete.
+        wgmma::wait<0>();
+        __syncwarp();
+        if (lane == 0) tma::mbar_arrive(&empty[s]);
+      } else {
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk) {
+          // Four MMAs of 32 bytes of k each (k16 bf16, k8 TF32). Descriptor addresses count
+          // 16-byte units: 32 bytes along a K-major row, 16 rows of 128 bytes down an MN-major
+          // tile.
+          const int first = kt > 0 || kk > 0;
+          if constexpr (kF32) {
+            wgmma::mma_m64n64k8_tf32(acc, desc_a + 2 * kk, desc_b + 2 * kk, first);
+          } else {
+            const uint64_t b_step = kTransposedW ? 2 * kk : 128 * kk;
+            wgmma::mma_m64n64k16<0, kTransposedW ? 0 : 1>(acc, desc_a + 2 * kk, desc_b + b_step, first);
+          }
+        }
+        wgmma::commit();
+        release.issued(empty, s, lane);
       }
-      wgmma::commit();
-      release.issued(empty, s, lane);
     }
     release.drain(empty, lane);
+    if constexpr (kTurned) {
+      // acc holds Sᵀ: rank 16·warp + g (+ 8) by row 8·nt + 2·tq (+ 1) of the tile.
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int rank = warp * 16 + g + 8 * (e >> 1), row = nt * 8 + 2 * tq + (e & 1);
+          if (rank < ld && row < t.rows) out[static_cast<int64_t>(t.row0 + row) * ld + rank] = rank < r ? acc[nt][e] : 0.0f;
+        }
+      }
+      continue;
+    }
     // Columns past the adapter's rank are written as zeros (weights past it were never read
     // into these columns' products, whatever the stage held).
     const float scale = kTransposedW ? seg.scales[t.adapter] : 1.0f;

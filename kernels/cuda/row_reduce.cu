@@ -1,8 +1,7 @@
 // The row-reduce launches shared by the forward shrink and the backward dS, bf16 and fp32 with
 // TF32 products: the warp-specialised wgmma kernel where it applies (built for sm_90a and
 // running on compute capability 9.0, d a multiple of one stage's k, ranks ≤ 64, a 16-byte
-// aligned matrix, a tensor map made; for TF32 dS only), the cp.async (bf16) or WMMA (TF32)
-// kernel otherwise.
+// aligned matrix, a tensor map made), the cp.async (bf16) or WMMA (TF32) kernel otherwise.
 #include <algorithm>
 
 #include "kernels.cuh"
@@ -38,8 +37,8 @@ bool try_row_reduce_tma(const alto_segments* seg, const E* big, int32_t d, const
   if (!mapped) return false;
   // Persistent blocks: as many as stay resident, never more than there are row tiles.
   const int64_t blocks = std::min<int64_t>(tiles, static_cast<int64_t>(rrt::kBlocksPerSm) * dev.sms);
-  *status = launch(row_reduce_tma<E, kTransposedW>, dim3(static_cast<unsigned>(blocks)), rrt::kThreads, rrt::smem_bytes(), stream, map, *seg, d,
-                   W, out);
+  *status = launch(row_reduce_tma<E, kTransposedW>, dim3(static_cast<unsigned>(blocks)), rrt::kThreads, rrt::smem_bytes<E, kTransposedW>(), stream,
+                   map, *seg, d, W, out);
   return true;
 }
 
@@ -52,13 +51,10 @@ cudaError_t launch_row_reduce_bf16(const alto_segments* seg, const bf16* big, in
   return launch(row_reduce_bf16<kTransposedW>, grid, rr::kThreads, rr::smem_bytes(), stream, *seg, big, d, W, out);
 }
 
-// TF32: the wgmma kernel for dS only (K-major operands; see reduce_tma.cuh).
 template <bool kTransposedW>
 cudaError_t launch_row_reduce_tf32(const alto_segments* seg, const float* big, int32_t d, const float* const* W, float* out, cudaStream_t stream) {
   cudaError_t status;
-  if constexpr (kTransposedW) {
-    if (try_row_reduce_tma<float, true>(seg, big, d, W, out, stream, &status)) return status;
-  }
+  if (try_row_reduce_tma<float, kTransposedW>(seg, big, d, W, out, stream, &status)) return status;
   const dim3 grid(static_cast<unsigned>(tile_bound(seg, kReduceRows)), (seg->max_rank + kReduceCols - 1) / kReduceCols,
                   reduce_splits(seg, d, reduce_k<float>()));
   return launch(row_reduce_kernel<float, kTransposedW, true>, grid, kThreads, reduce_smem_bytes<float, kTransposedW>(), stream, *seg, big, d, W,
