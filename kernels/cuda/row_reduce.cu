@@ -20,9 +20,10 @@ constexpr bool kBuiltForSm90a = false;  // the kernel needs wgmma: built only fo
 #endif
 
 // Launches the wgmma kernel and returns true where it applies. Measured on the H200
-// (bench/kernels/README.md, v12, v16): once the row tiles alone fill the GPU, 1.3–2.0× faster
-// than the cp.async kernel for the bf16 shrink, 1.3–1.6× for bf16 dS and 2.5× than the WMMA
-// kernel for TF32 dS; with fewer tiles the cluster split of d of the cp.async kernel wins.
+// (bench/kernels/README.md, v12, v16, v17): once the row tiles alone fill the GPU, faster than
+// the cp.async kernel by 1.3–2.0× for the bf16 shrink and 1.3–1.6× for bf16 dS, and than the
+// WMMA kernel by 2.9–3.2× for the TF32 shrink and 2.5× for TF32 dS; with fewer tiles the
+// cluster split of d of the other kernels wins.
 template <typename E, bool kTransposedW>
 bool try_row_reduce_tma(const alto_segments* seg, const E* big, int32_t d, const E* const* W, float* out, cudaStream_t stream,
                         cudaError_t* status) {
