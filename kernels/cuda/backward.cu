@@ -57,9 +57,18 @@ alto_status launch_backward(const alto_segments* seg, const void* X, int32_t d_i
     } else {
       ALTO_CUDA_TRY(launch(row_reduce_kernel<E, true, false>, reduce_grid, kThreads, reduce_smem_bytes<E, true>(), stream, *seg, dy, d_out, b, dS));
     }
-    const dim3 expand_grid(static_cast<unsigned>(tile_bound(seg, kExpandRows)), (d_in + kExpandCols - 1) / kExpandCols);
-    ALTO_CUDA_TRY(launch(expand_kernel<E, true, kTf32>, expand_grid, kThreads, expand_smem_bytes<E, true>(), stream, *seg,
-                         static_cast<const float*>(dS), a, d_in, static_cast<const E*>(dx_base), static_cast<E*>(dX)));
+    if constexpr (kTf32) {
+      ALTO_CUDA_TRY(expand_tf32_launch(seg, true, static_cast<const float*>(dS), A, d_in, dx_base, dX, stream));
+    } else {
+      const dim3 expand_grid(static_cast<unsigned>(tile_bound(seg, kExpandRows)), (d_in + kExpandCols - 1) / kExpandCols);
+      ALTO_CUDA_TRY(launch(expand_kernel<E, true, false>, expand_grid, kThreads, expand_smem_bytes<E, true>(), stream, *seg,
+                           static_cast<const float*>(dS), a, d_in, static_cast<const E*>(dx_base), static_cast<E*>(dX)));
+    }
+    if constexpr (kTf32) {
+      const cudaError_t e = weight_grad_tf32_launch(seg, x, d_in, dy, d_out, S, dS, dA, dB, stream);
+      if (e == cudaSuccess) return ALTO_OK;
+      if (e != cudaErrorNotSupported) return ALTO_ERR_CUDA;
+    }
     ALTO_CUDA_TRY(launch(weight_grad_kernel<E, kTf32>, grad_grid, kThreads, grad_smem_bytes<E>(), stream, *seg, chunk, col_tiles, x, d_in, dy, d_out,
                          S, static_cast<const float*>(dS), dA, dB));
   }

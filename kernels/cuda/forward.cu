@@ -32,9 +32,11 @@ alto_status launch_expand(const alto_segments* seg, const float* S, const void* 
   cudaError_t e;
   if constexpr (std::is_same<E, bf16>::value) {
     e = expand_bf16_launch(seg, false, S, B, d_out, base, Y, stream);
+  } else if constexpr (kTf32) {
+    e = expand_tf32_launch(seg, false, S, B, d_out, base, Y, stream);
   } else {
     const dim3 grid(static_cast<unsigned>(tile_bound(seg, kExpandRows)), (d_out + kExpandCols - 1) / kExpandCols);
-    e = launch(expand_kernel<E, false, kTf32>, grid, kThreads, expand_smem_bytes<E, false>(), stream, *seg, S, reinterpret_cast<const E* const*>(B),
+    e = launch(expand_kernel<E, false, false>, grid, kThreads, expand_smem_bytes<E, false>(), stream, *seg, S, reinterpret_cast<const E* const*>(B),
                d_out, static_cast<const E*>(base), static_cast<E*>(Y));
   }
   return e == cudaSuccess ? ALTO_OK : ALTO_ERR_CUDA;

@@ -5,8 +5,44 @@
 #include "kernels.cuh"
 #include "tma_map.h"
 #include "weight_grad_tma.cuh"
+#include "weight_grad_tma_tf32.cuh"
 
 namespace alto::cuda {
+namespace {
+
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+// Rows per work item: long enough that few items add into one gradient, short enough for about
+// four items per resident block; a multiple of the kernel's step.
+int32_t item_rows(int64_t T, int32_t d_in, int32_t d_out, int32_t cols, int64_t blocks, int32_t step) {
+  const int64_t col_tiles = (d_in + cols - 1) / cols + (d_out + cols - 1) / cols;
+  const int64_t chunk = (T * col_tiles + 4 * blocks - 1) / (4 * blocks);
+  return static_cast<int32_t>(std::max<int64_t>(256, std::min<int64_t>(8192, (chunk + step - 1) / step * step)));
+}
+
+}  // namespace
+
+cudaError_t weight_grad_tf32_launch(const alto_segments* seg, const float* X, int32_t d_in, const float* dY, int32_t d_out, const float* S,
+                                    const float* dS, float* const* dA, float* const* dB, cudaStream_t stream) {
+  const DeviceInfo dev = current_device();
+  const int32_t ld = seg->max_rank;
+  if (dev.major != 9 || seg->num_segments > kCachedSegments || ld > 64 || ld % 4 != 0 || d_in % 4 != 0 || d_out % 4 != 0 || !aligned16(X) ||
+      !aligned16(dY) || !aligned16(S) || !aligned16(dS)) {
+    return cudaErrorNotSupported;
+  }
+  CUtensorMap x_map, dy_map, ds_map, s_map;
+  const int64_t T = seg->total_rows;
+  if (!tma_f32_tile_map(&x_map, X, T, d_in, wgt32::kRows) || !tma_f32_tile_map(&dy_map, dY, T, d_out, wgt32::kRows) ||
+      !tma_f32_tile_map(&ds_map, dS, T, ld, wgt32::kRows) || !tma_f32_tile_map(&s_map, S, T, ld, wgt32::kRows)) {
+    return cudaErrorNotSupported;
+  }
+  const int64_t blocks = static_cast<int64_t>(wgt32::kBlocksPerSm) * dev.sms;
+  const int32_t chunk = item_rows(T, d_in, d_out, wgt32::kCols, blocks, wgt32::kRows);
+  const int64_t col_tiles = (d_in + wgt32::kCols - 1) / wgt32::kCols + (d_out + wgt32::kCols - 1) / wgt32::kCols;
+  const int64_t grid = std::min<int64_t>(blocks, tile_bound(seg, chunk) * col_tiles);
+  return launch(weight_grad_tma_tf32, dim3(static_cast<unsigned>(grid)), wgt32::kThreads, wgt32::smem_bytes(), stream, x_map, dy_map, ds_map,
+                s_map, *seg, chunk, d_in, d_out, dA, dB);
+}
 
 cudaError_t weight_grad_tma_launch(const alto_segments* seg, const void* X, int32_t d_in, const void* dY, int32_t d_out, const float* S,
                                    const float* dS, void* small16, float* const* dA, float* const* dB, cudaStream_t stream) {
@@ -15,10 +51,9 @@ cudaError_t weight_grad_tma_launch(const alto_segments* seg, const void* X, int3
   return cudaErrorNotSupported;
 #else
   const DeviceInfo dev = current_device();
-  const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
   const int32_t ld = seg->max_rank;
-  if (dev.major != 9 || dev.minor != 0 || seg->num_segments > kCachedSegments || ld > 64 || ld % 4 != 0 || d_in % 8 != 0 || d_out % 8 != 0 || !aligned(X) || !aligned(dY) ||
-      !aligned(S) || !aligned(dS) || !aligned(small16)) {
+  if (dev.major != 9 || dev.minor != 0 || seg->num_segments > kCachedSegments || ld > 64 || ld % 4 != 0 || d_in % 8 != 0 || d_out % 8 != 0 || !aligned16(X) || !aligned16(dY) ||
+      !aligned16(S) || !aligned16(dS) || !aligned16(small16)) {
     return cudaErrorNotSupported;
   }
   CUtensorMap x_map, dy_map, ds_map, s_map;
@@ -33,16 +68,13 @@ cudaError_t weight_grad_tma_launch(const alto_segments* seg, const void* X, int3
   const int64_t pairs = T * 32;
   const unsigned convert_blocks = static_cast<unsigned>(std::min<int64_t>(4096, (pairs + 255) / 256));
   if (cudaError_t e = launch(small_to_bf16, dim3(convert_blocks, 2), 256, 0, stream, S, dS, ld, pairs, s16, ds16); e != cudaSuccess) return e;
-  // Chunks long enough that few items add into one gradient, short enough for about four
-  // items per resident block.
   const int64_t blocks = static_cast<int64_t>(wgt::kBlocksPerSm) * dev.sms;
+  const int32_t chunk = item_rows(T, d_in, d_out, wgt::kCols, blocks, wgt::kRows);
   const int64_t col_tiles = (d_in + wgt::kCols - 1) / wgt::kCols + (d_out + wgt::kCols - 1) / wgt::kCols;
-  int64_t chunk = (T * col_tiles + 4 * blocks - 1) / (4 * blocks);
-  chunk = std::max<int64_t>(256, std::min<int64_t>(8192, (chunk + wgt::kRows - 1) / wgt::kRows * wgt::kRows));
-  const int64_t chunk_bound = tile_bound(seg, static_cast<int32_t>(chunk));
+  const int64_t chunk_bound = tile_bound(seg, chunk);
   const int64_t grid = std::min<int64_t>(blocks, chunk_bound * col_tiles);
   return launch(weight_grad_tma_bf16, dim3(static_cast<unsigned>(grid)), wgt::kThreads, wgt::smem_bytes(), stream, x_map, dy_map, ds_map, s_map,
-                *seg, static_cast<int32_t>(chunk), d_in, d_out, dA, dB);
+                *seg, chunk, d_in, d_out, dA, dB);
 #endif
 }
 
