@@ -57,11 +57,13 @@ __global__ void __launch_bounds__(wgt32::kThreads, wgt32::kBlocksPerSm) weight_g
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int32_t tiles_in = (d_in + wgt32::kCols - 1) / wgt32::kCols, tiles_out = (d_out + wgt32::kCols - 1) / wgt32::kCols;
   const int32_t chunks = cache.tiles;
-  const int64_t items = static_cast<int64_t>(tiles_in + tiles_out) * chunks;
   const int small_boxes = seg.max_rank > 32 ? 2 : 1;
-  // Item i: dA column tiles first, then dB's; chunks innermost.
+  // Item i: column tiles innermost (dA's, then dB's), so that the blocks running at one time
+  // share a few chunks' rows of S and dS (fp32, 16 MB each at 65 k rows) from L2.
+  const int32_t tiles = tiles_in + tiles_out;
+  const int64_t items = static_cast<int64_t>(tiles) * chunks;
   auto decode = [&](int64_t i, bool& is_b, int32_t& n0, SegmentTile& t) {
-    const int32_t tile = static_cast<int32_t>(i / chunks), chunk = static_cast<int32_t>(i % chunks);
+    const int32_t tile = static_cast<int32_t>(i % tiles), chunk = static_cast<int32_t>(i / tiles);
     is_b = tile >= tiles_in;
     n0 = (is_b ? tile - tiles_in : tile) * wgt32::kCols;
     return find_segment_tile(seg, chunk, chunk_rows, t) && t.adapter >= 0;
