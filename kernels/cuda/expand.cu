@@ -1,7 +1,7 @@
 // The expand launches shared by the forward (Y = base + s·S·B) and the backward
 // (dX = dx_base + dS·Aᵀ), bf16 and fp32 with TF32 products: the bulk-tensor kernel where it
-// applies (sm_90, ranks ≤ 64, a base, 16-byte aligned rows, tensor maps made), the cp.async
-// (bf16) or WMMA (TF32) kernel otherwise.
+// applies (sm_90, ranks ≤ 64, 16-byte aligned rows, tensor maps made; for bf16 a base), the
+// cp.async (bf16) or WMMA (TF32) kernel otherwise.
 #include <cuda_runtime.h>
 
 #include "expand.h"
@@ -55,8 +55,9 @@ cudaError_t launch_expand_tf32(const alto_segments* seg, const float* small, con
                                cudaStream_t stream) {
   const int rp = ex::rank_pad(seg->max_rank);
   const bool aligned = d % 4 == 0 && reinterpret_cast<uintptr_t>(base) % 16 == 0 && reinterpret_cast<uintptr_t>(out) % 16 == 0;
+  // Without a base the kernel loads no base tiles: its map is never read (made over out).
   CUtensorMap base_map, out_map;
-  if (base && aligned && rp <= 64 && current_device().major >= 9 && tma_f32_tile_map(&base_map, base, seg->total_rows, d, ext32::kRows) &&
+  if (aligned && rp <= 64 && current_device().major >= 9 && tma_f32_tile_map(&base_map, base ? base : out, seg->total_rows, d, ext32::kRows) &&
       tma_f32_tile_map(&out_map, out, seg->total_rows, d, 16)) {
     const int32_t span = expand_span(seg, d);
     const dim3 grid(static_cast<unsigned>(tile_bound(seg, ext32::kRows)), (d + span - 1) / span);

@@ -11,6 +11,8 @@
 //   32 + 8 floats), A stored [column][rank] at g·(RP + 4) + t.
 // - Six stages, four of them loading ahead: a step moves half the columns of a bf16 step's
 //   bytes, so more steps are in flight for the same bytes.
+// - base may be null (out = the product alone, as the tfjs backend's dX of the LoRA branch):
+//   the stage's tile is then only where the sums are written for their bulk store.
 // fp32 bits are read as TF32 (low 13 mantissa bits ignored), as the wgmma TF32 kernels do.
 #pragma once
 #include "kernels_bf16.cuh"
@@ -47,13 +49,14 @@ __global__ void __launch_bounds__(ext32::kThreads) expand_tma_tf32(const __grid_
   const int32_t c_begin = blockIdx.y * span;
   if (c_begin >= d) return;
   const int32_t c_end = min(d, c_begin + span);
-  if (t.adapter < 0) {  // rows without LoRA: out = base
+  if (t.adapter < 0) {  // rows without LoRA: out = base (or zeros)
     for (int i = threadIdx.x; i < t.rows * (c_end - c_begin); i += ext32::kThreads) {
       const int64_t at = static_cast<int64_t>(t.row0 + i / (c_end - c_begin)) * d + c_begin + i % (c_end - c_begin);
-      out[at] = base[at];
+      out[at] = base ? base[at] : 0.0f;
     }
     return;
   }
+  const bool has_base = base != nullptr;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tq = lane & 3;
   const bool leader = threadIdx.x == 0;
   const int32_t r = seg.ranks[t.adapter], r_used = (r + 7) / 8 * 8;
@@ -75,7 +78,7 @@ __global__ void __launch_bounds__(ext32::kThreads) expand_tma_tf32(const __grid_
     if (st < steps) {
       const int32_t n0 = c_begin + st * ext32::kStep, cols = min(ext32::kStep, d - n0);
       const int k = st % ext32::kStages;
-      if (leader) {
+      if (leader && has_base) {
         tma::mbar_expect_tx(&bars[k], ext32::kTileBytes);
         tma::load_2d(tiles + k * ext32::kRows * ext32::kStep, &base_map, n0, t.row0, &bars[k]);
       }
@@ -114,7 +117,7 @@ __global__ void __launch_bounds__(ext32::kThreads) expand_tma_tf32(const __grid_
     // The stage refilled below was last stored kStages - kAhead steps ago: each warp's store
     // of it has read shared memory before the barrier.
     if (lane == 0) tma::store_wait_read<ext32::kStages - ext32::kAhead - 1>();
-    tma::mbar_wait(&bars[k], (st / ext32::kStages) & 1);
+    if (has_base) tma::mbar_wait(&bars[k], (st / ext32::kStages) & 1);
     __syncthreads();
     load(st + ext32::kAhead);
     const int32_t n0 = c_begin + st * ext32::kStep;
@@ -139,7 +142,7 @@ __global__ void __launch_bounds__(ext32::kThreads) expand_tma_tf32(const __grid_
       for (int h = 0; h < 2; ++h) {
         const int row = warp * 16 + g + 8 * h, col = 8 * nt + 2 * tq;
         float2* p = reinterpret_cast<float2*>(tile + row * ext32::kStep + (((col >> 2) ^ g) << 2) + (col & 3));
-        const float2 b2 = *p;
+        const float2 b2 = has_base ? *p : make_float2(0.0f, 0.0f);
         *p = make_float2(b2.x + scale * acc[nt][2 * h], b2.y + scale * acc[nt][2 * h + 1]);
       }
     }
