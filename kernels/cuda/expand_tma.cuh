@@ -83,10 +83,7 @@ __global__ void __launch_bounds__(ext::kThreads) expand_tma_bf16(const __grid_co
   if (c_begin >= d) return;
   const int32_t c_end = min(d, c_begin + span);
   if (t.adapter < 0) {  // rows without LoRA: out = base
-    for (int i = threadIdx.x; i < t.rows * (c_end - c_begin); i += ext::kThreads) {
-      const int64_t at = static_cast<int64_t>(t.row0 + i / (c_end - c_begin)) * d + c_begin + i % (c_end - c_begin);
-      out[at] = base[at];
-    }
+    copy_base_rows(out, base, true, d, t, c_begin, c_end, ext::kThreads);
     return;
   }
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tq = lane & 3;
@@ -168,28 +165,9 @@ __global__ void __launch_bounds__(ext::kThreads) expand_tma_bf16(const __grid_co
         *p = __floats2bfloat162_rn(b2.x + scale * acc[nt][2 * h], b2.y + scale * acc[nt][2 * h + 1]);
       }
     }
-    // Each warp stores its own 16 rows: a bulk store of the 16 × 64 box, or, for the
-    // segment's last rows, ordinary stores that leave the next segment's rows untouched.
-    bf16* slab = tile + warp * 16 * ext::kStep;
-    const int warp_rows = t.rows - warp * 16;
-    if (t.rows == ext::kRows) {
-      tma::fence_async_smem();
-      __syncwarp();
-      if (lane == 0) {
-        tma::store_2d(&out_map, n0, t.row0 + warp * 16, slab);
-        tma::store_commit();
-      }
-    } else {
-      __syncwarp();
-      const int cols = min(ext::kStep, d - n0);
-      for (int i = lane; i < 16 * 8; i += 32) {
-        const int row = i >> 3, c = (i & 7) * 8;
-        if (row < warp_rows && c < cols) {
-          *reinterpret_cast<uint4*>(out + static_cast<int64_t>(t.row0 + warp * 16 + row) * d + n0 + c) =
-              *reinterpret_cast<const uint4*>(slab + tma::swizzled(row, c));
-        }
-      }
-    }
+    // Each warp stores its own 16 rows.
+    tma::store_warp_rows<ext::kStep>(&out_map, tile + warp * 16 * ext::kStep, out, d, t.row0 + warp * 16, n0, t.rows - warp * 16,
+                                    t.rows == ext::kRows, lane);
   }
   if (lane == 0) tma::store_wait<0>();  // shared memory stays valid until every store has read it
   cp_async_wait<0>();

@@ -33,6 +33,17 @@ struct SegmentTile {
   int32_t adapter;  // -1: no LoRA on these rows
 };
 
+// The expand's rows without LoRA: out = base (zeros where there is none) over columns
+// c_begin .. c_end of the tile's rows; nt threads take part.
+template <typename E>
+__device__ __forceinline__ void copy_base_rows(E* out, const E* base, bool has_base, int32_t d, const SegmentTile& t, int32_t c_begin,
+                                               int32_t c_end, int nt) {
+  for (int i = threadIdx.x; i < t.rows * (c_end - c_begin); i += nt) {
+    const int64_t at = static_cast<int64_t>(t.row0 + i / (c_end - c_begin)) * d + c_begin + i % (c_end - c_begin);
+    out[at] = has_base ? base[at] : from_float<E>(0.0f);
+  }
+}
+
 // Segments are cut into tiles of `tile_rows` rows (the last one of a segment may be
 // shorter; an empty segment has none). Returns false when `tile` is past the last one:
 // grids are sized by an upper bound (ceil(T / tile_rows) + segments) computed on the host.

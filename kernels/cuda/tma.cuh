@@ -85,4 +85,32 @@ __device__ __forceinline__ int swizzled(int row, int col) {
   return row * 8 * kPerChunk + ((((col / kPerChunk) ^ row) & 7) * kPerChunk) + col % kPerChunk;
 }
 
+// A warp's 16 rows of a tile of kStep-column, 128-byte swizzled rows (16-byte chunks, chunk c
+// of row r at c ^ (r mod 8)), to out (row stride d) from row0 and column n0: one bulk store of
+// the 16-row box when the whole tile belongs to the segment (bulk_ok), else 16-byte stores of
+// the `rows` rows that do, so that the next segment's rows stay untouched.
+template <int kStep, typename E>
+__device__ __forceinline__ void store_warp_rows(const CUtensorMap* map, const E* slab, E* out, int32_t d, int32_t row0, int32_t n0, int rows,
+                                                bool bulk_ok, int lane) {
+  constexpr int kPerChunk = 16 / sizeof(E);
+  static_assert(kStep * sizeof(E) == 128, "rows of 128 bytes");
+  if (bulk_ok) {
+    fence_async_smem();
+    __syncwarp();
+    if (lane == 0) {
+      store_2d(map, n0, row0, slab);
+      store_commit();
+    }
+  } else {
+    __syncwarp();
+    const int cols = min(kStep, d - n0);
+    for (int i = lane; i < 16 * 8; i += 32) {
+      const int row = i >> 3, c = (i & 7) * kPerChunk;
+      if (row < rows && c < cols) {
+        *reinterpret_cast<uint4*>(out + static_cast<int64_t>(row0 + row) * d + n0 + c) = *reinterpret_cast<const uint4*>(slab + swizzled<E>(row, c));
+      }
+    }
+  }
+}
+
 }  // namespace alto::cuda::tma

@@ -16,6 +16,7 @@
 #pragma once
 #include "tile.cuh"
 #include "tma.cuh"
+#include "weight_grad_items.cuh"
 #include "wgmma.cuh"
 
 namespace alto::cuda {
@@ -67,48 +68,25 @@ __global__ void __launch_bounds__(wgt::kThreads) weight_grad_tma_bf16(const __gr
   }
   __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const int32_t tiles_in = (d_in + wgt::kCols - 1) / wgt::kCols, tiles_out = (d_out + wgt::kCols - 1) / wgt::kCols;
-  const int32_t chunks = cache.tiles;
-  const int64_t items = static_cast<int64_t>(tiles_in + tiles_out) * chunks;
-  // Item i: dA column tiles first, then dB's; chunks innermost.
-  auto decode = [&](int64_t i, bool& is_b, int32_t& n0, SegmentTile& t) {
-    const int32_t tile = static_cast<int32_t>(i / chunks), chunk = static_cast<int32_t>(i % chunks);
-    is_b = tile >= tiles_in;
-    n0 = (is_b ? tile - tiles_in : tile) * wgt::kCols;
-    return find_segment_tile(seg, chunk, chunk_rows, t) && t.adapter >= 0;
-  };
-  int it = 0;  // steps through the ring so far, across items
+  const GradItems<wgt::kCols, false> items(seg, chunk_rows, d_in, d_out, cache.tiles);
   if (warp == wgt::kConsumers) {
-    for (int64_t i = blockIdx.x; i < items; i += gridDim.x) {
-      bool is_b;
-      int32_t n0;
-      SegmentTile t;
-      if (!decode(i, is_b, n0, t)) continue;
+    produce_stages<wgt::kStages, wgt::kRows>(items, empty, lane, [&](int s, bool is_b, int32_t n0, int32_t row) {
+      unsigned char* big = stages + s * wgt::kStageBytes;
       const CUtensorMap* big_map = is_b ? &dy_map : &x_map;
-      const CUtensorMap* small_map = is_b ? &s_map : &ds_map;
-      const int steps = (t.rows + wgt::kRows - 1) / wgt::kRows;
-      for (int q = 0; q < steps; ++q, ++it) {
-        const int s = it % wgt::kStages;
-        if (it >= wgt::kStages) tma::mbar_wait(&empty[s], ((it / wgt::kStages) - 1) & 1);
-        if (lane == 0) {
-          const int32_t row = t.row0 + q * wgt::kRows;
-          unsigned char* big = stages + s * wgt::kStageBytes;
-          tma::mbar_expect_tx(&full[s], wgt::kStageBytes);
-          tma::load_2d(big, big_map, n0, row, &full[s]);
-          tma::load_2d(big + wgt::kBigBytes / 2, big_map, n0 + 64, row, &full[s]);
-          tma::load_2d(big + wgt::kBigBytes, small_map, 0, row, &full[s]);
-        }
-        __syncwarp();
-      }
-    }
+      tma::mbar_expect_tx(&full[s], wgt::kStageBytes);
+      tma::load_2d(big, big_map, n0, row, &full[s]);
+      tma::load_2d(big + wgt::kBigBytes / 2, big_map, n0 + 64, row, &full[s]);
+      tma::load_2d(big + wgt::kBigBytes, is_b ? &s_map : &ds_map, 0, row, &full[s]);
+    });
     return;
   }
+  int it = 0;  // steps through the ring so far, across items
   const int g = lane >> 2, tq = lane & 3;
-  for (int64_t i = blockIdx.x; i < items; i += gridDim.x) {
+  for (int64_t i = blockIdx.x; i < items.count(); i += gridDim.x) {
     bool is_b;
     int32_t n0;
     SegmentTile t;
-    if (!decode(i, is_b, n0, t)) continue;
+    if (!items.decode(i, is_b, n0, t)) continue;
     const int steps = (t.rows + wgt::kRows - 1) / wgt::kRows;
     float* dst = is_b ? dB[t.adapter] : dA[t.adapter];  // loaded now, used after the steps
     float acc[2][8][4] = {};

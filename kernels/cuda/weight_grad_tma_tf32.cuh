@@ -18,6 +18,7 @@
 #include "mma.cuh"
 #include "tile.cuh"
 #include "tma.cuh"
+#include "weight_grad_items.cuh"
 
 namespace alto::cuda {
 
@@ -55,53 +56,29 @@ __global__ void __launch_bounds__(wgt32::kThreads, wgt32::kBlocksPerSm) weight_g
   }
   __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const int32_t tiles_in = (d_in + wgt32::kCols - 1) / wgt32::kCols, tiles_out = (d_out + wgt32::kCols - 1) / wgt32::kCols;
-  const int32_t chunks = cache.tiles;
   const int small_boxes = seg.max_rank > 32 ? 2 : 1;
-  // Item i: column tiles innermost (dA's, then dB's), so that the blocks running at one time
-  // share a few chunks' rows of S and dS (fp32, 16 MB each at 65 k rows) from L2.
-  const int32_t tiles = tiles_in + tiles_out;
-  const int64_t items = static_cast<int64_t>(tiles) * chunks;
-  auto decode = [&](int64_t i, bool& is_b, int32_t& n0, SegmentTile& t) {
-    const int32_t tile = static_cast<int32_t>(i % tiles), chunk = static_cast<int32_t>(i / tiles);
-    is_b = tile >= tiles_in;
-    n0 = (is_b ? tile - tiles_in : tile) * wgt32::kCols;
-    return find_segment_tile(seg, chunk, chunk_rows, t) && t.adapter >= 0;
-  };
-  int it = 0;  // steps through the ring so far, across items
+  const GradItems<wgt32::kCols, true> items(seg, chunk_rows, d_in, d_out, cache.tiles);
   if (warp == wgt32::kConsumers) {
-    for (int64_t i = blockIdx.x; i < items; i += gridDim.x) {
-      bool is_b;
-      int32_t n0;
-      SegmentTile t;
-      if (!decode(i, is_b, n0, t)) continue;
+    produce_stages<wgt32::kStages, wgt32::kRows>(items, empty, lane, [&](int s, bool is_b, int32_t n0, int32_t row) {
+      unsigned char* big = stages + s * wgt32::kStageBytes;
       const CUtensorMap* big_map = is_b ? &dy_map : &x_map;
       const CUtensorMap* small_map = is_b ? &s_map : &ds_map;
-      const int steps = (t.rows + wgt32::kRows - 1) / wgt32::kRows;
-      for (int q = 0; q < steps; ++q, ++it) {
-        const int s = it % wgt32::kStages;
-        if (it >= wgt32::kStages) tma::mbar_wait(&empty[s], ((it / wgt32::kStages) - 1) & 1);
-        if (lane == 0) {
-          const int32_t row = t.row0 + q * wgt32::kRows;
-          unsigned char* big = stages + s * wgt32::kStageBytes;
-          tma::mbar_expect_tx(&full[s], wgt32::kBigBytes + small_boxes * wgt32::kBoxBytes);
-          for (int b = 0; b < 4; ++b) tma::load_2d(big + b * wgt32::kBoxBytes, big_map, n0 + 32 * b, row, &full[s]);
-          for (int b = 0; b < small_boxes; ++b) tma::load_2d(big + wgt32::kBigBytes + b * wgt32::kBoxBytes, small_map, 32 * b, row, &full[s]);
-        }
-        __syncwarp();
-      }
-    }
+      tma::mbar_expect_tx(&full[s], wgt32::kBigBytes + small_boxes * wgt32::kBoxBytes);
+      for (int b = 0; b < 4; ++b) tma::load_2d(big + b * wgt32::kBoxBytes, big_map, n0 + 32 * b, row, &full[s]);
+      for (int b = 0; b < small_boxes; ++b) tma::load_2d(big + wgt32::kBigBytes + b * wgt32::kBoxBytes, small_map, 32 * b, row, &full[s]);
+    });
     return;
   }
+  int it = 0;  // steps through the ring so far, across items
   const int g = lane >> 2, tq = lane & 3;
   // This lane's offsets in a swizzled box for fragment rows t and t + 4 (k0 a multiple of 8,
   // so row mod 8 is t or t + 4) at the columns of group p.
   const auto at = [&](int row, int p) { return row * 32 + ((((4 * (g >> 2) + p) ^ row) & 7) << 2) + (g & 3); };
-  for (int64_t i = blockIdx.x; i < items; i += gridDim.x) {
+  for (int64_t i = blockIdx.x; i < items.count(); i += gridDim.x) {
     bool is_b;
     int32_t n0;
     SegmentTile t;
-    if (!decode(i, is_b, n0, t)) continue;
+    if (!items.decode(i, is_b, n0, t)) continue;
     const int steps = (t.rows + wgt32::kRows - 1) / wgt32::kRows;
     float* dst = is_b ? dB[t.adapter] : dA[t.adapter];  // loaded now, used after the steps
     const int32_t r = seg.ranks[t.adapter];

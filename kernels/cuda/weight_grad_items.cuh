@@ -1,0 +1,50 @@
+// What the Hopper weight-gradient kernels (weight_grad_tma.cuh, bf16; weight_grad_tma_tf32.cuh,
+// TF32) share: their work items and the producer warp that feeds their stage ring.
+#pragma once
+#include "tile.cuh"
+#include "tma.cuh"
+
+namespace alto::cuda {
+
+// Work item i: (dA or dB, a kCols-column tile of d_in or d_out, a chunk of one segment's rows),
+// dA's column tiles before dB's. Numbered with the chunks innermost, or with the column tiles
+// innermost (kTilesInner: the blocks running at one time then share a few chunks' rows of S
+// and dS from L2).
+template <int kCols, bool kTilesInner>
+struct GradItems {
+  const alto_segments& seg;
+  int32_t chunk_rows, tiles_in, tiles, chunks;
+  __device__ GradItems(const alto_segments& s, int32_t rows, int32_t d_in, int32_t d_out, int32_t chunk_count)
+      : seg(s), chunk_rows(rows), tiles_in((d_in + kCols - 1) / kCols), tiles(tiles_in + (d_out + kCols - 1) / kCols), chunks(chunk_count) {}
+  __device__ int64_t count() const { return static_cast<int64_t>(tiles) * chunks; }
+  // False when the chunk has no rows there or its rows have no adapter.
+  __device__ bool decode(int64_t i, bool& is_b, int32_t& n0, SegmentTile& t) const {
+    const int32_t tile = static_cast<int32_t>(kTilesInner ? i % tiles : i / chunks);
+    const int32_t chunk = static_cast<int32_t>(kTilesInner ? i / tiles : i % chunks);
+    is_b = tile >= tiles_in;
+    n0 = (is_b ? tile - tiles_in : tile) * kCols;
+    return find_segment_tile(seg, chunk, chunk_rows, t) && t.adapter >= 0;
+  }
+};
+
+// The producer warp: walks the block's items and, for each kRows-row step, waits until the
+// step's stage is free; then lane 0 calls load(stage, is_b, n0, first row) to issue its copies.
+template <int kStages, int kRows, typename Items, typename Load>
+__device__ __forceinline__ void produce_stages(const Items& items, uint64_t* empty, int lane, Load&& load) {
+  int it = 0;  // steps through the ring so far, across items
+  for (int64_t i = blockIdx.x; i < items.count(); i += gridDim.x) {
+    bool is_b;
+    int32_t n0;
+    SegmentTile t;
+    if (!items.decode(i, is_b, n0, t)) continue;
+    const int steps = (t.rows + kRows - 1) / kRows;
+    for (int q = 0; q < steps; ++q, ++it) {
+      const int s = it % kStages;
+      if (it >= kStages) tma::mbar_wait(&empty[s], ((it / kStages) - 1) & 1);
+      if (lane == 0) load(s, is_b, n0, t.row0 + q * kRows);
+      __syncwarp();
+    }
+  }
+}
+
+}  // namespace alto::cuda
