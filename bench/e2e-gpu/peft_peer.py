@@ -6,8 +6,10 @@ Measures the steady-state step time (forward, backward, optimizer step; CUDA eve
 warm-up, median) for every rank and per-adapter batch of ALTO's single-GPU grid, and the
 model FLOPs utilisation of each step. The learning rate does not change the step time, so the
 grid's 60 configurations are 12 timings here; sweep time = Σ steps × step time is computed by
-the report, labelled as computed.
-usage: python peft_peer.py OUT.json [--steps N]
+the report, labelled as computed. With --eval-rows R (default 8, 0: none) each configuration
+also times an evaluation forward (no gradient, the loss read back) on R sequences, so that the
+report can count the evaluations ALTO's ways make at the same schedule.
+usage: python peft_peer.py OUT.json [--steps N] [--eval-rows R]
 """
 import argparse
 import json
@@ -34,27 +36,48 @@ def step_flops(params: int, lora_params: int, tokens: int) -> float:
     return tokens * (2 * params + 2 * params + 6 * lora_params) + 3 * attn
 
 
-def measure(model_base, rank: int, batch: int, steps: int, warmup: int) -> dict:
+def timed_median(fn, steps: int, warmup: int) -> float:
+    times = []
+    for i in range(warmup + steps):
+        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        stop.record()
+        stop.synchronize()
+        if i >= warmup:
+            times.append(start.elapsed_time(stop))
+    times.sort()
+    return times[len(times) // 2]
+
+
+def measure(model_base, rank: int, batch: int, steps: int, warmup: int, eval_rows: int) -> dict:
     config = LoraConfig(r=rank, lora_alpha=2 * rank, target_modules=TARGETS, lora_dropout=0.0, bias="none", task_type="CAUSAL_LM")
     model = get_peft_model(model_base, config)
     lora = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(lora, lr=2e-4)
     g = torch.Generator(device="cuda").manual_seed(rank * 10 + batch)
     ids = torch.randint(0, SHAPE["vocab_size"], (batch, SEQ), device="cuda", generator=g)
-    times = []
-    for i in range(warmup + steps):
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
+    last = {}
+
+    def train_step():
         out = model(input_ids=ids, labels=ids)
         out.loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
-        stop.record()
-        stop.synchronize()
-        if i >= warmup:
-            times.append(start.elapsed_time(stop))
-    times.sort()
-    ms = times[len(times) // 2]
+        last["loss"] = out.loss
+
+    ms = timed_median(train_step, steps, warmup)
+    evaluation = {}
+    if eval_rows > 0:
+        valid = torch.randint(0, SHAPE["vocab_size"], (eval_rows, SEQ), device="cuda", generator=g)
+
+        def eval_step():
+            with torch.no_grad():
+                float(model(input_ids=valid, labels=valid).loss)
+
+        model.eval()
+        evaluation = {"eval_rows": eval_rows, "eval_ms": timed_median(eval_step, steps, warmup)}
+        model.train()
     n_lora = sum(p.numel() for p in lora)
     n_base = sum(p.numel() for p in model.parameters()) - n_lora
     tokens = batch * SEQ
@@ -63,7 +86,7 @@ def measure(model_base, rank: int, batch: int, steps: int, warmup: int) -> dict:
     del opt
     torch.cuda.empty_cache()
     return {"rank": rank, "batch": batch, "step_ms": ms, "tokens_per_s": tokens / (ms / 1e3), "mfu": flops / (ms / 1e3) / (BF16_PEAK_TFLOPS * 1e12),
-            "lora_params": n_lora, "base_params": n_base, "loss": float(out.loss)}
+            "lora_params": n_lora, "base_params": n_base, "loss": float(last["loss"]), **evaluation}
 
 
 def main():
@@ -71,6 +94,7 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--eval-rows", type=int, default=8)
     args = ap.parse_args()
     torch.manual_seed(0)
     t0 = time.time()
@@ -79,9 +103,10 @@ def main():
     results = []
     for rank in RANKS:
         for batch in BATCHES:
-            r = measure(base, rank, batch, args.steps, args.warmup)
+            r = measure(base, rank, batch, args.steps, args.warmup, args.eval_rows)
             results.append(r)
-            print(f"rank {rank:3d} batch {batch}: {r['step_ms']:.1f} ms/step, {r['tokens_per_s']:.0f} tokens/s, MFU {100 * r['mfu']:.1f} %", flush=True)
+            evaluated = f", evaluation of {r['eval_rows']} rows {r['eval_ms']:.1f} ms" if "eval_ms" in r else ""
+            print(f"rank {rank:3d} batch {batch}: {r['step_ms']:.1f} ms/step, {r['tokens_per_s']:.0f} tokens/s, MFU {100 * r['mfu']:.1f} %{evaluated}", flush=True)
     doc = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "shape": SHAPE, "seq": SEQ, "dtype": "bfloat16",
            "wall_s": time.time() - t0, "results": results}
     with open(args.out, "w") as f:

@@ -34,6 +34,10 @@ const peftMfu = (r) => (r.tokens_per_s * stepFlops(r.lora_params, 1)) / BF16_PEA
 const configs = grid.learningRate.flatMap(() => grid.rank.flatMap((rank) => grid.batchSize.map((batch) => ({ rank, batch }))));
 const peftStep = (rank, batch) => peft.results.find((r) => r.rank === rank && r.batch === batch);
 const d = configs.reduce((s, c) => s + (steps * peftStep(c.rank, c.batch).step_ms) / 1000, 0);
+// (d′): (d) with PEFT's evaluation forward at ALTO's schedule (every evalEvery steps on
+// validRows sequences), where the peer file timed it on as many rows; (a) and (b) include theirs.
+const evalsTimed = alto.evalEvery > 0 && peft.results.every((r) => r.eval_rows === alto.validRows && Number.isFinite(r.eval_ms));
+const dEval = evalsTimed ? d + configs.reduce((s, c) => s + (Math.floor(steps / alto.evalEvery) * peftStep(c.rank, c.batch).eval_ms) / 1000, 0) : null;
 const { a, b, c } = alto.ways;
 // Batched training: (b)'s run, or (a)'s where (b) did not run; tokens/s over the run, FLOPs per
 // token with the grid's mean LoRA size.
@@ -45,9 +49,9 @@ const peft1 = peftStep(16, 1), peft8 = peftStep(16, 8);
 const doc = {
   device: gpu, date: alto.date, commit, shape, stepsPerConfig: steps, configurations: configs.length, backend: alto.backend, precision: alto.precision,
   baseParams,
-  sweepSeconds: { a: a.sweepSeconds, b: b?.sweepSeconds ?? null, c: c?.sweepSeconds ?? null, d },
-  computed: { a: a.computed, b: b?.computed ?? null, c: c?.computed ?? null, d: true },
-  ratios: { dOverA: d / a.sweepSeconds, bOverA: ratio(b), cOverA: ratio(c) },
+  sweepSeconds: { a: a.sweepSeconds, b: b?.sweepSeconds ?? null, c: c?.sweepSeconds ?? null, d, dEvaluated: dEval },
+  computed: { a: a.computed, b: b?.computed ?? null, c: c?.computed ?? null, d: true, dEvaluated: dEval === null ? null : true },
+  ratios: { dOverA: d / a.sweepSeconds, dEvaluatedOverA: dEval === null ? null : dEval / a.sweepSeconds, bOverA: ratio(b), cOverA: ratio(c) },
   bestValLoss: { a: a.bestValLoss, b: b?.bestValLoss ?? null },
   batched: { way: batchedWay, medianStepSeconds: batchedStep, tokensPerSecond: batchedRun.tokensPerSecond, mfu: (batchedRun.tokensPerSecond * stepFlops(meanLora, 1)) / BF16_PEAK },
   peftStep: { rank16batch1: { ...peft1, mfu: peftMfu(peft1) }, rank16batch8: { ...peft8, mfu: peftMfu(peft8) } },
@@ -91,12 +95,13 @@ const md = [
   wayRow('b', '(b) ALTO batched, no early exit'),
   wayRow('c', '(c) ALTO one at a time'),
   `| (d) PEFT one at a time | ${s(d)}${label('d')} | ${doc.ratios.dOverA.toFixed(2)}× |`,
+  ...(dEval === null ? [] : [`| (d′) PEFT one at a time, evaluated as ALTO's ways are | ${s(dEval)} (computed from measured step and evaluation times) | ${doc.ratios.dEvaluatedOverA.toFixed(2)}× |`]),
   '',
   '| way | ran | samples trained | stopped early | median executor step | tokens/s |',
   '|---|---|---|---|---|---|',
   ...[['a', a], ['b', b], ['c', c]].filter(([, w]) => w).map(([k, w]) => `| (${k}) | ${w.ranStepsPerConfig} steps per configuration, ${w.wallSeconds.toFixed(1)} s | ${w.samplesTrained} of ${w.samplesBudget} | ${w.exits} | ${w.executorSteps ? `${(w.executorSteps.medianSeconds * 1000).toFixed(0)} ms (${w.executorSteps.count} steps)` : '–'} | ${Math.round(w.tokensPerSecond)} |`),
   '',
-  `Settings: evaluation every ${alto.evalEvery ?? '?'} steps on ${alto.validRows ?? '?'} validation rows (ALTO's ways; PEFT's timing has no evaluation), early exit ${JSON.stringify(alto.earlyExit)} over ALTO's defaults.`,
+  `Settings: evaluation every ${alto.evalEvery ?? '?'} steps on ${alto.validRows ?? '?'} validation rows (ALTO's ways${dEval === null ? "; PEFT's timing has no evaluation" : "; (d′) adds PEFT's timed evaluation forward at that schedule, (d) has none"}), early exit ${JSON.stringify(alto.earlyExit)} over ALTO's defaults.`,
   '',
   ...[['a', a], ['b', b], ['c', c]].filter(([, w]) => w?.hostSeconds).map(([k, w]) =>
     `Host seconds of (${k}) by part: ${Object.entries(w.hostSeconds).map(([part, sec]) => `${part} ${sec.toFixed(1)}`).join(', ')} (reading losses waits for the device).`),
@@ -114,7 +119,7 @@ const md = [
     ? [`Where a batched step of (b) goes (executor step ${b.kernelProfile.step}, timed kernel by kernel: ${b.kernelProfile.wallMs.toFixed(0)} ms; scopes contain kernels listed on their own):`, '',
       '| kernel | calls | ms |', '|---|---|---|', ...b.kernelProfile.kernels.slice(0, 12).map((k) => `| ${k.scope ? `(scope) ${k.name || '–'}` : k.name} | ${k.calls} | ${k.ms.toFixed(1)} |`), '']
     : []),
-  `Goals: (a) ≥ 20× faster than (d): ${doc.goals.dOverA20 ? 'met' : 'NOT met'}; (a) ≥ 3× faster than (b): ${doc.goals.bOverA3 === null ? 'not measured in this run' : doc.goals.bOverA3 ? 'met' : 'NOT met'}.`,
+  `Goals: (a) ≥ 20× faster than (d), without PEFT's evaluations: ${doc.goals.dOverA20 ? 'met' : 'NOT met'}; (a) ≥ 3× faster than (b): ${doc.goals.bOverA3 === null ? 'not measured in this run' : doc.goals.bOverA3 ? 'met' : 'NOT met'}.`,
   '',
 ].join('\n');
 writeFileSync(join(here, 'result.md'), md);
