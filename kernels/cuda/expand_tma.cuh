@@ -69,6 +69,7 @@ __global__ void __launch_bounds__(ext::kThreads) expand_tma_bf16(const __grid_co
                                                                  const __grid_constant__ CUtensorMap out_map, alto_segments seg, int32_t span,
                                                                  const float* small, const bf16* const* W, int32_t d, const bf16* base,
                                                                  bf16* out) {
+#ifdef ALTO_TMA
   extern __shared__ __align__(128) unsigned char smem_raw[];
   unsigned char* aligned = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
   bf16* tiles = reinterpret_cast<bf16*>(aligned);
@@ -171,6 +172,7 @@ __global__ void __launch_bounds__(ext::kThreads) expand_tma_bf16(const __grid_co
   }
   if (lane == 0) tma::store_wait<0>();  // shared memory stays valid until every store has read it
   cp_async_wait<0>();
+#endif
 }
 
 }  // namespace alto::cuda

@@ -37,6 +37,7 @@ __global__ void __launch_bounds__(ext32::kThreads) expand_tma_tf32(const __grid_
                                                                    const __grid_constant__ CUtensorMap out_map, alto_segments seg, int32_t span,
                                                                    const float* small, const float* const* W, int32_t d, const float* base,
                                                                    float* out) {
+#ifdef ALTO_TMA
   extern __shared__ __align__(128) unsigned char smem_raw[];
   unsigned char* aligned = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
   float* tiles = reinterpret_cast<float*>(aligned);
@@ -149,6 +150,7 @@ __global__ void __launch_bounds__(ext32::kThreads) expand_tma_tf32(const __grid_
   }
   if (lane == 0) tma::store_wait<0>();  // shared memory stays valid until every store has read it
   cp_async_wait<0>();
+#endif
 }
 
 }  // namespace alto::cuda

@@ -6,6 +6,12 @@
 #include <cuda.h>
 #include <stdint.h>
 
+// Kernels built on these copies run on compute capability 9.0+ only (their launchers check);
+// in a build that also targets older GPUs their bodies are left out of that code.
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
+#define ALTO_TMA 1
+#endif
+
 namespace alto::cuda::tma {
 
 __device__ __forceinline__ uint32_t smem(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }

@@ -40,6 +40,7 @@ __global__ void __launch_bounds__(wgt32::kThreads, wgt32::kBlocksPerSm) weight_g
                                                                         const __grid_constant__ CUtensorMap ds_map, const __grid_constant__ CUtensorMap s_map,
                                                                         alto_segments global_seg, int32_t chunk_rows, int32_t d_in,
                                                                         int32_t d_out, float* const* dA, float* const* dB) {
+#ifdef ALTO_TMA
   extern __shared__ __align__(128) unsigned char smem_raw[];
   unsigned char* aligned = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
   unsigned char* stages = aligned;  // stage s: the large tile, then the small one
@@ -140,6 +141,7 @@ __global__ void __launch_bounds__(wgt32::kThreads, wgt32::kBlocksPerSm) weight_g
       }
     }
   }
+#endif
 }
 
 }  // namespace alto::cuda
