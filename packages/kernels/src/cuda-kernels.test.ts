@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,11 +21,33 @@ if (devices === 0) {
   console.warn('[@alto/kernels] CUDA kernel checks SKIPPED: no CUDA device on this machine. They run on the GPU machine: bash bench/kernels/device-run.sh');
 }
 
+if (!nvcc) console.warn('[@alto/kernels] CUDA compile checks SKIPPED: no nvcc on this machine.');
+
 describe.skipIf(off)('CUDA kernels in the build', () => {
   it(`are compiled into the addon exactly when nvcc is found (nvcc: ${nvcc ?? 'none'})`, () => {
     if (!load.ok) throw new Error(load.reason);
     expect(load.kernels.cudaCompiled).toBe(Boolean(nvcc));
   });
+
+  // The architecture list is a build option (kernels/README.md, e.g. "80;90a"): the code of
+  // Hopper's tensor copies and wgmma must stay out of what older GPUs get. Every CUDA source,
+  // compiled for sm_80 as a "80;90a" build compiles it (ALTO_CUDA_SM90A defined).
+  it.skipIf(!nvcc)('compile for an older GPU as well (sm_80)', async () => {
+    const sources = ['cuda', 'cuda/engine'].flatMap((dir) =>
+      readdirSync(join(kernelsDir, dir)).filter((f) => f.endsWith('.cu')).map((f) => join(kernelsDir, dir, f)));
+    const out = mkdtempSync(join(tmpdir(), 'alto-sm80-'));
+    const compile = (src: string, i: number) =>
+      new Promise<string>((resolve) => {
+        const args = ['-std=c++17', '-DALTO_CUDA_SM90A', '-I', join(kernelsDir, 'include'), '-I', join(kernelsDir, 'cuda'), '-Xptxas', '-O0',
+          '--generate-code=arch=compute_80,code=sm_80', '-c', src, '-o', join(out, `${i}.o`)];
+        execFile(nvcc as string, args, (err, _stdout, stderr) => resolve(err ? `${src}:\n${stderr.slice(0, 1500)}` : ''));
+      });
+    const failures: string[] = [];
+    for (let i = 0; i < sources.length; i += 2) failures.push(...(await Promise.all(sources.slice(i, i + 2).map((s, k) => compile(s, i + k)))));
+    rmSync(out, { recursive: true, force: true });
+    expect(sources.length).toBeGreaterThan(10);
+    expect(failures.filter(Boolean)).toEqual([]);
+  }, 600_000);
 });
 
 describe.skipIf(off || devices === 0)('CUDA kernels on the device', () => {
