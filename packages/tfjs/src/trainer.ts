@@ -14,6 +14,7 @@ import { DataCursor, gatherRows } from './data.js';
 import { deviceCapacityBytes, liveBytes, peakBytes as measuredPeakBytes, resetPeakBytes } from './device-memory.js';
 import { newAdapterSlot } from './adapter-slot.js';
 import { Evaluator } from './evaluator.js';
+import { asCandidate, slotsToPark, stepShape } from './fair-share.js';
 import { PausedAdapters, slotBytes, type PauseTo } from './paused-adapters.js';
 import { LossLedger } from './loss-ledger.js';
 import type { BaseModel, LinearLayer } from './model.js';
@@ -195,14 +196,8 @@ export class Trainer {
     const resident = this.session.bank.list();
     const profiling = this.capacity.observed < this.opts.profileSteps;
     const maxAdapters = profiling ? Math.min(this.opts.maxConcurrent, Math.max(resident.length, 2 ** this.capacity.observed)) : this.opts.maxConcurrent;
-    const shape = { rows: resident.reduce((n, s) => n + s.config.batchSize, 0), rankSum: resident.reduce((n, s) => n + s.config.rank, 0), adapters: resident.length };
-    const chosen = admitWithinBudget(
-      ordered.map((c) => ({ ...c, batchSize: c.config.batchSize, rank: c.config.rank })),
-      shape,
-      { maxAdapters, budgetBytes: this.budgetBytes() - this.heldBytes(), safetyMargin: this.opts.safetyMargin, maxRows: this.maxRows },
-      this.capacity,
-    );
-    if (chosen.length === 0 && resident.length === 0 && ordered.length > 0) chosen.push({ ...ordered[0], batchSize: ordered[0].config.batchSize, rank: ordered[0].config.rank });
+    const chosen = admitWithinBudget(ordered.map(asCandidate), stepShape(resident), this.limits(maxAdapters), this.capacity);
+    if (chosen.length === 0 && resident.length === 0 && ordered.length > 0) chosen.push(asCandidate(ordered[0]));
     for (const c of chosen) {
       if (this.paused.has(c.name)) {
         this.byName.get(c.name)!.status = 'running';
@@ -229,23 +224,20 @@ export class Trainer {
     const waiting = this.paused.infos().filter((p) => hooks.shouldPause.call(p, now) !== true);
     if (waiting.length === 0) return;
     const next = waiting.reduce((a, b) => (b.stepsDone < a.stepsDone ? b : a));
-    const resident = this.session.bank.list();
-    const ahead = resident.filter((s) => s.stepsDone >= next.stepsDone + lead).sort((a, b) => b.stepsDone - a.stepsDone);
-    const park: AdapterSlot<tf.Tensor>[] = [];
-    let parkedBytes = 0;
-    for (const slot of ahead) {
-      park.push(slot);
-      // Parked on the device, its state is held outside the steps: the budget shrinks by it.
-      if (this.opts.pauseTo === 'device') parkedBytes += slotBytes(slot);
-      const staying = resident.filter((s) => !park.includes(s));
-      const shape = { rows: staying.reduce((n, s) => n + s.config.batchSize, 0), rankSum: staying.reduce((n, s) => n + s.config.rank, 0), adapters: staying.length };
-      const limits = { maxAdapters: this.opts.maxConcurrent, budgetBytes: this.budgetBytes() - this.heldBytes() - parkedBytes, safetyMargin: this.opts.safetyMargin, maxRows: this.maxRows };
-      if (admitWithinBudget([{ ...next, batchSize: next.config.batchSize, rank: next.config.rank }], shape, limits, this.capacity).length === 0) continue;
-      for (const s of park) await this.pause(s);
-      this.byName.get(next.name)!.status = 'running';
-      this.session.admit(this.paused.take(next.name));
-      return;
-    }
+    const park = slotsToPark(this.session.bank.list(), next.stepsDone, lead, (staying, parked) => {
+      // Parked on the device, their state is held outside the steps: the budget shrinks by it.
+      const parkedBytes = this.opts.pauseTo === 'device' ? parked.reduce((n, s) => n + slotBytes(s), 0) : 0;
+      return admitWithinBudget([asCandidate(next)], stepShape(staying), this.limits(this.opts.maxConcurrent, parkedBytes), this.capacity).length > 0;
+    });
+    if (!park) return;
+    for (const s of park) await this.pause(s);
+    this.byName.get(next.name)!.status = 'running';
+    this.session.admit(this.paused.take(next.name));
+  }
+
+  /** The capacity model's limits for an admission: the budget less what is held outside the steps (and `alsoHeld`). */
+  private limits(maxAdapters: number, alsoHeld = 0) {
+    return { maxAdapters, budgetBytes: this.budgetBytes() - this.heldBytes() - alsoHeld, safetyMargin: this.opts.safetyMargin, maxRows: this.maxRows };
   }
 
   /**
