@@ -40,7 +40,7 @@ cudaError_t weight_grad_tf32_launch(const alto_segments* seg, const float* X, in
   const int32_t chunk = item_rows(T, d_in, d_out, wgt32::kCols, blocks, wgt32::kRows);
   const int64_t col_tiles = (d_in + wgt32::kCols - 1) / wgt32::kCols + (d_out + wgt32::kCols - 1) / wgt32::kCols;
   const int64_t grid = std::min<int64_t>(blocks, tile_bound(seg, chunk) * col_tiles);
-  return launch(weight_grad_tma_tf32, dim3(static_cast<unsigned>(grid)), wgt32::kThreads, wgt32::smem_bytes(), stream, x_map, dy_map, ds_map,
+  return launch(weight_grad_tma_tf32, dim3(static_cast<unsigned>(grid)), wgt32::kThreads, wgt32::Ring::smem_bytes(), stream, x_map, dy_map, ds_map,
                 s_map, *seg, chunk, d_in, d_out, dA, dB);
 }
 
@@ -73,7 +73,7 @@ cudaError_t weight_grad_tma_launch(const alto_segments* seg, const void* X, int3
   const int64_t col_tiles = (d_in + wgt::kCols - 1) / wgt::kCols + (d_out + wgt::kCols - 1) / wgt::kCols;
   const int64_t chunk_bound = tile_bound(seg, chunk);
   const int64_t grid = std::min<int64_t>(blocks, chunk_bound * col_tiles);
-  return launch(weight_grad_tma_bf16, dim3(static_cast<unsigned>(grid)), wgt::kThreads, wgt::smem_bytes(), stream, x_map, dy_map, ds_map, s_map,
+  return launch(weight_grad_tma_bf16, dim3(static_cast<unsigned>(grid)), wgt::kThreads, wgt::Ring::smem_bytes(), stream, x_map, dy_map, ds_map, s_map,
                 *seg, chunk, d_in, d_out, dA, dB);
 #endif
 }

@@ -6,6 +6,32 @@
 
 namespace alto::cuda {
 
+// Shared memory of the Hopper weight-gradient kernels, after 1 KB of alignment slack: kStages
+// stages, their full and empty barriers, the segment table. Thread 0 initialises the barriers
+// (full: the producer's one arrival; empty: one per consumer warp); the caller synchronises.
+template <int kStages, int kStageBytes, int kConsumers>
+struct GradRing {
+  unsigned char* stages;
+  uint64_t* full;
+  uint64_t* empty;
+  SegmentCache* cache;
+  static constexpr size_t smem_bytes() { return 1024 + kStages * kStageBytes + 2 * kStages * 8 + sizeof(SegmentCache); }
+  __device__ explicit GradRing(unsigned char* smem_raw)
+      : stages(reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023))),
+        full(reinterpret_cast<uint64_t*>(stages + kStages * kStageBytes)),
+        empty(full + kStages),
+        cache(reinterpret_cast<SegmentCache*>(empty + kStages)) {}
+  __device__ void init_barriers() const {
+    if (threadIdx.x == 0) {
+      for (int k = 0; k < kStages; ++k) {
+        tma::mbar_init(&full[k], 1);
+        tma::mbar_init(&empty[k], kConsumers);
+      }
+      tma::mbar_fence_init();
+    }
+  }
+};
+
 // Work item i: (dA or dB, a kCols-column tile of d_in or d_out, a chunk of one segment's rows),
 // dA's column tiles before dB's. Numbered with the chunks innermost, or with the column tiles
 // innermost (kTilesInner: the blocks running at one time then share a few chunks' rows of S

@@ -27,9 +27,8 @@ constexpr int kBigBytes = kRows * kCols * 2;  // two 64-column boxes of 8 KB, sw
 constexpr int kSmallBytes = kRows * 64 * 2;   // one box of 8 KB, swizzled
 constexpr int kStageBytes = kBigBytes + kSmallBytes;
 constexpr int kBlocksPerSm = 2;
-// 1 KB alignment slack, the stages (large tile, then small), the full and empty barriers, the
-// segment table.
-__host__ __device__ constexpr size_t smem_bytes() { return 1024 + kStages * kStageBytes + 2 * kStages * 8 + sizeof(SegmentCache); }
+// Shared memory: the stages (large tile, then small), barriers and segment table (GradRing).
+using Ring = GradRing<kStages, kStageBytes, kConsumers>;
 }  // namespace wgt
 
 // S and dS (T × ld fp32) to bf16 rows of 64 columns (zeros past ld; ld even): blockIdx.y picks
@@ -53,19 +52,12 @@ __global__ void __launch_bounds__(wgt::kThreads) weight_grad_tma_bf16(const __gr
                                                                       int32_t d_out, float* const* dA, float* const* dB) {
 #ifdef ALTO_WGMMA
   extern __shared__ __align__(128) unsigned char smem_raw[];
-  unsigned char* aligned = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
-  unsigned char* stages = aligned;  // stage s: the large tile, then the small one
-  uint64_t* full = reinterpret_cast<uint64_t*>(stages + wgt::kStages * wgt::kStageBytes);
-  uint64_t* empty = full + wgt::kStages;
-  SegmentCache& cache = *reinterpret_cast<SegmentCache*>(empty + wgt::kStages);
+  const wgt::Ring ring(smem_raw);
+  unsigned char* stages = ring.stages;  // stage s: the large tile, then the small one
+  uint64_t *full = ring.full, *empty = ring.empty;
+  SegmentCache& cache = *ring.cache;
   const alto_segments seg = cache_segments(global_seg, cache, chunk_rows);
-  if (threadIdx.x == 0) {
-    for (int k = 0; k < wgt::kStages; ++k) {
-      tma::mbar_init(&full[k], 1);
-      tma::mbar_init(&empty[k], wgt::kConsumers);
-    }
-    tma::mbar_fence_init();
-  }
+  ring.init_barriers();
   __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const GradItems<wgt::kCols, false> items(seg, chunk_rows, d_in, d_out, cache.tiles);

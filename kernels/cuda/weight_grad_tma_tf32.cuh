@@ -27,9 +27,8 @@ constexpr int kConsumers = 4, kThreads = 32 * (kConsumers + 1), kRows = 32, kCol
 constexpr int kBoxBytes = kRows * 32 * 4;  // one 32 × 32 fp32 box, swizzled
 constexpr int kBigBytes = 4 * kBoxBytes, kSmallBytes = 2 * kBoxBytes, kStageBytes = kBigBytes + kSmallBytes;
 constexpr int kBlocksPerSm = 2;
-// 1 KB alignment slack, the stages (large tile, then small), the full and empty barriers, the
-// segment table.
-__host__ __device__ constexpr size_t smem_bytes() { return 1024 + kStages * kStageBytes + 2 * kStages * 8 + sizeof(SegmentCache); }
+// Shared memory: the stages (large tile, then small), barriers and segment table (GradRing).
+using Ring = GradRing<kStages, kStageBytes, kConsumers>;
 // Column of a box that fragment column x (0..7) of group p (0..3) stands for.
 __device__ __forceinline__ int group_col(int p, int x) { return 4 * p + (x & 3) + 16 * (x >> 2); }
 }  // namespace wgt32
@@ -42,19 +41,12 @@ __global__ void __launch_bounds__(wgt32::kThreads, wgt32::kBlocksPerSm) weight_g
                                                                         int32_t d_out, float* const* dA, float* const* dB) {
 #ifdef ALTO_TMA
   extern __shared__ __align__(128) unsigned char smem_raw[];
-  unsigned char* aligned = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
-  unsigned char* stages = aligned;  // stage s: the large tile, then the small one
-  uint64_t* full = reinterpret_cast<uint64_t*>(stages + wgt32::kStages * wgt32::kStageBytes);
-  uint64_t* empty = full + wgt32::kStages;
-  SegmentCache& cache = *reinterpret_cast<SegmentCache*>(empty + wgt32::kStages);
+  const wgt32::Ring ring(smem_raw);
+  unsigned char* stages = ring.stages;  // stage s: the large tile, then the small one
+  uint64_t *full = ring.full, *empty = ring.empty;
+  SegmentCache& cache = *ring.cache;
   const alto_segments seg = cache_segments(global_seg, cache, chunk_rows);
-  if (threadIdx.x == 0) {
-    for (int k = 0; k < wgt32::kStages; ++k) {
-      tma::mbar_init(&full[k], 1);
-      tma::mbar_init(&empty[k], wgt32::kConsumers);
-    }
-    tma::mbar_fence_init();
-  }
+  ring.init_barriers();
   __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int small_boxes = seg.max_rank > 32 ? 2 : 1;
