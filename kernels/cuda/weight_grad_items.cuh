@@ -73,4 +73,35 @@ __device__ __forceinline__ void produce_stages(const Items& items, uint64_t* emp
   }
 }
 
+// Adds this lane's two values of an m16n8 C fragment row — (col, j0) and (col, j0 + 1), scaled
+// already — into dA ([col][j], r per row) or dB ([j][col], d per row) with 8-byte vector
+// reductions where the layout allows: half the atomic operations of scalar adds.
+// dA: the lane's pair is contiguous. dB: lane ^ 4 holds the same j's at the neighbouring
+// column (odd_col tells which of the two this lane has), so the lanes trade one value and
+// the even-column lane adds row j0 (col, col + 1), the odd-column lane row j0 + 1.
+// Every lane of the warp must call it (the trade is a shuffle); is_b is the same for all.
+__device__ __forceinline__ void add_grad_pair(float* dst, bool is_b, int32_t d, int32_t r, int32_t col, int32_t j0, float v0, float v1, bool odd_col) {
+  const bool vec = (reinterpret_cast<uintptr_t>(dst) & 7) == 0 && (is_b ? d : r) % 2 == 0;
+  int32_t row = col, first = j0, len = r, ld = r, rows = d;
+  float lo = v0, hi = v1;
+  if (is_b) {
+    const float got = __shfl_xor_sync(0xffffffffu, odd_col ? v0 : v1, 4);
+    row = odd_col ? j0 + 1 : j0;
+    first = odd_col ? col - 1 : col;
+    lo = odd_col ? got : v0;
+    hi = odd_col ? v1 : got;
+    len = d;
+    ld = d;
+    rows = r;
+  }
+  if (row >= rows || first >= len) return;
+  float* p = dst + static_cast<int64_t>(row) * ld + first;
+  if (vec && first + 1 < len) {
+    asm volatile("red.global.add.v2.f32 [%0], {%1, %2};\n" ::"l"(p), "f"(lo), "f"(hi) : "memory");
+  } else {
+    atomicAdd(p, lo);
+    if (first + 1 < len) atomicAdd(p + 1, hi);
+  }
+}
+
 }  // namespace alto::cuda

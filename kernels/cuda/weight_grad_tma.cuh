@@ -60,7 +60,7 @@ __global__ void __launch_bounds__(wgt::kThreads) weight_grad_tma_bf16(const __gr
   ring.init_barriers();
   __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const GradItems<wgt::kCols, false> items(seg, chunk_rows, d_in, d_out, cache.tiles);
+  const GradItems<wgt::kCols, true> items(seg, chunk_rows, d_in, d_out, cache.tiles);
   if (warp == wgt::kConsumers) {
     produce_stages<wgt::kStages, wgt::kRows>(items, empty, lane, [&](int s, bool is_b, int32_t n0, int32_t row) {
       unsigned char* big = stages + s * wgt::kStageBytes;
@@ -119,10 +119,9 @@ __global__ void __launch_bounds__(wgt::kThreads) weight_grad_tma_bf16(const __gr
 #pragma unroll
       for (int nt = 0; nt < 8; ++nt) {
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int col = n0 + 64 * h + warp * 16 + g + 8 * (e >> 1), j = nt * 8 + 2 * tq + (e & 1);
-          if (col >= d || j >= r) continue;
-          atomicAdd(dst + (is_b ? static_cast<int64_t>(j) * d + col : static_cast<int64_t>(col) * r + j), scale * acc[h][nt][e]);
+        for (int half = 0; half < 2; ++half) {
+          add_grad_pair(dst, is_b, d, r, n0 + 64 * h + warp * 16 + g + 8 * half, nt * 8 + 2 * tq, scale * acc[h][nt][2 * half],
+                        scale * acc[h][nt][2 * half + 1], g & 1);
         }
       }
     }

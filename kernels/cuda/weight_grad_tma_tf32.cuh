@@ -124,11 +124,10 @@ __global__ void __launch_bounds__(wgt32::kThreads, wgt32::kBlocksPerSm) weight_g
       for (int nt = 0; nt < 8; ++nt) {
         if (nt >= n_tiles) break;
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int col = n0 + 32 * warp + wgt32::group_col(2 * mt + (e >> 1), g);
-          const int j = 32 * (nt >> 2) + wgt32::group_col(nt & 3, 2 * tq + (e & 1));
-          if (col >= d || j >= r) continue;
-          atomicAdd(dst + (is_b ? static_cast<int64_t>(j) * d + col : static_cast<int64_t>(col) * r + j), scale * acc[mt][nt][e]);
+        for (int half = 0; half < 2; ++half) {
+          // Columns group_col(p, g) and group_col(p, g ^ 1) are neighbours, rows 2t and 2t + 1 too.
+          add_grad_pair(dst, is_b, d, r, n0 + 32 * warp + wgt32::group_col(2 * mt + half, g), 32 * (nt >> 2) + wgt32::group_col(nt & 3, 2 * tq),
+                        scale * acc[mt][nt][2 * half], scale * acc[mt][nt][2 * half + 1], g & 1);
         }
       }
     }
