@@ -10,9 +10,14 @@
 // per consumer warp): no block-wide barrier in the loop, and the ring runs on across row
 // tiles, since each block walks the row tiles persistently (tile = blockIdx.x, + gridDim.x…).
 //
-// Example: T = 1024 rows in one segment, d = 2048, 132 SMs → 16 row tiles, 16 blocks of one
-// tile each, 32 K steps per tile; stage s holds steps s, s + 6, s + 12, … and the producer
-// is at most 6 steps ahead of the slowest consumer warp.
+// When the row tiles alone do not fill the GPU, blockIdx.y splits the K steps: each block
+// reduces its share of d and adds its partial sums into the output, which the launcher has
+// zeroed (gridDim.y = 1: plain stores).
+//
+// Example: T = 1024 rows in one segment, d = 2048 (bf16: 32 K steps of 64), 132 SMs → 16 row
+// tiles; 264 resident blocks / 16 tiles → 16 splits of 2 K steps each, 256 blocks; stage s
+// holds a block's steps s, s + 6, …, and the producer is at most 6 steps ahead of the slowest
+// consumer warp.
 #pragma once
 #include "tile.cuh"
 #include "tma.cuh"
@@ -43,6 +48,16 @@ __host__ __device__ constexpr size_t smem_bytes() {
   return 1024 + kStages * (kBigBytes + w_bytes<E, kTransposedW>()) + 2 * kStages * 8 + sizeof(SegmentCache);
 }
 }  // namespace rrt
+
+// Adds x (and y beside it, when `two`) into p: one 8-byte reduction where p is 8-byte aligned.
+__device__ __forceinline__ void add_pair(float* p, float x, float y, bool two) {
+  if (two && (reinterpret_cast<uintptr_t>(p) & 7) == 0) {
+    asm volatile("red.global.add.v2.f32 [%0], {%1, %2};\n" ::"l"(p), "f"(x), "f"(y) : "memory");
+  } else {
+    atomicAdd(p, x);
+    if (two) atomicAdd(p + 1, y);
+  }
+}
 
 // W stages as stored: A[k][n] (shrink, kTransposedW false: an N-major operand) or B[n][k]
 // (dS, true: K-major). Weight rows go by cp.async when they are 16-byte aligned (rank a
@@ -79,7 +94,11 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
   }
   __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const int32_t ld = seg.max_rank, nk = d / kK;
+  const int32_t ld = seg.max_rank, nk_all = d / kK;
+  // This block's K steps [k_begin, nk); `add`: partial sums, added into the zeroed output.
+  const int32_t per_split = (nk_all + gridDim.y - 1) / gridDim.y, k_begin = blockIdx.y * per_split, nk = min(nk_all, k_begin + per_split);
+  const bool add = gridDim.y > 1;
+  if (add && k_begin >= nk) return;
   SegmentTile t;
   int it = 0;  // steps through the ring so far, across tiles
   if (warp == rrt::kConsumers) {
@@ -103,7 +122,7 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
         src_off[j] = mine ? static_cast<int32_t>(row * w_ld + c * kPerChunk) : -1;
         dst_off[j] = static_cast<uint32_t>(kTurned ? row * rrt::kTurnedLd * 4 + c * 16 : row * 128 + (((c ^ row) & 7) << 4));
       }
-      for (int kt = 0; kt < nk; ++kt, ++it) {
+      for (int kt = k_begin; kt < nk; ++kt, ++it) {
         const int s = it % rrt::kStages;
         if (it >= rrt::kStages) tma::mbar_wait(&empty[s], ((it / rrt::kStages) - 1) & 1);
         const int32_t k0 = kt * kK;
@@ -139,7 +158,8 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
     const int row_a = warp * 16 + g, row_b = row_a + 8;
     float* out_a = out + static_cast<int64_t>(t.row0 + row_a) * ld;
     float* out_b = out + static_cast<int64_t>(t.row0 + row_b) * ld;
-    if (t.adapter < 0) {  // rows without LoRA
+    if (t.adapter < 0) {  // rows without LoRA (zeroed already when adding)
+      if (add) continue;
       for (int c = 2 * tq; c < ld; c += 8) {
         for (int e = 0; e < 2 && c + e < ld; ++e) {
           if (row_a < t.rows) out_a[c + e] = 0.0f;
@@ -153,7 +173,7 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
     // One group of MMAs stays in flight: a stage goes back to the producer once the next
     // stage's MMAs are issued and its own are known complete, not before.
     wgmma::StageRelease release;
-    for (int kt = 0; kt < nk; ++kt, ++it) {
+    for (int kt = k_begin; kt < nk; ++kt, ++it) {
       const int s = it % rrt::kStages;
       tma::mbar_wait(&full[s], (it / rrt::kStages) & 1);
       wgmma::fence_generic_to_async();  // the producer's cp.async chunks, for the tensor cores
@@ -174,7 +194,7 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
         }
         wgmma::fence();
 #pragma unroll
-        for (int kk = 0; kk < 4; ++kk) wgmma::mma_m64n64k8_tf32_rs(acc, a[kk], desc_a + 2 * kk, kt > 0 || kk > 0);
+        for (int kk = 0; kk < 4; ++kk) wgmma::mma_m64n64k8_tf32_rs(acc, a[kk], desc_a + 2 * kk, kt > k_begin || kk > 0);
         wgmma::commit();
         // The fragments must outlive the MMAs: the stage goes back once they are complete.
         wgmma::wait<0>();
@@ -186,7 +206,7 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
           // Four MMAs of 32 bytes of k each (k16 bf16, k8 TF32). Descriptor addresses count
           // 16-byte units: 32 bytes along a K-major row, 16 rows of 128 bytes down an MN-major
           // tile.
-          const int first = kt > 0 || kk > 0;
+          const int first = kt > k_begin || kk > 0;
           if constexpr (kF32) {
             wgmma::mma_m64n64k8_tf32(acc, desc_a + 2 * kk, desc_b + 2 * kk, first);
           } else {
@@ -206,7 +226,10 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           const int rank = warp * 16 + g + 8 * (e >> 1), row = nt * 8 + 2 * tq + (e & 1);
-          if (rank < ld && row < t.rows) out[static_cast<int64_t>(t.row0 + row) * ld + rank] = rank < r ? acc[nt][e] : 0.0f;
+          if (rank >= ld || row >= t.rows) continue;
+          float* o = out + static_cast<int64_t>(t.row0 + row) * ld + rank;
+          if (!add) *o = rank < r ? acc[nt][e] : 0.0f;
+          else if (rank < r) atomicAdd(o, acc[nt][e]);
         }
       }
       continue;
@@ -214,6 +237,16 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
     // Columns past the adapter's rank are written as zeros (weights past it were never read
     // into these columns' products, whatever the stage held).
     const float scale = kTransposedW ? seg.scales[t.adapter] : 1.0f;
+    if (add) {
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt) {
+        const int c = nt * 8 + 2 * tq;
+        if (c >= r) break;
+        if (row_a < t.rows) add_pair(out_a + c, scale * acc[nt][0], scale * acc[nt][1], c + 1 < r);
+        if (row_b < t.rows) add_pair(out_b + c, scale * acc[nt][2], scale * acc[nt][3], c + 1 < r);
+      }
+      continue;
+    }
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt) {
       const int c = nt * 8 + 2 * tq;

@@ -22,24 +22,34 @@ constexpr bool kBuiltForSm90a = false;  // the kernel needs wgmma: built only fo
 // Launches the wgmma kernel and returns true where it applies. Measured on the H200
 // (bench/kernels/README.md, v12, v16, v17): once the row tiles alone fill the GPU, faster than
 // the cp.async kernel by 1.3–2.0× for the bf16 shrink and 1.3–1.6× for bf16 dS, and than the
-// WMMA kernel by 2.9–3.2× for the TF32 shrink and 2.5× for TF32 dS; with fewer tiles the
-// cluster split of d of the other kernels wins.
+// WMMA kernel by 2.9–3.2× for the TF32 shrink and 2.5× for TF32 dS. With fewer row tiles than
+// multiprocessors, the blocks split d (as many splits as fill the resident blocks) and add
+// their partial sums into the output, zeroed first.
 template <typename E, bool kTransposedW>
 bool try_row_reduce_tma(const alto_segments* seg, const E* big, int32_t d, const E* const* W, float* out, cudaStream_t stream,
                         cudaError_t* status) {
   const DeviceInfo dev = current_device();
   const int64_t tiles = tile_bound(seg, rrt::kRows);
-  if (!kBuiltForSm90a || dev.major != 9 || dev.minor != 0 || tiles < dev.sms || seg->num_segments > kCachedSegments ||
+  if (!kBuiltForSm90a || dev.major != 9 || dev.minor != 0 || tiles == 0 || seg->num_segments > kCachedSegments ||
       d % rrt::k_step<E>() != 0 || seg->max_rank > 64 || reinterpret_cast<uintptr_t>(big) % 16 != 0)
     return false;
   CUtensorMap map;
   const bool mapped = std::is_same<E, float>::value ? tma_f32_tile_map(&map, big, seg->total_rows, d, rrt::kRows)
                                                     : tma_tile_map(&map, big, seg->total_rows, d, rrt::kRows);
   if (!mapped) return false;
-  // Persistent blocks: as many as stay resident, never more than there are row tiles.
-  const int64_t blocks = std::min<int64_t>(tiles, static_cast<int64_t>(rrt::kBlocksPerSm) * dev.sms);
-  *status = launch(row_reduce_tma<E, kTransposedW>, dim3(static_cast<unsigned>(blocks)), rrt::kThreads, rrt::smem_bytes<E, kTransposedW>(), stream,
-                   map, *seg, d, W, out);
+  // Persistent blocks: as many as stay resident, never more than there are row tiles; split
+  // along d while that leaves every block a K step.
+  const int64_t resident = static_cast<int64_t>(rrt::kBlocksPerSm) * dev.sms;
+  const int64_t blocks = std::min<int64_t>(tiles, resident);
+  const int64_t steps = d / rrt::k_step<E>();
+  const int64_t want = tiles >= dev.sms ? 1 : std::max<int64_t>(1, std::min<int64_t>(resident / tiles, steps));
+  const int64_t per_split = (steps + want - 1) / want, splits = want > 1 ? (steps + per_split - 1) / per_split : 1;  // none left empty
+  if (splits > 1) {
+    *status = cudaMemsetAsync(out, 0, static_cast<size_t>(seg->total_rows) * seg->max_rank * sizeof(float), stream);
+    if (*status != cudaSuccess) return true;
+  }
+  *status = launch(row_reduce_tma<E, kTransposedW>, dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(splits)), rrt::kThreads,
+                   rrt::smem_bytes<E, kTransposedW>(), stream, map, *seg, d, W, out);
   return true;
 }
 

@@ -49,8 +49,9 @@ std::vector<Case> cases() {
   out.push_back({"no base, no-LoRA rows", {10, 50, 200, 77}, {0, -1, 1, 0}, {5, 12}, 72, 136, false, false, true});
   out.push_back({"d 4096", {300, 1, 513}, {0, 1, 2}, {64, 40, 16}, 4096, 4096, false, true});
   out.push_back({"long segment, rank 1", {5000}, {0}, {1}, 128, 8, false, true});
-  // d a multiple of 64, ranks ≤ 64, few rows: the cp.async row-reduce with d split across a
-  // cluster; rows without LoRA, an unowned adapter.
+  // d a multiple of 64, ranks ≤ 64, few rows: d split across blocks that add their partial
+  // sums (the wgmma row-reduce on an H200; the cp.async one, split across a cluster, where the
+  // wgmma kernel does not run); rows without LoRA, an unowned adapter.
   out.push_back({"few rows, d 512/192", {0, 65, 1, 130, 64, 7}, {0, 1, -1, 2, 0, 3}, {16, 64, 24, 3, 8}, 512, 192, false, false});
   // Enough row tiles to fill an H200, so the shrink and dS take the wgmma kernel (4 and 3 steps
   // along d): weight rows by cp.async (A: ranks 16/24/64; B: all) and by plain copies (A: rank
