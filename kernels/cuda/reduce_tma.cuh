@@ -10,9 +10,9 @@
 // per consumer warp): no block-wide barrier in the loop, and the ring runs on across row
 // tiles, since each block walks the row tiles persistently (tile = blockIdx.x, + gridDim.x…).
 //
-// When the row tiles alone do not fill the GPU, blockIdx.y splits the K steps: each block
-// reduces its share of d and adds its partial sums into the output, which the launcher has
-// zeroed (gridDim.y = 1: plain stores).
+// When the row tiles alone do not fill the GPU, kSplit: blockIdx.y splits the K steps, each
+// block reduces its share of d and adds its partial sums into the output, which the launcher
+// has zeroed (a kernel of its own, so that the plain one's code stays as it was).
 //
 // Example: T = 1024 rows in one segment, d = 2048 (bf16: 32 K steps of 64), 132 SMs → 16 row
 // tiles; 264 resident blocks / 16 tiles → 16 splits of 2 K steps each, 256 blocks; stage s
@@ -71,7 +71,7 @@ __device__ __forceinline__ void add_pair(float* p, float x, float y, bool two) {
 // with Aᵀ from registers (each thread loads its fragment from the stage, where A sits as
 // stored) and X, K-major, as the B operand from its swizzled tile; the accumulators hold Sᵀ
 // and are written back transposed. Ranks past the adapter's compute garbage and are dropped.
-template <typename E, bool kTransposedW>
+template <typename E, bool kTransposedW, bool kSplit>
 __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_constant__ CUtensorMap big_map, alto_segments global_seg, int32_t d,
                                                                 const E* const* W, float* out) {
 #ifdef ALTO_WGMMA
@@ -95,10 +95,10 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
   __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int32_t ld = seg.max_rank, nk_all = d / kK;
-  // This block's K steps [k_begin, nk); `add`: partial sums, added into the zeroed output.
-  const int32_t per_split = (nk_all + gridDim.y - 1) / gridDim.y, k_begin = blockIdx.y * per_split, nk = min(nk_all, k_begin + per_split);
-  const bool add = gridDim.y > 1;
-  if (add && k_begin >= nk) return;
+  // This block's K steps [k_begin, nk).
+  const int32_t per_split = kSplit ? (nk_all + gridDim.y - 1) / gridDim.y : nk_all;
+  const int32_t k_begin = kSplit ? blockIdx.y * per_split : 0, nk = kSplit ? min(nk_all, k_begin + per_split) : nk_all;
+  if (kSplit && k_begin >= nk) return;
   SegmentTile t;
   int it = 0;  // steps through the ring so far, across tiles
   if (warp == rrt::kConsumers) {
@@ -159,11 +159,12 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
     float* out_a = out + static_cast<int64_t>(t.row0 + row_a) * ld;
     float* out_b = out + static_cast<int64_t>(t.row0 + row_b) * ld;
     if (t.adapter < 0) {  // rows without LoRA (zeroed already when adding)
-      if (add) continue;
-      for (int c = 2 * tq; c < ld; c += 8) {
-        for (int e = 0; e < 2 && c + e < ld; ++e) {
-          if (row_a < t.rows) out_a[c + e] = 0.0f;
-          if (row_b < t.rows) out_b[c + e] = 0.0f;
+      if constexpr (!kSplit) {
+        for (int c = 2 * tq; c < ld; c += 8) {
+          for (int e = 0; e < 2 && c + e < ld; ++e) {
+            if (row_a < t.rows) out_a[c + e] = 0.0f;
+            if (row_b < t.rows) out_b[c + e] = 0.0f;
+          }
         }
       }
       continue;
@@ -228,7 +229,7 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
           const int rank = warp * 16 + g + 8 * (e >> 1), row = nt * 8 + 2 * tq + (e & 1);
           if (rank >= ld || row >= t.rows) continue;
           float* o = out + static_cast<int64_t>(t.row0 + row) * ld + rank;
-          if (!add) *o = rank < r ? acc[nt][e] : 0.0f;
+          if (!kSplit) *o = rank < r ? acc[nt][e] : 0.0f;
           else if (rank < r) atomicAdd(o, acc[nt][e]);
         }
       }
@@ -237,7 +238,7 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
     // Columns past the adapter's rank are written as zeros (weights past it were never read
     // into these columns' products, whatever the stage held).
     const float scale = kTransposedW ? seg.scales[t.adapter] : 1.0f;
-    if (add) {
+    if constexpr (kSplit) {
 #pragma unroll
       for (int nt = 0; nt < 8; ++nt) {
         const int c = nt * 8 + 2 * tq;
@@ -245,20 +246,20 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
         if (row_a < t.rows) add_pair(out_a + c, scale * acc[nt][0], scale * acc[nt][1], c + 1 < r);
         if (row_b < t.rows) add_pair(out_b + c, scale * acc[nt][2], scale * acc[nt][3], c + 1 < r);
       }
-      continue;
-    }
+    } else {
 #pragma unroll
-    for (int nt = 0; nt < 8; ++nt) {
-      const int c = nt * 8 + 2 * tq;
-      if (c >= ld) break;
-      const float2 va = make_float2(c < r ? scale * acc[nt][0] : 0.0f, c + 1 < r ? scale * acc[nt][1] : 0.0f);
-      const float2 vb = make_float2(c < r ? scale * acc[nt][2] : 0.0f, c + 1 < r ? scale * acc[nt][3] : 0.0f);
-      if (c + 1 < ld && ld % 2 == 0) {
-        if (row_a < t.rows) *reinterpret_cast<float2*>(out_a + c) = va;
-        if (row_b < t.rows) *reinterpret_cast<float2*>(out_b + c) = vb;
-      } else {
-        if (row_a < t.rows) { out_a[c] = va.x; if (c + 1 < ld) out_a[c + 1] = va.y; }
-        if (row_b < t.rows) { out_b[c] = vb.x; if (c + 1 < ld) out_b[c + 1] = vb.y; }
+      for (int nt = 0; nt < 8; ++nt) {
+        const int c = nt * 8 + 2 * tq;
+        if (c >= ld) break;
+        const float2 va = make_float2(c < r ? scale * acc[nt][0] : 0.0f, c + 1 < r ? scale * acc[nt][1] : 0.0f);
+        const float2 vb = make_float2(c < r ? scale * acc[nt][2] : 0.0f, c + 1 < r ? scale * acc[nt][3] : 0.0f);
+        if (c + 1 < ld && ld % 2 == 0) {
+          if (row_a < t.rows) *reinterpret_cast<float2*>(out_a + c) = va;
+          if (row_b < t.rows) *reinterpret_cast<float2*>(out_b + c) = vb;
+        } else {
+          if (row_a < t.rows) { out_a[c] = va.x; if (c + 1 < ld) out_a[c + 1] = va.y; }
+          if (row_b < t.rows) { out_b[c] = vb.x; if (c + 1 < ld) out_b[c + 1] = vb.y; }
+        }
       }
     }
   }

@@ -44,12 +44,16 @@ bool try_row_reduce_tma(const alto_segments* seg, const E* big, int32_t d, const
   const int64_t steps = d / rrt::k_step<E>();
   const int64_t want = tiles >= dev.sms ? 1 : std::max<int64_t>(1, std::min<int64_t>(resident / tiles, steps));
   const int64_t per_split = (steps + want - 1) / want, splits = want > 1 ? (steps + per_split - 1) / per_split : 1;  // none left empty
-  if (splits > 1) {
-    *status = cudaMemsetAsync(out, 0, static_cast<size_t>(seg->total_rows) * seg->max_rank * sizeof(float), stream);
-    if (*status != cudaSuccess) return true;
+  if (splits == 1) {
+    *status = launch(row_reduce_tma<E, kTransposedW, false>, dim3(static_cast<unsigned>(blocks)), rrt::kThreads, rrt::smem_bytes<E, kTransposedW>(),
+                     stream, map, *seg, d, W, out);
+    return true;
   }
-  *status = launch(row_reduce_tma<E, kTransposedW>, dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(splits)), rrt::kThreads,
-                   rrt::smem_bytes<E, kTransposedW>(), stream, map, *seg, d, W, out);
+  *status = cudaMemsetAsync(out, 0, static_cast<size_t>(seg->total_rows) * seg->max_rank * sizeof(float), stream);
+  if (*status == cudaSuccess) {
+    *status = launch(row_reduce_tma<E, kTransposedW, true>, dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(splits)), rrt::kThreads,
+                     rrt::smem_bytes<E, kTransposedW>(), stream, map, *seg, d, W, out);
+  }
   return true;
 }
 
