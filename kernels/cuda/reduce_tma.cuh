@@ -49,16 +49,6 @@ __host__ __device__ constexpr size_t smem_bytes() {
 }
 }  // namespace rrt
 
-// Adds x (and y beside it, when `two`) into p: one 8-byte reduction where p is 8-byte aligned.
-__device__ __forceinline__ void add_pair(float* p, float x, float y, bool two) {
-  if (two && (reinterpret_cast<uintptr_t>(p) & 7) == 0) {
-    asm volatile("red.global.add.v2.f32 [%0], {%1, %2};\n" ::"l"(p), "f"(x), "f"(y) : "memory");
-  } else {
-    atomicAdd(p, x);
-    if (two) atomicAdd(p + 1, y);
-  }
-}
-
 // W stages as stored: A[k][n] (shrink, kTransposedW false: an N-major operand) or B[n][k]
 // (dS, true: K-major). Weight rows go by cp.async when they are 16-byte aligned (rank a
 // multiple of 16 bytes for A, d for B; the launcher checks d), by ordinary copies otherwise.
@@ -243,8 +233,8 @@ __global__ void __launch_bounds__(rrt::kThreads) row_reduce_tma(const __grid_con
       for (int nt = 0; nt < 8; ++nt) {
         const int c = nt * 8 + 2 * tq;
         if (c >= r) break;
-        if (row_a < t.rows) add_pair(out_a + c, scale * acc[nt][0], scale * acc[nt][1], c + 1 < r);
-        if (row_b < t.rows) add_pair(out_b + c, scale * acc[nt][2], scale * acc[nt][3], c + 1 < r);
+        if (row_a < t.rows) add_pair(out_a + c, scale * acc[nt][0], scale * acc[nt][1], c + 1 < r, (reinterpret_cast<uintptr_t>(out_a + c) & 7) == 0);
+        if (row_b < t.rows) add_pair(out_b + c, scale * acc[nt][2], scale * acc[nt][3], c + 1 < r, (reinterpret_cast<uintptr_t>(out_b + c) & 7) == 0);
       }
     } else {
 #pragma unroll

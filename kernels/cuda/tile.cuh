@@ -26,6 +26,17 @@ template <typename E> __device__ __forceinline__ E from_float(float v);
 template <> __device__ __forceinline__ float from_float<float>(float v) { return v; }
 template <> __device__ __forceinline__ bf16 from_float<bf16>(float v) { return __float2bfloat16_rn(v); }
 
+// Adds x (and y beside it, when `two`) into p: one 8-byte reduction where `vec` (the caller
+// knows p is 8-byte aligned), scalar atomic adds otherwise.
+__device__ __forceinline__ void add_pair(float* p, float x, float y, bool two, bool vec) {
+  if (two && vec) {
+    asm volatile("red.global.add.v2.f32 [%0], {%1, %2};\n" ::"l"(p), "f"(x), "f"(y) : "memory");
+  } else {
+    atomicAdd(p, x);
+    if (two) atomicAdd(p + 1, y);
+  }
+}
+
 // The rows a block works on: `rows` consecutive rows from `row0`, all in one segment.
 struct SegmentTile {
   int32_t row0;

@@ -95,13 +95,7 @@ __device__ __forceinline__ void add_grad_pair(float* dst, bool is_b, int32_t d, 
     rows = r;
   }
   if (row >= rows || first >= len) return;
-  float* p = dst + static_cast<int64_t>(row) * ld + first;
-  if (vec && first + 1 < len) {
-    asm volatile("red.global.add.v2.f32 [%0], {%1, %2};\n" ::"l"(p), "f"(lo), "f"(hi) : "memory");
-  } else {
-    atomicAdd(p, lo);
-    if (first + 1 < len) atomicAdd(p + 1, hi);
-  }
+  add_pair(dst + static_cast<int64_t>(row) * ld + first, lo, hi, first + 1 < len, vec);
 }
 
 }  // namespace alto::cuda
