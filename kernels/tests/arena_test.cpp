@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "arena.h"
+#include "host_check.h"
 
 namespace {
 
@@ -32,14 +33,7 @@ struct HostDevice {
   }
 };
 
-int passed = 0, failed = 0;
-void check(bool ok, const char* what) {
-  if (ok) ++passed;
-  else {
-    ++failed;
-    std::printf("FAIL %s\n", what);
-  }
-}
+using host_check::check;
 
 }  // namespace
 
@@ -113,6 +107,5 @@ int main() {
     check(held == 0 && arena.reserved() == 0, "and all of it goes back to the device");
   }
   check(segments.empty(), "nothing leaks");
-  std::printf("arena_test: %d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  return host_check::finish("arena_test");
 }

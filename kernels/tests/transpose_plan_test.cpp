@@ -9,18 +9,12 @@
 #include <random>
 #include <vector>
 
+#include "host_check.h"
 #include "transpose_plan.h"
 
 namespace {
 
-int passed = 0, failed = 0;
-void check(bool ok, const char* what) {
-  if (ok) ++passed;
-  else {
-    ++failed;
-    std::printf("FAIL %s\n", what);
-  }
-}
+using host_check::check;
 
 // The kernel's loop on the host, over units of p.unit_bytes.
 void run_plan(const alto::engine::TransposePlan& p, const unsigned char* x, unsigned char* y) {
@@ -119,6 +113,5 @@ int main() {
     else std::printf("  case %d: rank %d, elem %d\n", c, rank, elem);
   }
   check(random_ok == random_cases, "random shapes, permutations, element sizes and offsets");
-  std::printf("transpose_plan_test: %d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  return host_check::finish("transpose_plan_test");
 }
