@@ -12,6 +12,7 @@
 #include <initializer_list>
 #include <type_traits>
 
+#include "attention_mma.cuh"
 #include "attention_tiled.cuh"
 #include "engine_impl.h"
 
@@ -190,6 +191,28 @@ cudaError_t tiled_grad(cudaStream_t stream, const float* q, const float* k, cons
   return cudaGetLastError();
 }
 
+namespace mmak = alto::cuda::attention_mma;
+
+// Head dim 64 with TF32 products: the register-fragment kernels (attention_mma.cuh).
+bool use_mma(int64_t dh, int32_t tf32, std::initializer_list<const float*> ptrs) { return tf32 && dh == mmak::kD && aligned16(ptrs); }
+
+cudaError_t mma_forward(cudaStream_t stream, const float* q, const float* k, const float* v, float* o, float* lse, const tiled::Dims& d) {
+  if (cudaError_t err = allow_smem(mmak::forward, mmak::forward_smem()); err != cudaSuccess) return err;
+  const dim3 grid(static_cast<unsigned>((d.T + mmak::kRows - 1) / mmak::kRows), static_cast<unsigned>(d.B * d.H));
+  mmak::forward<<<grid, mmak::kThreads, mmak::forward_smem(), stream>>>(q, k, v, o, lse, d);
+  return cudaGetLastError();
+}
+
+cudaError_t mma_grad(cudaStream_t stream, const float* q, const float* k, const float* v, const float* lse, const float* dO, const float* delta,
+                     float* dq, float* dk, float* dv, const tiled::Dims& d) {
+  if (cudaError_t err = allow_smem(mmak::grad_q, mmak::grad_q_smem()); err != cudaSuccess) return err;
+  if (cudaError_t err = allow_smem(mmak::grad_kv, mmak::grad_kv_smem()); err != cudaSuccess) return err;
+  const unsigned tiles = static_cast<unsigned>((d.T + mmak::kRows - 1) / mmak::kRows);
+  mmak::grad_q<<<dim3(tiles, static_cast<unsigned>(d.B * d.H)), mmak::kThreads, mmak::grad_q_smem(), stream>>>(q, k, v, lse, dO, delta, dq, d);
+  mmak::grad_kv<<<dim3(tiles, static_cast<unsigned>(d.B * d.KV)), mmak::kThreads, mmak::grad_kv_smem(), stream>>>(q, k, v, lse, dO, delta, dk, dv, d);
+  return cudaGetLastError();
+}
+
 // Calls f<U>() for U = dh / 16 (U in 1..8).
 template <typename F>
 cudaError_t by_units(int64_t dh, F&& f) {
@@ -220,6 +243,9 @@ extern "C" alto_status alto_engine_attention(alto_engine* e, const float* q, con
   const Dims d{batch, heads, kv_heads, seq, head_dim, scale};
   if (alto_status st = check_dims(e, d); st != ALTO_OK) return st;
   if (batch == 0 || seq == 0) return ALTO_OK;
+  if (use_mma(head_dim, tf32, {q, k, v, o})) {
+    return engine_status(e, mma_forward(e->stream, q, k, v, o, lse, tiled::Dims{batch, heads, kv_heads, seq, head_dim, scale}), "attention");
+  }
   if (use_tiled(head_dim)) {
     const tiled::Dims t{batch, heads, kv_heads, seq, head_dim, scale};
     const bool tc = tf32 && aligned16({q, k, v});
@@ -250,10 +276,15 @@ extern "C" alto_status alto_engine_attention_grad(alto_engine* e, const float* q
     const tiled::Dims t{batch, heads, kv_heads, seq, head_dim, scale};
     auto* dl = static_cast<float*>(delta);
     const bool tc = tf32 && aligned16({q, k, v, dO});
-    err = by_units(head_dim, [&](auto u) {
-      constexpr int U = decltype(u)::value;
-      return tc ? tiled_grad<U, true>(e->stream, q, k, v, lse, dO, dl, dq, dk, dv, t) : tiled_grad<U, false>(e->stream, q, k, v, lse, dO, dl, dq, dk, dv, t);
-    });
+    if (use_mma(head_dim, tf32, {q, k, v, dO, dq, dk, dv})) {
+      err = mma_grad(e->stream, q, k, v, lse, dO, dl, dq, dk, dv, t);
+    } else {
+      err = by_units(head_dim, [&](auto u) {
+        constexpr int U = decltype(u)::value;
+        return tc ? tiled_grad<U, true>(e->stream, q, k, v, lse, dO, dl, dq, dk, dv, t)
+                  : tiled_grad<U, false>(e->stream, q, k, v, lse, dO, dl, dq, dk, dv, t);
+      });
+    }
     if (err == cudaSuccess) err = cudaGetLastError();
     e->pool->free(delta);
     return engine_status(e, err, "attention_grad");

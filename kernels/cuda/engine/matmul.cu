@@ -11,16 +11,37 @@ using namespace alto::cuda;
 
 namespace {
 
-__global__ void to_bf16(const float* x, __nv_bfloat16* y, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) y[i] = __float2bfloat16_rn(x[i]);
+// Four floats a thread (16-byte load, 8-byte store) where x is 16-byte aligned, the tail one by
+// one; I the index type (32-bit below 2^31 elements).
+template <typename I>
+__global__ void to_bf16(const float* x, __nv_bfloat16* y, I n, bool vec) {
+  const I stride = I(gridDim.x) * blockDim.x, first = blockIdx.x * I(blockDim.x) + threadIdx.x;
+  I done = 0;
+  if (vec) {
+    const I quads = n / 4;
+    for (I i = first; i < quads; i += stride) {
+      const float4 v = reinterpret_cast<const float4*>(x)[i];
+      __nv_bfloat162 lo = __floats2bfloat162_rn(v.x, v.y), hi = __floats2bfloat162_rn(v.z, v.w);
+      uint2 packed;
+      packed.x = *reinterpret_cast<uint32_t*>(&lo);
+      packed.y = *reinterpret_cast<uint32_t*>(&hi);
+      reinterpret_cast<uint2*>(y)[i] = packed;
+    }
+    done = quads * 4;
+  }
+  for (I i = done + first; i < n; i += stride) y[i] = __float2bfloat16_rn(x[i]);
 }
 
 // A bf16 copy of `count` floats from the pool (stream-ordered: freed after the product is queued).
 cudaError_t bf16_copy(alto_engine* e, const float* x, int64_t count, void** out) {
   cudaError_t err = e->pool->alloc(static_cast<size_t>(count) * 2, out);
   if (err != cudaSuccess) return err;
-  const int64_t blocks = (count + 255) / 256;
-  to_bf16<<<static_cast<unsigned>(blocks < 65535LL * 8 ? blocks : 65535LL * 8), 256, 0, e->stream>>>(x, static_cast<__nv_bfloat16*>(*out), count);
+  const bool vec = reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(*out) % 8 == 0;
+  const int64_t work = vec ? (count + 3) / 4 : count, blocks = (work + 255) / 256;
+  const unsigned grid = static_cast<unsigned>(blocks < 65535LL * 8 ? blocks : 65535LL * 8);
+  auto* y = static_cast<__nv_bfloat16*>(*out);
+  if (count < (int64_t(1) << 31)) to_bf16<int32_t><<<grid, 256, 0, e->stream>>>(x, y, static_cast<int32_t>(count), vec);
+  else to_bf16<int64_t><<<grid, 256, 0, e->stream>>>(x, y, count, vec);
   return cudaGetLastError();
 }
 
