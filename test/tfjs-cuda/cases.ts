@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradient functions by itself (the union package and tfjs-layers do).
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { buildSegmentPlan, createOptimizer } from '@alto/core';
-import { causalAttention, groupedLora, layerNorm, rmsNorm, rope, swiglu, tfParamOps } from '@alto/tfjs';
+import { causalAttention, groupedLora, layerNorm, rmsNorm, rope, swiglu, tfParamOps, tokenCrossEntropy } from '@alto/tfjs';
 import { createLlama, initLlamaWeights, llamaSpec } from '@alto/models';
 
 export interface Case {
@@ -128,6 +128,19 @@ export const cases: Case[] = [
       out.push(rmsNorm(x, g, 1e-5), ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(rmsNorm(a, b, 1e-5), w)))([x, g]));
     }
     if (tf.getBackend() === 'alto-cuda' && !tf.getKernel('AltoRmsNorm', 'alto-cuda')) throw new Error('the fused RMSNorm kernel is not registered');
+    return out;
+  }, tolerance: 1e-5 },
+  { name: 'token cross-entropy (fused on the CUDA backend): loss and the gradient of the logits; odd and float4-wide vocabularies, targets out of range', run: () => {
+    const out: tf.Tensor[] = [];
+    // 1001: the scalar path; 512: rows read as float4. Targets −1 and V have no target term.
+    for (const [shape, seed] of [[[3, 5, 1001], 210], [[2, 4, 512], 220]] as const) {
+      const V = shape[2];
+      const z = t([...shape], seed, -8, 8), w = t([shape[0], shape[1]], seed + 1);
+      const ids = Array.from({ length: shape[0] * shape[1] }, (_, i) => (i === 1 ? -1 : i === 2 ? V : (i * 7919) % V));
+      const targets = tf.tensor2d(ids, [shape[0], shape[1]], 'int32');
+      out.push(tokenCrossEntropy(z, targets), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tokenCrossEntropy(a, targets), w)))(z));
+    }
+    if (tf.getBackend() === 'alto-cuda' && !tf.getKernel('AltoTokenCrossEntropy', 'alto-cuda')) throw new Error('the fused cross-entropy kernel is not registered');
     return out;
   }, tolerance: 1e-5 },
   { name: 'LayerNorm (fused on the CUDA backend): forward and the gradients of x, g and b', run: () => {

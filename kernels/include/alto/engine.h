@@ -149,6 +149,14 @@ alto_status alto_engine_one_hot(alto_engine* e, alto_elem type, const int32_t* i
                                 double off);
 /* Softmax (or log-softmax) over the last axis of an [outer, inner] f32 view. */
 alto_status alto_engine_softmax(alto_engine* e, const float* x, float* y, int64_t outer, int64_t inner, int32_t log);
+/* Token cross-entropy over the last axis of [rows, vocab] f32 logits z with int32 targets t:
+ * loss[r] = lse[r] − z[r][t[r]], lse[r] = log Σ_j exp(z[r][j]) (kept for the gradient); a
+ * target outside [0, vocab) has no target term. One read of the logits. */
+alto_status alto_engine_token_cross_entropy(alto_engine* e, const float* logits, const int32_t* targets, float* loss, float* lse,
+                                            int64_t rows, int64_t vocab);
+/* Its gradient: dlogits[r][j] = (exp(z[r][j] − lse[r]) − [j = t[r]])·dloss[r] (written). */
+alto_status alto_engine_token_cross_entropy_grad(alto_engine* e, const float* logits, const int32_t* targets, const float* lse,
+                                                 const float* dloss, float* dlogits, int64_t rows, int64_t vocab);
 
 /* AdamW on `count` f32 tensors in place (params, first and second moments):
  *   m ← m·β1 + g·(1 − β1), v ← v·β2 + g²·(1 − β2), p ← p·decay + (m / (√v · c + ε))·step

@@ -39,7 +39,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("transpose", &Engine::Transpose), InstanceMethod("matmul", &Engine::Matmul),
                         InstanceMethod("copyBox", &Engine::CopyBox), InstanceMethod("gather", &Engine::Gather), InstanceMethod("scan", &Engine::Scan),
                         InstanceMethod("segmentSum", &Engine::SegmentSum), InstanceMethod("oneHot", &Engine::OneHot),
-                        InstanceMethod("softmax", &Engine::Softmax), InstanceMethod("rmsNorm", &Engine::RmsNorm),
+                        InstanceMethod("softmax", &Engine::Softmax), InstanceMethod("tokenCrossEntropy", &Engine::TokenCrossEntropy),
+                        InstanceMethod("tokenCrossEntropyGrad", &Engine::TokenCrossEntropyGrad), InstanceMethod("rmsNorm", &Engine::RmsNorm),
                         InstanceMethod("rmsNormGrad", &Engine::RmsNormGrad),
                         InstanceMethod("swiglu", &Engine::Swiglu), InstanceMethod("swigluGrad", &Engine::SwigluGrad), InstanceMethod("rope", &Engine::Rope),
                         InstanceMethod("layerNorm", &Engine::LayerNorm), InstanceMethod("layerNormGrad", &Engine::LayerNormGrad),
@@ -217,6 +218,19 @@ class Engine : public Napi::ObjectWrap<Engine> {
     check(info, alto_engine_softmax(live(info), static_cast<const float*>(ptr_arg(info, 0)), static_cast<float*>(ptr_arg(info, 1)), int_arg(info, 2),
                                     int_arg(info, 3), info[4].ToBoolean().Value() ? 1 : 0),
           "softmax");
+  }
+  // tokenCrossEntropy(logits, targets, loss, lse, rows, vocab)
+  void TokenCrossEntropy(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_token_cross_entropy(live(info), static_cast<const float*>(ptr_arg(info, 0)), static_cast<const int32_t*>(ptr_arg(info, 1)),
+                                                static_cast<float*>(ptr_arg(info, 2)), static_cast<float*>(ptr_arg(info, 3)), int_arg(info, 4), int_arg(info, 5)),
+          "tokenCrossEntropy");
+  }
+  // tokenCrossEntropyGrad(logits, targets, lse, dloss, dlogits, rows, vocab)
+  void TokenCrossEntropyGrad(const Napi::CallbackInfo& info) {
+    check(info, alto_engine_token_cross_entropy_grad(live(info), static_cast<const float*>(ptr_arg(info, 0)), static_cast<const int32_t*>(ptr_arg(info, 1)),
+                                                     static_cast<const float*>(ptr_arg(info, 2)), static_cast<const float*>(ptr_arg(info, 3)),
+                                                     static_cast<float*>(ptr_arg(info, 4)), int_arg(info, 5), int_arg(info, 6)),
+          "tokenCrossEntropyGrad");
   }
   // rmsNorm(x, g, y, invRms, rows, cols, eps)
   void RmsNorm(const Napi::CallbackInfo& info) {

@@ -49,6 +49,10 @@ export interface CudaEngine {
   segmentSum(elem: number, x: number, ids: number, y: number, rows: number, inner: number, numSegments: number): void;
   oneHot(elem: number, indices: number, y: number, n: number, depth: number, on: number, off: number): void;
   softmax(x: number, y: number, outer: number, inner: number, log: boolean): void;
+  /** loss[r] = lse[r] − z[r][t[r]] over [rows, vocab] logits and int32 targets (none outside [0, vocab)); lse kept for the gradient. */
+  tokenCrossEntropy(logits: number, targets: number, loss: number, lse: number, rows: number, vocab: number): void;
+  /** Its gradient: dlogits = (softmax(z) − onehot(t))·dloss (written). */
+  tokenCrossEntropyGrad(logits: number, targets: number, lse: number, dloss: number, dlogits: number, rows: number, vocab: number): void;
   /** RMSNorm over the last axis of [rows, cols]: y = x·inv·g, inv = 1/sqrt(mean(x²) + eps) kept in invRms (rows floats). */
   rmsNorm(x: number, g: number, y: number, invRms: number, rows: number, cols: number, eps: number): void;
   /** LayerNorm over the last axis of [rows, cols]: y = (x − mean)·invStd·g + b; mean and invStd (rows floats each) kept. */

@@ -30,5 +30,7 @@ describe('tokenCrossEntropy', () => {
     const z = tf.zeros([2, 4]);
     expect(() => tokenCrossEntropy(z, tf.tensor1d([0, 1]))).toThrow(/targets must be int32/);
     expect(() => tokenCrossEntropy(z, tf.tensor1d([0, 1, 2], 'int32'))).toThrow(/must be the shape of logits \[2,4\] without its last axis/);
+    expect(() => tokenCrossEntropy(tf.zeros([2, 4], 'int32'), tf.tensor1d([0, 1], 'int32'))).toThrow(/logits must be float32/);
+    expect(() => tokenCrossEntropy(tf.zeros([2, 0]), tf.tensor1d([0, 1], 'int32'))).toThrow(/non-empty last axis/);
   });
 });
