@@ -190,11 +190,13 @@ export class CudaBackend extends KernelBackend {
   override timerAvailable(): boolean {
     return true;
   }
-  override async time(f: () => void): Promise<BackendTimingInfo> {
+  // Not async: a kernel's error (out of memory above all) is thrown where the kernel runs, as
+  // it is unprofiled, not left in a promise the profiler does not await until later.
+  override time(f: () => void): Promise<BackendTimingInfo> {
     const start = performance.now();
     f();
     this.cuda.sync();
-    return { kernelMs: performance.now() - start };
+    return Promise.resolve({ kernelMs: performance.now() - start });
   }
 
   override floatPrecision(): 16 | 32 {

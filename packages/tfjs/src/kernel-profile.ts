@@ -17,10 +17,19 @@ export interface KernelProfile {
 export async function profileKernels<T>(step: number, f: () => Promise<T>): Promise<{ result: T; profile: KernelProfile }> {
   let result!: T;
   const started = performance.now();
+  // A step that throws (out of memory: the trainer takes it again with fewer rows) must leave
+  // profiling off, and tf.profile leaves it on when its query throws: the error is held and
+  // thrown once the profile has closed.
+  let failure: { error: unknown } | null = null;
   const info = await tf.profile(async () => {
-    result = await f();
+    try {
+      result = await f();
+    } catch (error) {
+      failure = { error };
+    }
     return [] as tf.Tensor[];
   });
+  if (failure) throw (failure as { error: unknown }).error;
   const wallMs = performance.now() - started;
   const backend = tf.getBackend();
   const rows = new Map<string, { name: string; calls: number; ms: number; scope: boolean }>();
