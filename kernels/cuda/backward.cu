@@ -40,15 +40,19 @@ alto_status launch_backward(const alto_segments* seg, const void* X, int32_t d_i
   const int32_t rank_tiles = (seg->max_rank + kGradRank - 1) / kGradRank;
   const int32_t chunk = grad_chunk_rows(seg, col_tiles, rank_tiles);
   const dim3 grad_grid(static_cast<unsigned>(tile_bound(seg, chunk)), col_tiles * rank_tiles, 2);
+  // dS, then the weight gradients, then dX: the weight gradients read dY again, and right
+  // after dS has read it part of it is still in L2 (their items take the rows last read first).
   if constexpr (kBf16) {
     ALTO_CUDA_TRY(row_reduce_bf16_launch(seg, true, dY, d_out, B, dS, stream));
-    ALTO_CUDA_TRY(expand_bf16_launch(seg, true, static_cast<const float*>(dS), A, d_in, dx_base, dX, stream));
     bf16* small16 = reinterpret_cast<bf16*>(reinterpret_cast<char*>(dS) + ds_bytes(seg));
     const cudaError_t e = weight_grad_tma_launch(seg, X, d_in, dY, d_out, S, dS, small16, dA, dB, stream);
-    if (e == cudaSuccess) return ALTO_OK;
-    if (e != cudaErrorNotSupported) return ALTO_ERR_CUDA;
-    ALTO_CUDA_TRY(launch(weight_grad_bf16, grad_grid, wg::kThreads, wg::smem_bytes(), stream, *seg, chunk, col_tiles, x, d_in, dy, d_out, S,
-                         static_cast<const float*>(dS), dA, dB));
+    if (e == cudaErrorNotSupported) {
+      ALTO_CUDA_TRY(launch(weight_grad_bf16, grad_grid, wg::kThreads, wg::smem_bytes(), stream, *seg, chunk, col_tiles, x, d_in, dy, d_out, S,
+                           static_cast<const float*>(dS), dA, dB));
+    } else if (e != cudaSuccess) {
+      return ALTO_ERR_CUDA;
+    }
+    ALTO_CUDA_TRY(expand_bf16_launch(seg, true, static_cast<const float*>(dS), A, d_in, dx_base, dX, stream));
   } else {
     const dim3 reduce_grid(static_cast<unsigned>(tile_bound(seg, kReduceRows)), (seg->max_rank + kReduceCols - 1) / kReduceCols,
                            reduce_splits(seg, d_out, reduce_k<E>()));
@@ -57,6 +61,14 @@ alto_status launch_backward(const alto_segments* seg, const void* X, int32_t d_i
     } else {
       ALTO_CUDA_TRY(launch(row_reduce_kernel<E, true, false>, reduce_grid, kThreads, reduce_smem_bytes<E, true>(), stream, *seg, dy, d_out, b, dS));
     }
+    cudaError_t e = cudaErrorNotSupported;
+    if constexpr (kTf32) e = weight_grad_tf32_launch(seg, x, d_in, dy, d_out, S, dS, dA, dB, stream);
+    if (e == cudaErrorNotSupported) {
+      ALTO_CUDA_TRY(launch(weight_grad_kernel<E, kTf32>, grad_grid, kThreads, grad_smem_bytes<E>(), stream, *seg, chunk, col_tiles, x, d_in, dy,
+                           d_out, S, static_cast<const float*>(dS), dA, dB));
+    } else if (e != cudaSuccess) {
+      return ALTO_ERR_CUDA;
+    }
     if constexpr (kTf32) {
       ALTO_CUDA_TRY(expand_tf32_launch(seg, true, static_cast<const float*>(dS), A, d_in, dx_base, dX, stream));
     } else {
@@ -64,13 +76,6 @@ alto_status launch_backward(const alto_segments* seg, const void* X, int32_t d_i
       ALTO_CUDA_TRY(launch(expand_kernel<E, true, false>, expand_grid, kThreads, expand_smem_bytes<E, true>(), stream, *seg,
                            static_cast<const float*>(dS), a, d_in, static_cast<const E*>(dx_base), static_cast<E*>(dX)));
     }
-    if constexpr (kTf32) {
-      const cudaError_t e = weight_grad_tf32_launch(seg, x, d_in, dy, d_out, S, dS, dA, dB, stream);
-      if (e == cudaSuccess) return ALTO_OK;
-      if (e != cudaErrorNotSupported) return ALTO_ERR_CUDA;
-    }
-    ALTO_CUDA_TRY(launch(weight_grad_kernel<E, kTf32>, grad_grid, kThreads, grad_smem_bytes<E>(), stream, *seg, chunk, col_tiles, x, d_in, dy, d_out,
-                         S, static_cast<const float*>(dS), dA, dB));
   }
   return ALTO_OK;
 }

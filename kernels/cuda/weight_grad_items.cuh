@@ -46,7 +46,9 @@ struct GradItems {
   // False when the chunk has no rows there or its rows have no adapter.
   __device__ bool decode(int64_t i, bool& is_b, int32_t& n0, SegmentTile& t) const {
     const int32_t tile = static_cast<int32_t>(kTilesInner ? i % tiles : i / chunks);
-    const int32_t chunk = static_cast<int32_t>(kTilesInner ? i / tiles : i % chunks);
+    // The last chunks first: the dS kernel, which runs just before, read their rows of dY last,
+    // so the first items find them in L2.
+    const int32_t chunk = chunks - 1 - static_cast<int32_t>(kTilesInner ? i / tiles : i % chunks);
     is_b = tile >= tiles_in;
     n0 = (is_b ? tile - tiles_in : tile) * kCols;
     return find_segment_tile(seg, chunk, chunk_rows, t) && t.adapter >= 0;
