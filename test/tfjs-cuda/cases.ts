@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradient functions by itself (the union package and tfjs-layers do).
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { buildSegmentPlan, createOptimizer } from '@alto/core';
-import { causalAttention, groupedLora, layerNorm, rmsNorm, rope, swiglu, tfParamOps, tokenCrossEntropy } from '@alto/tfjs';
+import { causalAttention, groupedLora, layerNorm, linear, rmsNorm, rope, swiglu, tfParamOps, tokenCrossEntropy, withLoraScope } from '@alto/tfjs';
 import { createLlama, initLlamaWeights, llamaSpec } from '@alto/models';
 
 export interface Case {
@@ -119,6 +119,17 @@ export const cases: Case[] = [
     const A = plan.adapters.map((ad, i) => t([dIn, ad.rank], 73 + i) as tf.Tensor2D), B = plan.adapters.map((ad, i) => t([ad.rank, dOut], 80 + i) as tf.Tensor2D);
     const f = (xv: tf.Tensor, ...w: tf.Tensor[]) => tf.sum(tf.square(groupedLora(xv as tf.Tensor2D, base as tf.Tensor2D, w.slice(0, 3) as tf.Tensor2D[], w.slice(3) as tf.Tensor2D[], plan)));
     return [groupedLora(x as tf.Tensor2D, base as tf.Tensor2D, A, B, plan), ...tf.grads(f)([x, ...A, ...B])];
+  }, tolerance: 1e-4 },
+  { name: "linear() under a LoRA scope (on the CUDA backend the base's dX and the LoRA's in one pass): forward and the gradients of x, A and B", run: () => {
+    const a = { name: 'a', rank: 8, scale: 2 }, b = { name: 'b', rank: 3, scale: 0.5 };
+    const plan = buildSegmentPlan([{ adapter: a, rows: 2 }, { adapter: b, rows: 1 }]);
+    // 3 sequences of 20 tokens: the plan's rows expand to 60
+    const x = t([3, 20, 48], 230), W = t([48, 40], 231), w = t([3, 20, 40], 232);
+    const A = [t([48, 8], 233), t([48, 3], 234)] as tf.Tensor2D[], B = [t([8, 40], 235), t([3, 40], 236)] as tf.Tensor2D[];
+    const f = (xv: tf.Tensor, ...ab: tf.Tensor[]) =>
+      withLoraScope({ layer: () => ({ plan, A: ab.slice(0, 2) as tf.Tensor2D[], B: ab.slice(2) as tf.Tensor2D[] }) }, () => tf.sum(tf.mul(linear('p', xv, W), w)));
+    const y = withLoraScope({ layer: () => ({ plan, A, B }) }, () => linear('p', x, W));
+    return [y, ...tf.grads(f)([x, ...A, ...B])];
   }, tolerance: 1e-4 },
   { name: 'RMSNorm (fused on the CUDA backend): forward and the gradients of x and g, rank 2 and 3', run: () => {
     const out: tf.Tensor[] = [];

@@ -66,6 +66,8 @@ __global__ void __launch_bounds__(kThreads) cross_entropy_rows(const float* z, c
   }
 }
 
+// dz may be z (in place): each element is read once, then written, by the same thread (no
+// read-only cache loads here for that reason).
 template <bool kVec>
 __global__ void __launch_bounds__(kThreads) cross_entropy_grad_rows(const float* z, const int32_t* targets, const float* lse, const float* dy,
                                                                     float* dz, int64_t rows, int64_t vocab) {
@@ -78,13 +80,13 @@ __global__ void __launch_bounds__(kThreads) cross_entropy_grad_rows(const float*
       const float4* z4 = reinterpret_cast<const float4*>(zr);
       float4* d4 = reinterpret_cast<float4*>(dr);
       for (int64_t i = threadIdx.x; i < vocab / 4; i += kThreads) {
-        const float4 v = __ldg(z4 + i);
+        const float4 v = z4[i];
         const int64_t j = 4 * i;
         d4[i] = make_float4((__expf(v.x - l) - (j == t)) * g, (__expf(v.y - l) - (j + 1 == t)) * g, (__expf(v.z - l) - (j + 2 == t)) * g,
                             (__expf(v.w - l) - (j + 3 == t)) * g);
       }
     } else {
-      for (int64_t j = threadIdx.x; j < vocab; j += kThreads) dr[j] = (__expf(__ldg(zr + j) - l) - (j == t)) * g;
+      for (int64_t j = threadIdx.x; j < vocab; j += kThreads) dr[j] = (__expf(zr[j] - l) - (j == t)) * g;
     }
   }
 }

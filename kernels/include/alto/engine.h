@@ -154,7 +154,8 @@ alto_status alto_engine_softmax(alto_engine* e, const float* x, float* y, int64_
  * target outside [0, vocab) has no target term. One read of the logits. */
 alto_status alto_engine_token_cross_entropy(alto_engine* e, const float* logits, const int32_t* targets, float* loss, float* lse,
                                             int64_t rows, int64_t vocab);
-/* Its gradient: dlogits[r][j] = (exp(z[r][j] − lse[r]) − [j = t[r]])·dloss[r] (written). */
+/* Its gradient: dlogits[r][j] = (exp(z[r][j] − lse[r]) − [j = t[r]])·dloss[r] (written; dlogits
+ * may be logits, in place). */
 alto_status alto_engine_token_cross_entropy_grad(alto_engine* e, const float* logits, const int32_t* targets, const float* lse,
                                                  const float* dloss, float* dlogits, int64_t rows, int64_t vocab);
 

@@ -151,8 +151,10 @@ void LoraBackward(const Napi::CallbackInfo& info, alto_engine* e) {
   if (!have_s) st.check(alto_cuda_shrink(&seg, dtype, ptr_of(info[1]), d_in, a_dev, S, stream), "shrink");
   const size_t ws_bytes = alto_cuda_backward_workspace(&seg);
   void* ws = st.alloc(ws_bytes);
+  // The base layer's dX, added into dX as it is written, when the caller gives it.
+  const bool have_base = info.Length() > 12 && info[12].IsNumber() && info[12].As<Napi::Number>().DoubleValue() != 0;
   st.check(alto_cuda_backward(&seg, dtype, ptr_of(info[1]), d_in, ptr_of(info[3]), d_out, a_dev, reinterpret_cast<const void* const*>(dev + b_at), S,
-                              nullptr, ptr_of(info[7]), grad_dev, grad_dev + K, ws, ws_bytes, stream),
+                              have_base ? ptr_of(info[12]) : nullptr, ptr_of(info[7]), grad_dev, grad_dev + K, ws, ws_bytes, stream),
            "backward");
 }
 

@@ -83,8 +83,11 @@ export interface CudaEngine {
    * f32 buffer that receives x·A for the backward (0 or absent: not kept).
    */
   loraForward(plan: NativePlan, x: number, dIn: number, A: number[], B: number[], base: number, y: number, dOut: number, tf32?: boolean, S?: number): void;
-  /** dx = dS·Aᵀ, dA = xᵀ·dS, dB = s·Sᵀ·dy with S = x·A and dS = s·dy·Bᵀ (all written, none added to). */
-  loraBackward(plan: NativePlan, x: number, dIn: number, dy: number, dOut: number, A: number[], B: number[], dx: number, dA: number[], dB: number[], tf32?: boolean, S?: number): void;
+  /**
+   * dx = dxBase + dS·Aᵀ, dA = xᵀ·dS, dB = s·Sᵀ·dy with S = x·A and dS = s·dy·Bᵀ (all written, none
+   * added to; dxBase 0 or absent: none, and it may be dx itself).
+   */
+  loraBackward(plan: NativePlan, x: number, dIn: number, dy: number, dOut: number, A: number[], B: number[], dx: number, dA: number[], dB: number[], tf32?: boolean, S?: number, dxBase?: number): void;
   /**
    * AdamW in place on f32 tensors (one entry per tensor in each list): m ← m·β1 + g·(1 − β1),
    * v ← v·β2 + g²·(1 − β2), p ← p·decay + (m / (√v·c + ε))·step, scalars [β1, 1 − β1, β2, 1 − β2, c, ε, decay, step].

@@ -1,6 +1,6 @@
 export { initBackend, registerBackendLoader, DEFAULT_BACKENDS, KNOWN_BACKENDS, BackendUnavailableError } from './backend.js';
 export type { BackendOptions } from './backend.js';
-export { groupedLora, registerGroupedLora, tfjsKernels, REFERENCE_PROVIDER, BATCHED_PROVIDER, NATIVE_PROVIDER, CUDA_PROVIDER } from './ops/grouped-lora.js';
+export { groupedLora, groupedLoraLinear, registerGroupedLora, tfjsKernels, REFERENCE_PROVIDER, BATCHED_PROVIDER, NATIVE_PROVIDER, CUDA_PROVIDER } from './ops/grouped-lora.js';
 export type { GroupedLoraProvider, TfjsKernels } from './ops/grouped-lora.js';
 export { GROUPED_LORA_REFERENCE, GROUPED_LORA_REFERENCE_GRAD } from './kernels/grouped-lora-reference.js';
 export { rmsNorm } from './ops/rms-norm.js';

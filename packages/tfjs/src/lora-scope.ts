@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expandRows, SegmentPlan } from '@alto/core';
-import { groupedLora, GroupedLoraProvider } from './ops/grouped-lora.js';
+import { groupedLora, groupedLoraLinear, GroupedLoraProvider } from './ops/grouped-lora.js';
 
 /** What one LoRA-targeted layer does in the current step. */
 export interface LayerBinding {
@@ -34,34 +34,49 @@ export function withLoraScope<R>(scope: LoraScope | null, fn: () => R): R {
 /** Whether a forward pass is running inside an ALTO scope. */
 export const loraScopeActive = (): boolean => current !== null;
 
-/** Adds the current scope's LoRA for layer `name` to `base` (rows × d_out) from `x` (rows × d_in). */
-export function applyLora(name: string, x: tf.Tensor2D, base: tf.Tensor2D): tf.Tensor2D {
-  const binding = current?.layer(name, x.shape[1], base.shape[1]);
-  if (!binding) return base;
-  const rows = x.shape[0];
+// The current scope's binding of layer `name`, its plan expanded to `rows` (a multiple of the
+// step's examples: tokens of sequences), and the dropout mask of its LoRA input if any.
+function bindingFor(name: string, rows: number, dIn: number, dOut: number) {
+  const binding = current?.layer(name, dIn, dOut);
+  if (!binding) return null;
   const perExample = rows / binding.plan.totalRows;
   if (!Number.isInteger(perExample)) {
     throw new RangeError(`layer ${name}: ${rows} rows cannot be split over the ${binding.plan.totalRows} examples of the step`);
   }
-  const plan = expandRows(binding.plan, perExample);
-  const mask = binding.dropoutMask?.(rows, x.shape[1], perExample) ?? null;
-  const xl = mask ? tf.mul(x, mask) : x;
-  return groupedLora(xl as tf.Tensor2D, base, binding.A, binding.B, plan, binding.provider);
+  return { binding, plan: expandRows(binding.plan, perExample), mask: binding.dropoutMask?.(rows, dIn, perExample) ?? null };
+}
+
+/** Adds the current scope's LoRA for layer `name` to `base` (rows × d_out) from `x` (rows × d_in). */
+export function applyLora(name: string, x: tf.Tensor2D, base: tf.Tensor2D): tf.Tensor2D {
+  const bound = bindingFor(name, x.shape[0], x.shape[1], base.shape[1]);
+  if (!bound) return base;
+  const xl = bound.mask ? tf.mul(x, bound.mask) : x;
+  return groupedLora(xl as tf.Tensor2D, base, bound.binding.A, bound.binding.B, bound.plan, bound.binding.provider);
 }
 
 /**
  * A linear layer for function models: `x·kernel + bias`, plus LoRA when an ALTO scope is
  * active and targets `name`. Outside ALTO it is exactly the plain layer. x may have any
- * number of leading dimensions.
+ * number of leading dimensions. Without bias or dropout the base product and the LoRA are
+ * one op (groupedLoraLinear), whose backward adds the LoRA's dX into the base's as it writes it.
  */
 export function linear(name: string, x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const dIn = x.shape[x.rank - 1];
     const dOut = kernel.shape[1]!;
     const x2 = tf.reshape(x, [-1, dIn]) as tf.Tensor2D;
-    let y: tf.Tensor2D = tf.matMul(x2, kernel as tf.Tensor2D);
-    if (bias) y = tf.add(y, bias) as tf.Tensor2D;
-    y = applyLora(name, x2, y);
+    const bound = bindingFor(name, x2.shape[0], dIn, dOut);
+    let y: tf.Tensor2D;
+    if (bound && !bias && !bound.mask) {
+      y = groupedLoraLinear(x2, kernel as tf.Tensor2D, bound.binding.A, bound.binding.B, bound.plan, bound.binding.provider);
+    } else {
+      y = tf.matMul(x2, kernel as tf.Tensor2D);
+      if (bias) y = tf.add(y, bias) as tf.Tensor2D;
+      if (bound) {
+        const xl = bound.mask ? tf.mul(x2, bound.mask) : x2;
+        y = groupedLora(xl as tf.Tensor2D, y, bound.binding.A, bound.binding.B, bound.plan, bound.binding.provider);
+      }
+    }
     return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), dOut]);
   });
 }

@@ -9,7 +9,8 @@ import { CUDA_BACKEND_NAME, type CudaBackendLike } from './host-backends.js';
  * The grouped-LoRA kernels of @alto/kernels on the tfjs CUDA backend's device tensors (zero
  * copy): one shrink and one expand launch forward, which also return S = x·A (T × max rank)
  * for the gradient; one backward launch set (dS, dX, dA and dB) from it. Inputs: forward
- * [x, base, A…, B…] → [y, S]; backward [x, dy, A…, B…, S] → [dX, dA…, dB…]. They multiply as the backend's matmuls do:
+ * [x, base, A…, B…] → [y, S]; backward [x, dy, A…, B…, S, dxBase?] → [dX, dA…, dB…], dX = dxBase
+ * (the base layer's gradient, when given) + the LoRA's, in the one pass that writes dX. They multiply as the backend's matmuls do:
  * exact fp32 under matmulPrecision 'fp32', on the tensor cores with TF32 inputs otherwise
  * (under 'bf16' too: the activations are fp32 and TF32 keeps more of them at the same speed).
  */
@@ -43,13 +44,15 @@ const backward: KernelFunc = ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as GroupedLoraAttrs;
   const b = backend as unknown as CudaBackendLike;
   const x = kernelInput(inputs, '0'), dy = kernelInput(inputs, '1'), S = kernelInput(inputs, String(2 + 2 * a.ranks.length));
+  const dxBase = inputs[String(3 + 2 * a.ranks.length)];
   const { A, B } = weights(inputs, a, b);
   const [T, dIn] = x.shape;
   const dOut = dy.shape[1];
   const dX = b.makeOutput([T, dIn], 'float32');
   const dA = a.ranks.map((r) => b.makeOutput([dIn, r], 'float32'));
   const dB = a.ranks.map((r) => b.makeOutput([r, dOut], 'float32'));
-  b.cuda.loraBackward(planOf(a), b.ptr(x), dIn, b.ptr(dy), dOut, A, B, b.ptr(dX), dA.map((t) => b.ptr(t)), dB.map((t) => b.ptr(t)), tensorCores(b), b.ptr(S));
+  b.cuda.loraBackward(planOf(a), b.ptr(x), dIn, b.ptr(dy), dOut, A, B, b.ptr(dX), dA.map((t) => b.ptr(t)), dB.map((t) => b.ptr(t)), tensorCores(b), b.ptr(S),
+    dxBase ? b.ptr(dxBase) : 0);
   return [dX, ...dA, ...dB];
 };
 

@@ -18,6 +18,9 @@ export interface CudaBackendLike {
   options: { matmulPrecision: 'fp32' | 'tf32' | 'bf16' };
   ptr(t: TensorInfo): number;
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  /** Tensors sharing the data (1: only the one holding it). */
+  refCount(dataId: object): number;
+  incRef(dataId: object): void;
 }
 
 /** The name @alto/tfjs-backend-cuda registers its backend under. */

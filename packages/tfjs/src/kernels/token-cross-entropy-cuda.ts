@@ -26,7 +26,12 @@ const backward: KernelFunc = ({ inputs, backend }) => {
   const logits = kernelInput(inputs, 'logits'), targets = kernelInput(inputs, 'targets');
   const lse = kernelInput(inputs, 'lse'), dy = kernelInput(inputs, 'dy');
   const [rows, vocab] = lastAxisRows(logits);
-  const dlogits = b.makeOutput(logits.shape, 'float32');
+  // The logits are read only here, and where the gradient's saved copy is the last tensor on
+  // their data (the forward's are gone) their gradient takes their memory: a language model's
+  // largest tensor not made twice at the step's peak.
+  const inPlace = b.refCount(logits.dataId) === 1;
+  const dlogits = inPlace ? { dataId: logits.dataId, shape: logits.shape, dtype: 'float32' as const } : b.makeOutput(logits.shape, 'float32');
+  if (inPlace) b.incRef(logits.dataId);
   b.cuda.tokenCrossEntropyGrad(b.ptr(logits), b.ptr(targets), b.ptr(lse), b.ptr(dy), b.ptr(dlogits), rows, vocab);
   return dlogits;
 };

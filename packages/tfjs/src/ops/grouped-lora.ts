@@ -14,12 +14,15 @@ import { CUDA_BACKEND_NAME } from '../kernels/host-backends.js';
  * The forward kernel takes [x, base, A0…, B0…] and returns base + LoRA; the backward takes
  * [x, dy, A0…, B0…] and returns [dX, dA0…, dB0…]. A provider that `keepsShrink` returns
  * [base + LoRA, S] forward (S = x·A, T × max rank) and takes S last in the backward's inputs,
- * so the backward does not read x again for it.
+ * so the backward does not read x again for it. A provider that `addsBaseGradient` takes one
+ * more backward input after S, the base layer's dX, and returns dX plus the LoRA's (one pass
+ * over dX instead of a separate sum): groupedLoraLinear uses it.
  */
 export interface GroupedLoraProvider {
   forward: string;
   backward: string;
   keepsShrink?: boolean;
+  addsBaseGradient?: boolean;
   ensure(backendName: string): void;
 }
 
@@ -62,6 +65,7 @@ export const CUDA_PROVIDER: GroupedLoraProvider = {
   forward: GROUPED_LORA_CUDA,
   backward: GROUPED_LORA_CUDA_GRAD,
   keepsShrink: true,
+  addsBaseGradient: true,
   ensure: (backend) => {
     if (!ensureCudaKernels(backend)) throw new Error(`the CUDA grouped-LoRA kernels cannot serve backend "${backend}"`);
   },
@@ -83,59 +87,99 @@ function reportFallback(backend: string): void {
  * current backend, unless `provider` names one.
  */
 export function groupedLora(x: tf.Tensor2D, base: tf.Tensor2D, A: readonly tf.Tensor2D[], B: readonly tf.Tensor2D[], plan: SegmentPlan, provider?: GroupedLoraProvider): tf.Tensor2D {
-  checkShapes(x, base, A, B, plan);
+  if (x.rank !== 2 || base.rank !== 2 || base.shape[0] !== x.shape[0]) {
+    throw new RangeError(`groupedLora: x and base must be 2-D with the same rows, got [${x.shape}] and [${base.shape}]`);
+  }
+  checkShapes(x, base.shape[1], A, B, plan);
+  return groupedOp(x, { base }, A, B, plan, chooseProvider(provider));
+}
+
+/**
+ * y = x·W + grouped LoRA (as groupedLora with base = x·W). Where the provider adds the base's
+ * gradient (the CUDA kernels), the backward computes dy·Wᵀ and the LoRA kernels add their dX
+ * into it as they write it, instead of a separate dX and a sum of the two; W is then taken as
+ * a constant of the step (the frozen base weight it is in ALTO): a trainable variable W takes
+ * the plain path, which differentiates it. Differentiable in x, A and B.
+ */
+export function groupedLoraLinear(x: tf.Tensor2D, W: tf.Tensor2D, A: readonly tf.Tensor2D[], B: readonly tf.Tensor2D[], plan: SegmentPlan, provider?: GroupedLoraProvider): tf.Tensor2D {
+  if (W.rank !== 2 || W.shape[0] !== x.shape[1]) throw new RangeError(`groupedLoraLinear: W must be [${x.shape[1]}, d_out] (d_in of x first), got [${W.shape}]`);
+  checkShapes(x, W.shape[1], A, B, plan);
+  const chosen = chooseProvider(provider);
+  if (!chosen.addsBaseGradient || (W instanceof tf.Variable && W.trainable)) return tf.tidy(() => groupedOp(x, { base: tf.matMul(x, W) }, A, B, plan, chosen));
+  return groupedOp(x, { W }, A, B, plan, chosen);
+}
+
+function chooseProvider(provider?: GroupedLoraProvider): GroupedLoraProvider {
   const backend = tf.getBackend();
   if (!provider) reportFallback(backend);
   const chosen = provider ?? tfjsKernels.resolve('groupedLora', backend).impl;
   chosen.ensure(backend);
+  return chosen;
+}
+
+// The op over [x, base, A…, B…] (given base), or over [x, A…, B…] with base = x·W made inside
+// and dy·Wᵀ handed to the backward kernel (given W, on a provider that adds it).
+function groupedOp(x: tf.Tensor2D, of: { base: tf.Tensor2D } | { W: tf.Tensor2D }, A: readonly tf.Tensor2D[], B: readonly tf.Tensor2D[], plan: SegmentPlan, chosen: GroupedLoraProvider): tf.Tensor2D {
   const attrs = planToAttrs(plan) as unknown as tf.NamedAttrMap;
   const run = (kernel: string, inputs: tf.Tensor[]) => tf.engine().runKernel(kernel, inputs as unknown as tf.NamedTensorMap, attrs);
+  const W = 'W' in of ? of.W : null, givenBase = 'base' in of ? of.base : null;
+  const lead = W ? 1 : 2;  // inputs before the weights: x (and base)
   // A custom gradient rather than one registered for the kernel: the gradient needs x and the
   // weights, not `base`, and saving base would keep every projection's base output alive
   // until the backward (a registered gradient of a kernel with a list of inputs saves all).
   // Weights that are variables (the trainer's adapters) stay alive and unchanged until the
   // optimizer runs after the backward: the gradient reads them directly rather than through
   // saved copies (tfjs clones each saved tensor: 2 per adapter per layer per step). Other
-  // weight tensors are saved, since a scope may dispose them before the backward.
+  // weight tensors are saved, since a scope may dispose them before the backward; so is a W
+  // that is not a variable.
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args.pop() as tf.GradSaveFunc;
     const inputs = args as tf.Tensor[];
-    const weights = inputs.slice(2);
+    const weights = inputs.slice(lead);
     const keep = weights.map((w) => !(w instanceof tf.Variable));
+    const keepW = W !== null && !(W instanceof tf.Variable);
+    const base = W ? tf.matMul(inputs[0], W) : null;
+    const kernelInputs = base ? [inputs[0], base, ...weights] : inputs;
     let value: tf.Tensor2D;
     let S: tf.Tensor | null = null;
     if (chosen.keepsShrink) {
-      const out = run(chosen.forward, inputs) as tf.Tensor[];
+      const out = run(chosen.forward, kernelInputs) as tf.Tensor[];
       value = out[0] as tf.Tensor2D;
       S = out[1];
     } else {
-      value = run(chosen.forward, inputs) as tf.Tensor2D;
+      value = run(chosen.forward, kernelInputs) as tf.Tensor2D;
     }
-    save([inputs[0], ...weights.filter((_, i) => keep[i]), ...(S ? [S] : [])]);
+    base?.dispose();
+    save([inputs[0], ...weights.filter((_, i) => keep[i]), ...(S ? [S] : []), ...(keepW ? [W!] : [])]);
     S?.dispose();  // the saved copy lives on until the backward
     return {
       value,
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
         let next = 1;
         const w = weights.map((t, i) => (keep[i] ? saved[next++] : t));
+        const rest = saved.slice(next, S ? next + 1 : next);  // S, where kept
+        if (W) {
+          const dxBase = tf.matMul(dy, keepW ? saved[saved.length - 1] : W, false, true);
+          const [dX, ...dW] = run(chosen.backward, [saved[0], dy, ...w, ...rest, dxBase]) as tf.Tensor[];
+          dxBase.dispose();
+          return [dX, ...dW];
+        }
         // One backward launch gives dX and every adapter's dA and dB.
-        const [dX, ...dW] = run(chosen.backward, [saved[0], dy, ...w, ...saved.slice(next)]) as tf.Tensor[];
+        const [dX, ...dW] = run(chosen.backward, [saved[0], dy, ...w, ...rest]) as tf.Tensor[];
         return [dX, dy, ...dW];
       },
     };
   });
-  return op(x, base, ...A, ...B);
+  return givenBase ? op(x, givenBase, ...A, ...B) : op(x, ...A, ...B);
 }
 
-function checkShapes(x: tf.Tensor, base: tf.Tensor, A: readonly tf.Tensor[], B: readonly tf.Tensor[], plan: SegmentPlan): void {
+function checkShapes(x: tf.Tensor, dOut: number, A: readonly tf.Tensor[], B: readonly tf.Tensor[], plan: SegmentPlan): void {
   validateSegmentPlan(plan);
   const fail = (msg: string) => {
     throw new RangeError(`groupedLora: ${msg}`);
   };
-  if (x.rank !== 2 || base.rank !== 2) fail(`x and base must be 2-D, got [${x.shape}] and [${base.shape}]`);
+  if (x.rank !== 2) fail(`x must be 2-D, got [${x.shape}]`);
   const [T, dIn] = x.shape;
-  const dOut = base.shape[1];
-  if (base.shape[0] !== T) fail(`x has ${T} rows, base has ${base.shape[0]}`);
   if (plan.totalRows !== T) fail(`the plan covers ${plan.totalRows} rows, x has ${T}`);
   const K = plan.adapters.length;
   if (A.length !== K || B.length !== K) fail(`the plan has ${K} adapters, got ${A.length} A and ${B.length} B tensors`);
