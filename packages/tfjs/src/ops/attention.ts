@@ -1,7 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ATTENTION_CUDA, ATTENTION_CUDA_GRAD, ensureAttentionCuda } from '../kernels/attention-cuda.js';
 
-let gradientRegistered = false;
+// The fused kernel's gradient, registered once with the module (a gradient belongs to the
+// kernel's name, whatever the backend); it runs only where the kernel did.
+tf.registerGradient({
+  kernelName: ATTENTION_CUDA,
+  inputsToSave: ['q', 'k', 'v'],
+  outputsToSave: [true, true],
+  gradFunc: (dy, saved, attrs) => {
+    const [qs, ks, vs, o, lse] = saved;
+    const dO = Array.isArray(dy) ? dy[0] : dy;
+    const [dq, dk, dv] = tf.engine().runKernel(ATTENTION_CUDA_GRAD, { q: qs, k: ks, v: vs, o, lse, dO }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    return { q: () => dq, k: () => dk, v: () => dv };
+  },
+});
 
 /** 'tf32' unless the current backend's matmuls are exact fp32. */
 function backendPrecision(): 'fp32' | 'tf32' {
@@ -44,20 +56,6 @@ export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, 
     throw new RangeError(`causalAttention: precision must be 'fp32' or 'tf32', got ${JSON.stringify(options.precision)}`);
   }
   if (options.fused !== false && ensureAttentionCuda(tf.getBackend())) {
-    if (!gradientRegistered) {
-      tf.registerGradient({
-        kernelName: ATTENTION_CUDA,
-        inputsToSave: ['q', 'k', 'v'],
-        outputsToSave: [true, true],
-        gradFunc: (dy, saved, attrs) => {
-          const [qs, ks, vs, o, lse] = saved;
-          const dO = Array.isArray(dy) ? dy[0] : dy;
-          const [dq, dk, dv] = tf.engine().runKernel(ATTENTION_CUDA_GRAD, { q: qs, k: ks, v: vs, o, lse, dO }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-          return { q: () => dq, k: () => dk, v: () => dv };
-        },
-      });
-      gradientRegistered = true;
-    }
     // The log-sum-exp is an output only for the gradient (which keeps its own copy).
     const tf32 = (options.precision ?? backendPrecision()) === 'tf32';
     const [out, lse] = tf.engine().runKernel(ATTENTION_CUDA, { q, k, v }, { scale, tf32 }) as tf.Tensor[];

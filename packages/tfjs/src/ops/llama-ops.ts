@@ -6,36 +6,28 @@ import { ensureLlamaOpsCuda, ROPE_CUDA, ROPE_CUDA_GRAD, SWIGLU_CUDA, SWIGLU_CUDA
 // for SwiGLU instead of two, three head-wide ones per rotation instead of none). On the CUDA
 // backend each is one fused pass forward and one backward.
 
-let gradientsRegistered = false;
+// The fused kernels' gradients, registered once with the module (a gradient belongs to the
+// kernel's name, whatever the backend); they run only where the kernels did.
+tf.registerGradient({
+  kernelName: SWIGLU_CUDA,
+  inputsToSave: ['gate', 'up'],
+  gradFunc: (dy, [gate, up]) => {
+    const [dgate, dup] = tf.engine().runKernel(SWIGLU_CUDA_GRAD, { gate, up, dy: dy as tf.Tensor }, {}) as tf.Tensor[];
+    return { gate: () => dgate, up: () => dup };
+  },
+});
+tf.registerGradient({
+  kernelName: ROPE_CUDA,
+  inputsToSave: ['cos', 'sin'],
+  gradFunc: (dy, [cos, sin]) => ({
+    x: () => tf.engine().runKernel(ROPE_CUDA_GRAD, { x: dy as tf.Tensor, cos, sin }, {}) as tf.Tensor,
+    // Positions are constants; were a gradient asked of them, it is not this op's to give.
+    cos: () => tf.zerosLike(cos),
+    sin: () => tf.zerosLike(sin),
+  }),
+});
 
-function registerCudaGradients(): void {
-  if (gradientsRegistered) return;
-  tf.registerGradient({
-    kernelName: SWIGLU_CUDA,
-    inputsToSave: ['gate', 'up'],
-    gradFunc: (dy, [gate, up]) => {
-      const [dgate, dup] = tf.engine().runKernel(SWIGLU_CUDA_GRAD, { gate, up, dy: dy as tf.Tensor }, {}) as tf.Tensor[];
-      return { gate: () => dgate, up: () => dup };
-    },
-  });
-  tf.registerGradient({
-    kernelName: ROPE_CUDA,
-    inputsToSave: ['cos', 'sin'],
-    gradFunc: (dy, [cos, sin]) => ({
-      x: () => tf.engine().runKernel(ROPE_CUDA_GRAD, { x: dy as tf.Tensor, cos, sin }, {}) as tf.Tensor,
-      // Positions are constants; were a gradient asked of them, it is not this op's to give.
-      cos: () => tf.zerosLike(cos),
-      sin: () => tf.zerosLike(sin),
-    }),
-  });
-  gradientsRegistered = true;
-}
-
-function fused(): boolean {
-  if (!ensureLlamaOpsCuda(tf.getBackend())) return false;
-  registerCudaGradients();
-  return true;
-}
+const fused = (): boolean => ensureLlamaOpsCuda(tf.getBackend());
 
 /** silu(gate)·up, as one differentiable op that keeps gate and up for its gradient. */
 export function swiglu(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {

@@ -1,7 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ensureRmsNormCuda, RMS_NORM_CUDA, RMS_NORM_CUDA_GRAD } from '../kernels/rms-norm-cuda.js';
 
-let gradientRegistered = false;
+// The fused kernel's gradient, registered once with the module (a gradient belongs to the
+// kernel's name, whatever the backend); it runs only where the kernel did.
+tf.registerGradient({
+  kernelName: RMS_NORM_CUDA,
+  inputsToSave: ['x', 'g'],
+  outputsToSave: [false, true],
+  gradFunc: (dy, saved) => {
+    const [xs, gs, invRms] = saved;
+    const dyY = Array.isArray(dy) ? dy[0] : dy;
+    const [dx, dg] = tf.engine().runKernel(RMS_NORM_CUDA_GRAD, { x: xs, g: gs, invRms, dy: dyY }, {}) as tf.Tensor[];
+    return { x: () => dx, g: () => dg };
+  },
+});
 
 /**
  * RMSNorm over the last axis: y = x / sqrt(mean(x²) + eps) · g, with g of the last axis's
@@ -14,20 +26,6 @@ export function rmsNorm(x: tf.Tensor, g: tf.Tensor, eps: number): tf.Tensor {
   if (!(eps >= 0)) throw new RangeError(`rmsNorm: eps must be ≥ 0, got ${eps}`);
   if (x.dtype !== 'float32' || g.dtype !== 'float32') throw new TypeError('rmsNorm: x and g must be float32');
   if (ensureRmsNormCuda(tf.getBackend())) {
-    if (!gradientRegistered) {
-      tf.registerGradient({
-        kernelName: RMS_NORM_CUDA,
-        inputsToSave: ['x', 'g'],
-        outputsToSave: [false, true],
-        gradFunc: (dy, saved) => {
-          const [xs, gs, invRms] = saved;
-          const dyY = Array.isArray(dy) ? dy[0] : dy;
-          const [dx, dg] = tf.engine().runKernel(RMS_NORM_CUDA_GRAD, { x: xs, g: gs, invRms, dy: dyY }, {}) as tf.Tensor[];
-          return { x: () => dx, g: () => dg };
-        },
-      });
-      gradientRegistered = true;
-    }
     // The inverse RMS is an output only for the gradient (which keeps its own copy).
     const [y, invRms] = tf.engine().runKernel(RMS_NORM_CUDA, { x, g }, { eps }) as tf.Tensor[];
     invRms.dispose();

@@ -1,7 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ensureTokenCrossEntropyCuda, TOKEN_CROSS_ENTROPY_CUDA, TOKEN_CROSS_ENTROPY_CUDA_GRAD } from '../kernels/token-cross-entropy-cuda.js';
 
-let gradientRegistered = false;
+// The fused kernel's gradient, registered once with the module (a gradient belongs to the
+// kernel's name, whatever the backend); it runs only where the kernel did.
+tf.registerGradient({
+  kernelName: TOKEN_CROSS_ENTROPY_CUDA,
+  inputsToSave: ['logits', 'targets'],
+  outputsToSave: [false, true],
+  gradFunc: (dy, saved) => {
+    const [zs, ts, lse] = saved;
+    const dyLoss = Array.isArray(dy) ? dy[0] : dy;
+    return {
+      logits: () => tf.engine().runKernel(TOKEN_CROSS_ENTROPY_CUDA_GRAD, { logits: zs, targets: ts, lse, dy: dyLoss }, {}) as tf.Tensor,
+      targets: () => tf.zerosLike(ts),
+    };
+  },
+});
 
 /**
  * −log softmax(logits)[target] at every position: logits [..., V], targets [...] int32 →
@@ -20,22 +34,6 @@ export function tokenCrossEntropy(logits: tf.Tensor, targets: tf.Tensor): tf.Ten
   if (logits.dtype !== 'float32') throw new TypeError(`tokenCrossEntropy: logits must be float32, got ${logits.dtype}`);
   if (!(V > 0)) throw new RangeError(`tokenCrossEntropy: logits [${logits.shape}] need a non-empty last axis (the vocabulary)`);
   if (ensureTokenCrossEntropyCuda(tf.getBackend())) {
-    if (!gradientRegistered) {
-      tf.registerGradient({
-        kernelName: TOKEN_CROSS_ENTROPY_CUDA,
-        inputsToSave: ['logits', 'targets'],
-        outputsToSave: [false, true],
-        gradFunc: (dy, saved) => {
-          const [zs, ts, lse] = saved;
-          const dyLoss = Array.isArray(dy) ? dy[0] : dy;
-          return {
-            logits: () => tf.engine().runKernel(TOKEN_CROSS_ENTROPY_CUDA_GRAD, { logits: zs, targets: ts, lse, dy: dyLoss }, {}) as tf.Tensor,
-            targets: () => tf.zerosLike(ts),
-          };
-        },
-      });
-      gradientRegistered = true;
-    }
     // The log-sum-exp is an output only for the gradient (which keeps its own copy).
     const [loss, lse] = tf.engine().runKernel(TOKEN_CROSS_ENTROPY_CUDA, { logits, targets }, {}) as tf.Tensor[];
     lse.dispose();
