@@ -6,7 +6,7 @@ import { ConfigError, expandSearchSpace, IssueCollector, saveAdapterCheckpoint, 
 import { schedulerLink } from '@alto/scheduler-link';
 import { earlyExit, resolveEarlyExitOptions } from '@alto/early-exit';
 import { completionLoss, exactMatch } from '@alto/models';
-import { initBackend, Trainer, wrapModel, type PerExampleLoss } from '@alto/tfjs';
+import { describeOutOfMemory, initBackend, Trainer, wrapModel, type PerExampleLoss } from '@alto/tfjs';
 import type { TuneConfig } from './config.js';
 import { loadTensorTask, loadTextTask, LoadedTask } from './data.js';
 import { loadModel } from './model-loader.js';
@@ -94,6 +94,7 @@ export async function runTune(config: TuneConfig, opts: RunOptions): Promise<Sum
     const wallSeconds = (performance.now() - started) / 1000;
     if (trainer.outOfMemorySteps > 0) {
       opts.stream.write(`${trainer.outOfMemorySteps} step(s) ran out of memory and were taken again with fewer adapters (at most ${trainer.maxRows} rows a step since)\n`);
+      for (const r of trainer.outOfMemory) opts.stream.write(`  ${describeOutOfMemory(r)}\n`);
     }
 
     // Metric of every trial that kept weights, several adapters per batched decode.

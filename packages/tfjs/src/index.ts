@@ -15,6 +15,7 @@ export type { BaseModel, FunctionModel, LinearLayer } from './model.js';
 export { fromTensors, DataCursor } from './data.js';
 export type { DataSource } from './data.js';
 export { Trainer } from './trainer.js';
+export { describeOutOfMemory, type OutOfMemoryRecord } from './out-of-memory.js';
 export { perAdapterMeans, toPerExample } from './step-math.js';
 export type { PerExampleLoss, TaskData, TrainerOptions, TfjsSession } from './trainer.js';
 export { tune } from './tune.js';

@@ -6,6 +6,7 @@ import { AdapterConfig, AdapterWeights, TrialRecord } from '@alto/core';
 import { LossLedger } from './loss-ledger.js';
 import { wrapModel } from './model.js';
 import { Trainer, TrainerOptions } from './trainer.js';
+import { describeOutOfMemory } from './out-of-memory.js';
 import { config, mlp, perExampleCrossEntropy, relErr, source } from './test-support/fixtures.js';
 import type { TfjsSession } from './trainer.js';
 import type { DataSource } from './data.js';
@@ -183,7 +184,7 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
       const paused: string[] = [];
       trainer.session.hooks.adapterRetired.tap('test', (a, reason) => void (reason === 'paused' && paused.push(a.name)));
       for (const c of specs) trainer.enqueue('main', c.id, c.config);
-      return { trials: await trainer.run(), paused, oom: trainer.outOfMemorySteps };
+      return { trials: await trainer.run(), paused, oom: trainer.outOfMemorySteps, records: trainer.outOfMemory };
     };
     const before = tf.memory().numTensors;
     // 5 rows, then 7, then 11: out of memory with four adapters resident; two wait on the host.
@@ -193,6 +194,13 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
     expect(tf.memory().numTensors).toBe(before); // nothing of the failed steps remains
     expect(shrunk.oom).toBeGreaterThanOrEqual(1);
     expect(shrunk.paused.length).toBeGreaterThan(0);
+    // What each failed step was, against the capacity model (the cpu backend counts no device bytes).
+    const first = shrunk.records[0];
+    expect(first.rows).toBeGreaterThan(7);
+    expect(first.adapters).toBeGreaterThanOrEqual(2);
+    expect(first.allowedBytes).toBe(Infinity);
+    expect(first.reachedBytes).toBeNull();
+    expect(describeOutOfMemory(first)).toMatch(new RegExp(`^step \\d+: ${first.rows} rows of ${first.adapters} adapters \\(rank sum ${first.rankSum}\\), predicted .* of unbounded allowed, reached \\? before: alloc: CUDA error \\(cudaMalloc: out of memory\\)$`));
     for (const spec of specs) {
       const t = shrunk.trials.find((x) => x.id === spec.id)!;
       expect([t.status, t.steps, t.samples]).toEqual(['completed', 6, 6 * spec.config.batchSize]);

@@ -1,7 +1,7 @@
 import './register-gradients.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { leanVariableGrads } from './lean-grads.js';
-import { isOutOfMemory, StepOutOfMemory } from './out-of-memory.js';
+import { isOutOfMemory, StepOutOfMemory, type OutOfMemoryRecord } from './out-of-memory.js';
 import { profileKernels, type KernelProfile } from './kernel-profile.js';
 import {
   AdapterBank, AdapterConfig, AdapterInfo, AdapterSlot, admitWithinBudget, bestTrial, buildSegmentPlan, CapacityModel,
@@ -52,8 +52,11 @@ export class Trainer {
   private readFailure: unknown = null;
   /** Per-kernel times of the step named by the profileStep option, once it has run. */
   kernelProfile: KernelProfile | null = null;
-  /** Steps that ran out of memory and were retried with fewer rows. */
-  outOfMemorySteps = 0;
+  /** Steps that ran out of memory and were retried with fewer rows, with what was expected of each. */
+  readonly outOfMemory: OutOfMemoryRecord[] = [];
+  get outOfMemorySteps(): number {
+    return this.outOfMemory.length;
+  }
   /** Most rows a step may have, lowered by each step that ran out of memory (Infinity: no bound). */
   maxRows = Infinity;
   /**
@@ -315,7 +318,11 @@ export class Trainer {
       this.hostSeconds.step += (performance.now() - started) / 1000;
       if (!isOutOfMemory(e)) throw e;
       rewind.forEach((back) => back());
-      throw new StepOutOfMemory(plan.totalRows, e as Error);
+      const shape = { rows: plan.totalRows, rankSum: planned.reduce((n, s) => n + s.config.rank, 0), adapters: planned.length };
+      const limits = this.limits(this.opts.maxConcurrent);
+      const record = { step, ...shape, predictedBytes: this.capacity.predictBytes(shape), allowedBytes: limits.budgetBytes * (1 - limits.safetyMargin),
+        reachedBytes: measuredPeakBytes(), cause: (e as Error).message };
+      throw new StepOutOfMemory(record, e as Error);
     }
     peakBytes = Math.max(peakBytes, liveBytes(), measuredPeakBytes() ?? 0);
     for (const slot of training) {
@@ -446,7 +453,7 @@ export class Trainer {
    * ('error').
    */
   private async shrinkAfterOutOfMemory(e: StepOutOfMemory): Promise<number | null> {
-    this.outOfMemorySteps += 1;
+    this.outOfMemory.push(e.record);
     if ((await this.paused.evictToHost()) > 0) return null;
     this.maxRows = Math.min(this.maxRows, Math.floor(e.rows * 0.75));
     const resident = this.session.bank.list().sort((a, b) => b.admittedAtStep - a.admittedAtStep);
