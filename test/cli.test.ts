@@ -38,6 +38,7 @@ describe('alto tune, end to end as a separate process', () => {
     expect(s.earlyExit).toMatchObject({ keepRatio: 0.25 });
     expect(s.samplesBudget).toBe(8 * 12 * 2.5 + 12 * 8);
     expect(s.samplesTrained).toBeLessThanOrEqual(s.samplesBudget);
+    expect(s.outOfMemory).toEqual([]); // no step ran out of memory here
     expect(s.executorSteps.count).toBeGreaterThan(4);
     expect(s.executorSteps.medianSeconds).toBeGreaterThan(0);
     // where the host's time went: every part measured, steps took some, all within the run

@@ -113,6 +113,7 @@ const way = (s, ranSteps) => {
     computed: ranSteps < steps,
     executorSteps: s.executorSteps,
     hostSeconds: s.hostSeconds ?? null,
+    outOfMemory: s.outOfMemory ?? [],
     samplesTrained: s.samplesTrained,
     samplesBudget: s.samplesBudget,
     tokensPerSecond: tokens(s) / s.wallSeconds,

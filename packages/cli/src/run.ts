@@ -121,6 +121,7 @@ export async function runTune(config: TuneConfig, opts: RunOptions): Promise<Sum
       hostSeconds: { ...trainer.hostSeconds },
       samplesTrained: trials.reduce((n, t) => n + t.samples, 0),
       samplesBudget: trials.reduce((n, t) => n + t.plannedSteps * t.config.batchSize, 0),
+      outOfMemory: [...trainer.outOfMemory],
       tasks: config.tasks.map((task) => {
         const mine = trials.filter((t) => t.task === task.name);
         const best = pickBest(mine, task.metric);

@@ -1,4 +1,5 @@
 import type { AdapterConfig, TrialRecord } from '@alto/core';
+import type { OutOfMemoryRecord } from '@alto/tfjs';
 import type { Metric } from './config.js';
 import type { StepTiming } from './step-timer.js';
 
@@ -34,6 +35,8 @@ export interface Summary {
   samplesTrained: number;
   /** What the sweep would train with no early exit. */
   samplesBudget: number;
+  /** Steps that ran out of memory (and were taken again with fewer rows), with what the capacity model expected of each. */
+  outOfMemory: OutOfMemoryRecord[];
   tasks: TaskSummary[];
 }
 

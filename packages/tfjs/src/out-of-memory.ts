@@ -14,8 +14,8 @@ export interface OutOfMemoryRecord {
   rankSum: number;
   /** The capacity model's prediction of the step's bytes (null: no fit yet). */
   predictedBytes: number | null;
-  /** What admission let a step's prediction reach: the budget less what is held outside the steps, less the safety margin. */
-  allowedBytes: number;
+  /** What admission let a step's prediction reach: the budget less what is held outside the steps, less the safety margin (null: unbounded). */
+  allowedBytes: number | null;
   /** The most bytes in use during the step before it failed. */
   reachedBytes: number | null;
   cause: string;
@@ -32,9 +32,9 @@ export class StepOutOfMemory extends Error {
   }
 }
 
-const gib = (b: number | null) => (b === null ? '?' : b === Infinity ? 'unbounded' : `${(b / 2 ** 30).toFixed(1)} GiB`);
+const gib = (b: number | null) => (b === null ? '?' : `${(b / 2 ** 30).toFixed(1)} GiB`);
 
 /** One line for a record: step, rows and adapters, the bytes expected, allowed and reached. */
 export function describeOutOfMemory(r: OutOfMemoryRecord): string {
-  return `step ${r.step}: ${r.rows} rows of ${r.adapters} adapters (rank sum ${r.rankSum}), predicted ${gib(r.predictedBytes)} of ${gib(r.allowedBytes)} allowed, reached ${gib(r.reachedBytes)} before: ${r.cause}`;
+  return `step ${r.step}: ${r.rows} rows of ${r.adapters} adapters (rank sum ${r.rankSum}), predicted ${gib(r.predictedBytes)} of ${r.allowedBytes === null ? 'unbounded' : gib(r.allowedBytes)} allowed, reached ${gib(r.reachedBytes)} before: ${r.cause}`;
 }

@@ -320,7 +320,8 @@ export class Trainer {
       rewind.forEach((back) => back());
       const shape = { rows: plan.totalRows, rankSum: planned.reduce((n, s) => n + s.config.rank, 0), adapters: planned.length };
       const limits = this.limits(this.opts.maxConcurrent);
-      const record = { step, ...shape, predictedBytes: this.capacity.predictBytes(shape), allowedBytes: limits.budgetBytes * (1 - limits.safetyMargin),
+      const allowed = limits.budgetBytes * (1 - limits.safetyMargin);
+      const record = { step, ...shape, predictedBytes: this.capacity.predictBytes(shape), allowedBytes: Number.isFinite(allowed) ? allowed : null,
         reachedBytes: measuredPeakBytes(), cause: (e as Error).message };
       throw new StepOutOfMemory(record, e as Error);
     }
