@@ -13,11 +13,16 @@ usage: python peft_peer.py OUT.json [--steps N] [--eval-rows R]
 """
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import torch
 from peft import LoraConfig, get_peft_model
 from transformers import LlamaConfig, LlamaForCausalLM
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from cuda_events import median_ms  # noqa: E402
 
 SHAPE = dict(hidden_size=2048, num_hidden_layers=16, intermediate_size=8192, num_attention_heads=32, num_key_value_heads=8,
              vocab_size=32000, max_position_embeddings=512)
@@ -36,20 +41,6 @@ def step_flops(params: int, lora_params: int, tokens: int) -> float:
     return tokens * (2 * params + 2 * params + 6 * lora_params) + 3 * attn
 
 
-def timed_median(fn, steps: int, warmup: int) -> float:
-    times = []
-    for i in range(warmup + steps):
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        stop.record()
-        stop.synchronize()
-        if i >= warmup:
-            times.append(start.elapsed_time(stop))
-    times.sort()
-    return times[len(times) // 2]
-
-
 def measure(model_base, rank: int, batch: int, steps: int, warmup: int, eval_rows: int) -> dict:
     config = LoraConfig(r=rank, lora_alpha=2 * rank, target_modules=TARGETS, lora_dropout=0.0, bias="none", task_type="CAUSAL_LM")
     model = get_peft_model(model_base, config)
@@ -66,7 +57,7 @@ def measure(model_base, rank: int, batch: int, steps: int, warmup: int, eval_row
         opt.zero_grad(set_to_none=True)
         last["loss"] = out.loss
 
-    ms = timed_median(train_step, steps, warmup)
+    ms = median_ms(train_step, steps, warmup)
     evaluation = {}
     if eval_rows > 0:
         valid = torch.randint(0, SHAPE["vocab_size"], (eval_rows, SEQ), device="cuda", generator=g)
@@ -76,7 +67,7 @@ def measure(model_base, rank: int, batch: int, steps: int, warmup: int, eval_row
                 float(model(input_ids=valid, labels=valid).loss)
 
         model.eval()
-        evaluation = {"eval_rows": eval_rows, "eval_ms": timed_median(eval_step, steps, warmup)}
+        evaluation = {"eval_rows": eval_rows, "eval_ms": median_ms(eval_step, steps, warmup)}
         model.train()
     n_lora = sum(p.numel() for p in lora)
     n_base = sum(p.numel() for p in model.parameters()) - n_lora

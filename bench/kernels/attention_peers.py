@@ -7,23 +7,13 @@ usage: python attention_peers.py OUT.json
 """
 import json
 import sys
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-
-def median_ms(fn, reps=15, warmup=3):
-    times = []
-    for i in range(warmup + reps):
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        stop.record()
-        stop.synchronize()
-        if i >= warmup:
-            times.append(start.elapsed_time(stop))
-    times.sort()
-    return times[len(times) // 2]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from cuda_events import median_ms  # noqa: E402
 
 
 def attention(q, k, v, group):
