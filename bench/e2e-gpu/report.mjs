@@ -20,7 +20,7 @@ const peft = JSON.parse(readFileSync(join(dir, 'peft.json'), 'utf8'));
 const { commit } = runInfo();
 // A step out of memory, as alto tune records it (bytes in GiB; '?' where not counted).
 const gib = (b) => (b === null || b === undefined ? '?' : (b / 2 ** 30).toFixed(1));
-const oomText = (r) => `step ${r.step}, ${r.rows} rows of ${r.adapters} adapters: ${gib(r.predictedBytes)} / ${r.allowedBytes === null ? 'unbounded' : gib(r.allowedBytes)} / ${gib(r.reachedBytes)} GiB`;
+const oomText = (r) => `step ${r.step}, ${r.rows} rows of ${r.adapters} adapters: ${gib(r.predictedBytes)} / ${r.allowedBytes === null ? 'unbounded' : gib(r.allowedBytes)} / ${gib(r.reachedBytes)}${r.reservedBytes == null ? '' : ` / ${gib(r.reservedBytes)}`} GiB`;
 const BF16_PEAK = 989e12; // H100/H200 SXM dense bf16, as peft_peer.py
 const { shape, stepsPerConfig: steps, grid } = alto;
 const seq = shape.context;
@@ -115,7 +115,7 @@ const md = [
   ...[['a', a], ['b', b], ['c', c]].filter(([, w]) => w?.hostSeconds).map(([k, w]) =>
     `Host seconds of (${k}) by part: ${Object.entries(w.hostSeconds).map(([part, sec]) => `${part} ${sec.toFixed(1)}`).join(', ')} (reading losses waits for the device).`),
   ...[['a', a], ['b', b], ['c', c]].filter(([, w]) => w?.outOfMemory?.length).map(([k, w]) =>
-    `Steps of (${k}) out of memory, taken again with fewer rows (bytes: the capacity model's prediction, what admission allowed, what the step reached before failing): ${w.outOfMemory.map(oomText).join('; ')}.`),
+    `Steps of (${k}) out of memory, taken again with fewer rows (bytes: the capacity model's prediction, what admission allowed, what the step reached before failing, and the pool's memory then where recorded): ${w.outOfMemory.map(oomText).join('; ')}.`),
   '',
   ...[['a', a], ['b', b], ['c', c]].filter(([, w]) => w?.executorSteps?.trace?.length > 1).map(([k, w]) => `Steps of (${k}) by rows (steps × median seconds, the most frequent first): ${stepsByRows(w.executorSteps.trace)}.`),
   '',

@@ -93,7 +93,7 @@ export async function runTune(config: TuneConfig, opts: RunOptions): Promise<Sum
     view.finish();
     const wallSeconds = (performance.now() - started) / 1000;
     if (trainer.outOfMemorySteps > 0) {
-      opts.stream.write(`${trainer.outOfMemorySteps} step(s) ran out of memory and were taken again with fewer adapters (at most ${trainer.maxRows} rows a step since)\n`);
+      opts.stream.write(`${trainer.outOfMemorySteps} step(s) ran out of memory and were taken again with fewer adapters (${trainer.memoryBound.describe()} since)\n`);
       for (const r of trainer.outOfMemory) opts.stream.write(`  ${describeOutOfMemory(r)}\n`);
     }
 

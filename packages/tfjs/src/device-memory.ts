@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 interface DeviceMemoryInfo extends tf.MemoryInfo {
   numBytesInGPU?: number;
   numBytesInGPUPeak?: number;
+  numBytesInGPUAllocated?: number;
   numBytesDeviceCapacity?: number;
 }
 
@@ -22,6 +23,12 @@ export function liveBytes(): number {
 export function peakBytes(): number | null {
   const m = tf.memory() as DeviceMemoryInfo;
   return typeof m.numBytesInGPUPeak === 'number' ? m.numBytesInGPUPeak : null;
+}
+
+/** The device memory the backend's allocator holds (its blocks in use and cached), where it counts it; else null. */
+export function reservedBytes(): number | null {
+  const m = tf.memory() as DeviceMemoryInfo;
+  return typeof m.numBytesInGPUAllocated === 'number' ? m.numBytesInGPUAllocated : null;
 }
 
 export function resetPeakBytes(): void {

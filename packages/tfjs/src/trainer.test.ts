@@ -200,7 +200,7 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
     expect(first.adapters).toBeGreaterThanOrEqual(2);
     expect(first.allowedBytes).toBeNull(); // no device budget on cpu
     expect(first.reachedBytes).toBeNull();
-    expect(describeOutOfMemory(first)).toMatch(new RegExp(`^step \\d+: ${first.rows} rows of ${first.adapters} adapters \\(rank sum ${first.rankSum}\\), predicted .* of unbounded allowed, reached \\? before: alloc: CUDA error \\(cudaMalloc: out of memory\\)$`));
+    expect(describeOutOfMemory(first)).toMatch(new RegExp(`^step \\d+: ${first.rows} rows of ${first.adapters} adapters \\(rank sum ${first.rankSum}\\), predicted .* of unbounded allowed, reached \\? before \\(pool \\?\\): alloc: CUDA error \\(cudaMalloc: out of memory\\)$`));
     for (const spec of specs) {
       const t = shrunk.trials.find((x) => x.id === spec.id)!;
       expect([t.status, t.steps, t.samples]).toEqual(['completed', 6, 6 * spec.config.batchSize]);
@@ -214,6 +214,55 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
     expect(tf.memory().numTensors).toBe(beforeBig);
     base.detach();
     model.dispose();
+  });
+
+  it('a device that counts its bytes: a step out of memory below the budget bounds the steps where it failed, and none fails again', async () => {
+    const model = mlp(3);
+    const base = wrapModel(model);
+    // A device of 100 MB whose allocator fails at 8 rows (45 MB in use), far under the budget:
+    // each step peaks at 10 MB + 5 MB a row; counts as the CUDA backend reports them.
+    const MB = 2 ** 20;
+    let rows = 0;
+    const counting = Object.assign(Object.create(base), {
+      forward: (x: tf.Tensor) => {
+        rows = Math.max(rows, Math.min(x.shape[0], 7)); // how far the device got
+        if (x.shape[0] > 7) throw new Error('alloc: CUDA error (cudaMalloc: out of memory)');
+        return base.forward(x);
+      },
+    });
+    const backend = tf.backend() as unknown as { memory(): tf.MemoryInfo; resetPeakMemory?: () => void };
+    const memory = vi.spyOn(backend, 'memory').mockImplementation(() => ({
+      unreliable: false, numBytesInGPU: 10 * MB, numBytesInGPUPeak: (10 + 5 * rows) * MB,
+      numBytesInGPUAllocated: 96 * MB, numBytesDeviceCapacity: 100 * MB,
+    }) as unknown as tf.MemoryInfo);
+    backend.resetPeakMemory = () => void (rows = 0);
+    const stepRows: number[] = [];
+    const trainer = new Trainer(counting, perExampleCrossEntropy, [{ name: 'main', train: source(5, 96), valid: source(5, 96) }], { keepAllWeights: true, profileSteps: 2, validRows: 4 });
+    trainer.session.hooks.afterStep.tap('rows', ({ plan }) => void stepRows.push(plan.totalRows));
+    const specs = [0, 1, 2, 3, 4].map((i) => ({ id: `t${i}`, config: config({ rank: 2 + i, alpha: 4, learningRate: 1e-2, batchSize: 2, seed: 50 + i, steps: 6 }) }));
+    try {
+      for (const c of specs) trainer.enqueue('main', c.id, c.config);
+      const trials = await trainer.run();
+      expect(trials.map((t) => [t.status, t.steps])).toEqual(specs.map(() => ['completed', 6]));
+      expect(trainer.outOfMemorySteps).toBe(1); // the bound learnt from it held every later step
+      const [record] = trainer.outOfMemory;
+      expect(record.rows).toBeGreaterThan(7);
+      expect(record.reachedBytes).toBe(45 * MB);
+      expect(record.reservedBytes).toBe(96 * MB);
+      expect(record.predictedBytes!).toBeGreaterThan(45 * MB); // the fit was right; the device failed under it
+      expect(record.allowedBytes!).toBeCloseTo(90 * MB, -3); // the budget less the margin (nothing held)
+      expect(trainer.memoryBound.maxInUseBytes).toBeCloseTo(45 * MB * 0.95, 0);
+      expect(trainer.memoryBound.maxRows).toBe(Infinity); // bytes, not rows, where the device counts them
+      expect(trainer.memoryBound.describe()).toMatch(/^steps predicted under \d+\.\d GiB in use$/);
+      // Every step after the failure within the bound: (45 MB · 0.95 − 10 MB) / 5 MB a row.
+      const failedAt = stepRows.findIndex((_, i) => i >= record.step - 1);
+      expect(Math.max(...stepRows.slice(failedAt))).toBeLessThanOrEqual(6);
+    } finally {
+      memory.mockRestore();
+      delete backend.resetPeakMemory;
+      base.detach();
+      model.dispose();
+    }
   });
 
   it.each(['device', 'host'] as const)('started trials that do not all fit take turns (fairShareLead, parked on the %s): none trains alone at the end, each as trained alone', async (pauseTo) => {
@@ -290,7 +339,7 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
     const trials = await trainer.run();
     expect(failed).toBe(1);
     expect(trainer.outOfMemorySteps).toBe(1);
-    expect(trainer.maxRows).toBe(Infinity); // the parked state made room: no resident adapter was paused, no row bound set
+    expect(trainer.memoryBound.maxRows).toBe(Infinity); // the parked state made room: no resident adapter was paused, no row bound set
     expect(tf.memory().numTensors).toBe(before); // the failed step, the evicted copies and every adapter freed
     for (const [i, spec] of specs.entries()) {
       const alone = await train([spec]);

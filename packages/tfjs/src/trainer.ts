@@ -1,7 +1,7 @@
 import './register-gradients.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { leanVariableGrads } from './lean-grads.js';
-import { isOutOfMemory, StepOutOfMemory, type OutOfMemoryRecord } from './out-of-memory.js';
+import { isOutOfMemory, StepMemoryBound, StepOutOfMemory, type OutOfMemoryRecord } from './out-of-memory.js';
 import { profileKernels, type KernelProfile } from './kernel-profile.js';
 import {
   AdapterBank, AdapterConfig, AdapterInfo, AdapterSlot, admitWithinBudget, bestTrial, buildSegmentPlan, CapacityModel,
@@ -11,7 +11,7 @@ import {
 } from '@alto/core';
 import { captureWeights } from './adapter-weights.js';
 import { DataCursor, gatherRows } from './data.js';
-import { deviceCapacityBytes, liveBytes, peakBytes as measuredPeakBytes, resetPeakBytes } from './device-memory.js';
+import { deviceCapacityBytes, liveBytes, peakBytes as measuredPeakBytes, reservedBytes, resetPeakBytes } from './device-memory.js';
 import { newAdapterSlot } from './adapter-slot.js';
 import { Evaluator } from './evaluator.js';
 import { asCandidate, slotsToPark, stepShape } from './fair-share.js';
@@ -57,8 +57,8 @@ export class Trainer {
   get outOfMemorySteps(): number {
     return this.outOfMemory.length;
   }
-  /** Most rows a step may have, lowered by each step that ran out of memory (Infinity: no bound). */
-  maxRows = Infinity;
+  /** What the steps out of memory taught: steps are admitted within it. */
+  readonly memoryBound = new StepMemoryBound();
   /**
    * Host wall seconds spent in each part of the run: admitting adapters (their initial
    * weights), queueing steps (forward, backward and updates; a step that ran out of memory
@@ -240,7 +240,15 @@ export class Trainer {
 
   /** The capacity model's limits for an admission: the budget less what is held outside the steps (and `alsoHeld`). */
   private limits(maxAdapters: number, alsoHeld = 0) {
-    return { maxAdapters, budgetBytes: this.budgetBytes() - this.heldBytes() - alsoHeld, safetyMargin: this.opts.safetyMargin, maxRows: this.maxRows };
+    const margin = this.opts.safetyMargin;
+    const allowed = this.memoryBound.allowedStepBytes(this.budgetBytes(), this.heldBytes() + alsoHeld, margin);
+    return { maxAdapters, budgetBytes: allowed / (1 - margin), safetyMargin: margin, maxRows: this.memoryBound.maxRows };
+  }
+
+  /** The bytes admission lets a step's prediction reach now (Infinity: unbounded). */
+  private allowedStepBytes(): number {
+    const limits = this.limits(this.opts.maxConcurrent);
+    return limits.budgetBytes * (1 - limits.safetyMargin);
   }
 
   /**
@@ -319,10 +327,9 @@ export class Trainer {
       if (!isOutOfMemory(e)) throw e;
       rewind.forEach((back) => back());
       const shape = { rows: plan.totalRows, rankSum: planned.reduce((n, s) => n + s.config.rank, 0), adapters: planned.length };
-      const limits = this.limits(this.opts.maxConcurrent);
-      const allowed = limits.budgetBytes * (1 - limits.safetyMargin);
+      const allowed = this.allowedStepBytes();
       const record = { step, ...shape, predictedBytes: this.capacity.predictBytes(shape), allowedBytes: Number.isFinite(allowed) ? allowed : null,
-        reachedBytes: measuredPeakBytes(), cause: (e as Error).message };
+        reachedBytes: measuredPeakBytes(), reservedBytes: reservedBytes(), cause: (e as Error).message };
       throw new StepOutOfMemory(record, e as Error);
     }
     peakBytes = Math.max(peakBytes, liveBytes(), measuredPeakBytes() ?? 0);
@@ -447,27 +454,33 @@ export class Trainer {
   }
 
   /**
-   * After a step ran out of memory: adapters parked on the device move to the host and the step
-   * is tried again as it was; with none parked, steps get at most three quarters of its rows
-   * from now on, and the adapters admitted last are paused (their state to the host, resumed
-   * when room frees) until the resident ones fit. An adapter that alone does not fit exits
-   * ('error').
+   * After a step ran out of memory the bound on steps is lowered (StepMemoryBound). Adapters
+   * parked on the device then move to the host and the step is tried again; with none parked,
+   * the adapters admitted last are paused (their state to the host, resumed when room frees)
+   * until the resident ones fit the bound. An adapter that alone does not fit exits ('error').
    */
   private async shrinkAfterOutOfMemory(e: StepOutOfMemory): Promise<number | null> {
     this.outOfMemory.push(e.record);
-    if ((await this.paused.evictToHost()) > 0) return null;
-    this.maxRows = Math.min(this.maxRows, Math.floor(e.rows * 0.75));
+    const held = this.heldBytes();
+    const evicted = (await this.paused.evictToHost()) > 0;
+    this.memoryBound.learn(e.record, held, !evicted);
+    if (evicted) return null;
     const resident = this.session.bank.list().sort((a, b) => b.admittedAtStep - a.admittedAtStep);
     if (resident.length === 1) {
       await this.retire(resident[0], 'error');
       return resident[0].config.batchSize;
     }
-    let rows = resident.reduce((n, s) => n + s.config.batchSize, 0);
+    const fits = (slots: AdapterSlot<tf.Tensor>[]) => {
+      const shape = stepShape(slots);
+      const bytes = this.capacity.predictBytes(shape);
+      return shape.rows <= this.memoryBound.maxRows && (bytes === null || bytes <= this.allowedStepBytes());
+    };
+    let staying = resident;
     let freed: number | null = null;
     for (const slot of resident.slice(0, -1)) {
-      if (rows <= this.maxRows) break;
+      if (fits(staying)) break;
       await this.pause(slot, 'host');
-      rows -= slot.config.batchSize;
+      staying = staying.filter((s) => s !== slot);
       freed = slot.config.batchSize;
     }
     return freed;
