@@ -13,11 +13,12 @@ size_t Pool::size_class(size_t bytes) {
 
 cudaError_t Pool::alloc(size_t bytes, void** ptr) {
   if (bytes < kLargeFrom) return alloc_small(bytes, ptr);
+  auto& arena = bytes < kMediumBelow ? medium_ : large_;
   size_t granted = 0;
-  *ptr = large_.alloc(bytes, &granted);
+  *ptr = arena.alloc(bytes, &granted);
   if (!*ptr) {
     if (cudaError_t e = trim(); e != cudaSuccess) return e;
-    *ptr = large_.alloc(bytes, &granted);
+    *ptr = arena.alloc(bytes, &granted);
     if (!*ptr) return cudaErrorMemoryAllocation;
   }
   in_use_ += granted;
@@ -50,7 +51,8 @@ cudaError_t Pool::alloc_small(size_t bytes, void** ptr) {
 bool Pool::free(void* ptr) {
   const auto it = live_.find(ptr);
   if (it == live_.end()) {
-    const size_t size = large_.free(ptr);
+    size_t size = large_.free(ptr);
+    if (size == 0) size = medium_.free(ptr);
     in_use_ -= size;
     return size > 0;
   }
@@ -70,6 +72,7 @@ cudaError_t Pool::trim() {
     }
     blocks.clear();
   }
+  medium_.release_free_segments();
   large_.release_free_segments();
   return e;
 }

@@ -2,8 +2,11 @@
 // is handed out again to later work on the stream, which runs after every earlier use of it.
 // Blocks under 1 MiB round up to one of four classes per power of two and are reused within
 // their class; larger ones are carved best-fit from segments of at least 64 MiB (arena.h), so
-// that freed memory serves any later size. When cudaMalloc fails, cached blocks and wholly
-// free segments are returned to the device and the allocation retried once.
+// that freed memory serves any later size. Blocks under 16 MiB (an adapter's weights, optimizer
+// state and checkpoint copies, which outlive steps) have segments of their own: carved from the
+// step's large segments, one such block left behind would split a freed multi-GiB segment and
+// keep it from the next step's activations. When cudaMalloc fails, cached blocks and wholly free
+// segments are returned to the device and the allocation retried once.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -31,8 +34,10 @@ class Pool {
   static constexpr size_t kLargeFrom = size_t{1} << 20;
   static constexpr size_t kLargeRound = size_t{512} << 10;
   static constexpr size_t kMinSegment = size_t{64} << 20;
+  static constexpr size_t kMediumBelow = size_t{16} << 20;
 
-  explicit Pool(cudaStream_t stream) : stream_(stream), large_(CudaDevice{}, kLargeRound, kMinSegment) {}
+  explicit Pool(cudaStream_t stream)
+      : stream_(stream), medium_(CudaDevice{}, kLargeRound, kMinSegment), large_(CudaDevice{}, kLargeRound, kMinSegment) {}
   ~Pool();
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
@@ -46,8 +51,8 @@ class Pool {
   uint64_t in_use() const { return in_use_; }
   uint64_t peak_in_use() const { return peak_; }
   void reset_peak() { peak_ = in_use_; }
-  uint64_t reserved() const { return reserved_small_ + large_.reserved(); }
-  uint64_t live_blocks() const { return live_.size() + large_.live_blocks(); }
+  uint64_t reserved() const { return reserved_small_ + medium_.reserved() + large_.reserved(); }
+  uint64_t live_blocks() const { return live_.size() + medium_.live_blocks() + large_.live_blocks(); }
 
   static size_t size_class(size_t bytes);
 
@@ -57,7 +62,7 @@ class Pool {
   cudaStream_t stream_;
   std::unordered_map<void*, size_t> live_;                // small block → its class size
   std::unordered_map<size_t, std::vector<void*>> cached_;  // class size → free small blocks
-  Arena<CudaDevice> large_;
+  Arena<CudaDevice> medium_, large_;
   uint64_t in_use_ = 0, reserved_small_ = 0, peak_ = 0;
   void grew() { peak_ = in_use_ > peak_ ? in_use_ : peak_; }
 };

@@ -454,27 +454,27 @@ export class Trainer {
   }
 
   /**
-   * After a step ran out of memory the bound on steps is lowered (StepMemoryBound). Adapters
-   * parked on the device then move to the host and the step is tried again; with none parked,
-   * the adapters admitted last are paused (their state to the host, resumed when room frees)
-   * until the resident ones fit the bound. An adapter that alone does not fit exits ('error').
+   * After a step ran out of memory the bound on steps is lowered (StepMemoryBound) and adapters
+   * parked on the device move to the host; if the resident adapters still exceed the bound,
+   * those admitted last are paused (their state to the host, resumed when room frees) until the
+   * rest fit. The step is then tried again. An adapter that alone does not fit exits ('error').
    */
   private async shrinkAfterOutOfMemory(e: StepOutOfMemory): Promise<number | null> {
     this.outOfMemory.push(e.record);
     const held = this.heldBytes();
     const evicted = (await this.paused.evictToHost()) > 0;
     this.memoryBound.learn(e.record, held, !evicted);
-    if (evicted) return null;
-    const resident = this.session.bank.list().sort((a, b) => b.admittedAtStep - a.admittedAtStep);
-    if (resident.length === 1) {
-      await this.retire(resident[0], 'error');
-      return resident[0].config.batchSize;
-    }
     const fits = (slots: AdapterSlot<tf.Tensor>[]) => {
       const shape = stepShape(slots);
       const bytes = this.capacity.predictBytes(shape);
       return shape.rows <= this.memoryBound.maxRows && (bytes === null || bytes <= this.allowedStepBytes());
     };
+    const resident = this.session.bank.list().sort((a, b) => b.admittedAtStep - a.admittedAtStep);
+    if (evicted && (fits(resident) || resident.length === 1)) return null;
+    if (resident.length === 1) {
+      await this.retire(resident[0], 'error');
+      return resident[0].config.batchSize;
+    }
     let staying = resident;
     let freed: number | null = null;
     for (const slot of resident.slice(0, -1)) {
