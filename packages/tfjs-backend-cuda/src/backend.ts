@@ -187,6 +187,11 @@ export class CudaBackend extends KernelBackend {
     this.cuda.resetPeak();
   }
 
+  /** Waits for the queued work and returns the pool's cached blocks and wholly free segments to the device. */
+  releaseCachedMemory(): void {
+    this.cuda.trim();
+  }
+
   override timerAvailable(): boolean {
     return true;
   }

@@ -31,6 +31,18 @@ export function reservedBytes(): number | null {
   return typeof m.numBytesInGPUAllocated === 'number' ? m.numBytesInGPUAllocated : null;
 }
 
+/**
+ * Has the backend give its allocator's cached memory back to the device, where it can: a step
+ * larger than any before then carves its tensors from segments of its own sizes instead of
+ * from the holes that smaller steps' tensors left in theirs. False where the backend cannot.
+ */
+export function releaseCachedBytes(): boolean {
+  const backend = tf.backend() as unknown as { releaseCachedMemory?: () => void };
+  if (typeof backend.releaseCachedMemory !== 'function') return false;
+  backend.releaseCachedMemory();
+  return true;
+}
+
 export function resetPeakBytes(): void {
   (tf.backend() as unknown as { resetPeakMemory?: () => void }).resetPeakMemory?.();
 }

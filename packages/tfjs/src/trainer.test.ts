@@ -230,15 +230,18 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
         return base.forward(x);
       },
     });
-    const backend = tf.backend() as unknown as { memory(): tf.MemoryInfo; resetPeakMemory?: () => void };
+    const backend = tf.backend() as unknown as { memory(): tf.MemoryInfo; resetPeakMemory?: () => void; releaseCachedMemory?: () => void };
     const memory = vi.spyOn(backend, 'memory').mockImplementation(() => ({
       unreliable: false, numBytesInGPU: 10 * MB, numBytesInGPUPeak: (10 + 5 * rows) * MB,
       numBytesInGPUAllocated: 96 * MB, numBytesDeviceCapacity: 100 * MB,
     }) as unknown as tf.MemoryInfo);
     backend.resetPeakMemory = () => void (rows = 0);
-    const stepRows: number[] = [];
+    let releases = 0;
+    backend.releaseCachedMemory = () => void releases++;
+    const stepRows: number[] = [], triedRows: number[] = [];
     const trainer = new Trainer(counting, perExampleCrossEntropy, [{ name: 'main', train: source(5, 96), valid: source(5, 96) }], { keepAllWeights: true, profileSteps: 2, validRows: 4 });
     trainer.session.hooks.afterStep.tap('rows', ({ plan }) => void stepRows.push(plan.totalRows));
+    trainer.session.hooks.beforeStep.tap('rows', ({ plan }) => void triedRows.push(plan.totalRows));
     const specs = [0, 1, 2, 3, 4].map((i) => ({ id: `t${i}`, config: config({ rank: 2 + i, alpha: 4, learningRate: 1e-2, batchSize: 2, seed: 50 + i, steps: 6 }) }));
     try {
       for (const c of specs) trainer.enqueue('main', c.id, c.config);
@@ -257,9 +260,14 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
       // Every step after the failure within the bound: (45 MB · 0.95 − 10 MB) / 5 MB a row.
       const failedAt = stepRows.findIndex((_, i) => i >= record.step - 1);
       expect(Math.max(...stepRows.slice(failedAt))).toBeLessThanOrEqual(6);
+      // The cached memory went back to the device before each step larger than all before it, only then.
+      const records = triedRows.filter((r, i) => r > Math.max(0, ...triedRows.slice(0, i)));
+      expect(records.length).toBeGreaterThanOrEqual(2);
+      expect(releases).toBe(records.length);
     } finally {
       memory.mockRestore();
       delete backend.resetPeakMemory;
+      delete backend.releaseCachedMemory;
       base.detach();
       model.dispose();
     }

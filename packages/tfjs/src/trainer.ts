@@ -11,7 +11,7 @@ import {
 } from '@alto/core';
 import { captureWeights } from './adapter-weights.js';
 import { DataCursor, gatherRows } from './data.js';
-import { deviceCapacityBytes, liveBytes, peakBytes as measuredPeakBytes, reservedBytes, resetPeakBytes } from './device-memory.js';
+import { deviceCapacityBytes, liveBytes, peakBytes as measuredPeakBytes, releaseCachedBytes, reservedBytes, resetPeakBytes } from './device-memory.js';
 import { newAdapterSlot } from './adapter-slot.js';
 import { Evaluator } from './evaluator.js';
 import { asCandidate, slotsToPark, stepShape } from './fair-share.js';
@@ -59,6 +59,8 @@ export class Trainer {
   }
   /** What the steps out of memory taught: steps are admitted within it. */
   readonly memoryBound = new StepMemoryBound();
+  /** The most rows a step has tried (the backend's cached memory is released before a step of more). */
+  private mostRows = 0;
   /**
    * Host wall seconds spent in each part of the run: admitting adapters (their initial
    * weights), queueing steps (forward, backward and updates; a step that ran out of memory
@@ -308,6 +310,10 @@ export class Trainer {
     const training = planned.filter((_, i) => rows[i] > 0);
     const vars = training.flatMap((s) => AdapterBank.params(s) as tf.Variable[]);
     let x: tf.Tensor | undefined, y: tf.Tensor | undefined, lossVec: tf.Tensor | undefined;
+    if (plan.totalRows > this.mostRows) {
+      this.mostRows = plan.totalRows;
+      releaseCachedBytes(); // its tensors get segments of their own sizes, not smaller steps' holes
+    }
     resetPeakBytes();
     let peakBytes = 0;
     let value: tf.Scalar, grads: tf.NamedTensorMap;
