@@ -120,10 +120,10 @@ export const cases: Case[] = [
     const f = (xv: tf.Tensor, ...w: tf.Tensor[]) => tf.sum(tf.square(groupedLora(xv as tf.Tensor2D, base as tf.Tensor2D, w.slice(0, 3) as tf.Tensor2D[], w.slice(3) as tf.Tensor2D[], plan)));
     return [groupedLora(x as tf.Tensor2D, base as tf.Tensor2D, A, B, plan), ...tf.grads(f)([x, ...A, ...B])];
   }, tolerance: 1e-4 },
-  { name: "linear() under a LoRA scope (on the CUDA backend the base's dX and the LoRA's in one pass): forward and the gradients of x, A and B", run: () => {
+  { name: "linear() under a LoRA scope (on the CUDA backend x·W added into the LoRA's output by the matmul, dy·Wᵀ into its dX): forward and the gradients of x, A and B, a sequence of no adapter", run: () => {
     const a = { name: 'a', rank: 8, scale: 2 }, b = { name: 'b', rank: 3, scale: 0.5 };
-    const plan = buildSegmentPlan([{ adapter: a, rows: 2 }, { adapter: b, rows: 1 }]);
-    // 3 sequences of 20 tokens: the plan's rows expand to 60
+    // 3 sequences of 20 tokens (the plan's rows expand to 60): a, none, b
+    const plan = { totalRows: 3, segmentOffsets: Int32Array.from([0, 1, 2, 3]), segmentAdapter: Int32Array.from([0, -1, 1]), adapters: [a, b], maxRank: 8 };
     const x = t([3, 20, 48], 230), W = t([48, 40], 231), w = t([3, 20, 40], 232);
     const A = [t([48, 8], 233), t([48, 3], 234)] as tf.Tensor2D[], B = [t([8, 40], 235), t([3, 40], 236)] as tf.Tensor2D[];
     const f = (xv: tf.Tensor, ...ab: tf.Tensor[]) =>

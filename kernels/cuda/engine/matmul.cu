@@ -45,17 +45,14 @@ cudaError_t bf16_copy(alto_engine* e, const float* x, int64_t count, void** out)
   return cudaGetLastError();
 }
 
-}  // namespace
-
-extern "C" alto_status alto_engine_matmul(alto_engine* e, alto_matmul_precision precision, int64_t batch, int64_t m, int64_t n, int64_t k,
-                                          const float* A, int64_t stride_a, int32_t trans_a, const float* B, int64_t stride_b,
-                                          int32_t trans_b, float* C) {
+alto_status matmul(alto_engine* e, alto_matmul_precision precision, int64_t batch, int64_t m, int64_t n, int64_t k, const float* A,
+                   int64_t stride_a, int32_t trans_a, const float* B, int64_t stride_b, int32_t trans_b, float* C, bool add) {
   if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
   if (batch < 0 || m < 0 || n < 0 || k < 0 || batch > INT_MAX || m > INT_MAX || n > INT_MAX || k > INT_MAX) {
     return engine_invalid(e, "matmul: dimensions out of range");
   }
   if (batch == 0 || m == 0 || n == 0) return ALTO_OK;
-  if (k == 0) return alto_engine_fill(e, ALTO_ELEM_F32, C, 0.0, batch * m * n);
+  if (k == 0) return add ? ALTO_OK : alto_engine_fill(e, ALTO_ELEM_F32, C, 0.0, batch * m * n);
   if (!e->blas_tried) {
     e->blas_tried = true;
     e->blas.open(e->stream);
@@ -83,8 +80,9 @@ extern "C" alto_status alto_engine_matmul(alto_engine* e, alto_matmul_precision 
     a = a16, b = b16, type = CUDA_R_16BF;
   }
   const int compute = precision == ALTO_MATMUL_TF32 ? Cublas::kComputeF32FastTf32 : Cublas::kComputeF32;
+  const float beta = add ? 1.0f : 0.0f;
   const bool ok = e->blas.gemm_batched(trans_a != 0, trans_b != 0, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a, type, lda,
-                                       stride_a, b, type, ldb, stride_b, 0.0f, C, CUDA_R_32F, static_cast<int>(n), m * n, static_cast<int>(batch),
+                                       stride_a, b, type, ldb, stride_b, beta, C, CUDA_R_32F, static_cast<int>(n), m * n, static_cast<int>(batch),
                                        compute);
   if (a16) e->pool->free(a16);
   if (b16) e->pool->free(b16);
@@ -93,4 +91,18 @@ extern "C" alto_status alto_engine_matmul(alto_engine* e, alto_matmul_precision 
     return ALTO_ERR_CUDA;
   }
   return ALTO_OK;
+}
+
+}  // namespace
+
+extern "C" alto_status alto_engine_matmul(alto_engine* e, alto_matmul_precision precision, int64_t batch, int64_t m, int64_t n, int64_t k,
+                                          const float* A, int64_t stride_a, int32_t trans_a, const float* B, int64_t stride_b,
+                                          int32_t trans_b, float* C) {
+  return matmul(e, precision, batch, m, n, k, A, stride_a, trans_a, B, stride_b, trans_b, C, false);
+}
+
+extern "C" alto_status alto_engine_matmul_add(alto_engine* e, alto_matmul_precision precision, int64_t batch, int64_t m, int64_t n,
+                                              int64_t k, const float* A, int64_t stride_a, int32_t trans_a, const float* B,
+                                              int64_t stride_b, int32_t trans_b, float* C) {
+  return matmul(e, precision, batch, m, n, k, A, stride_a, trans_a, B, stride_b, trans_b, C, true);
 }

@@ -216,6 +216,11 @@ typedef enum {
 alto_status alto_engine_matmul(alto_engine* e, alto_matmul_precision precision, int64_t batch, int64_t m, int64_t n, int64_t k,
                                const float* A, int64_t stride_a, int32_t trans_a, const float* B, int64_t stride_b, int32_t trans_b,
                                float* C);
+/* As alto_engine_matmul, adding into C: C[b] += op(A[b])·op(B[b]). The read of C happens in the
+ * product's own epilogue, where a compute-bound product hides it, instead of in a separate pass. */
+alto_status alto_engine_matmul_add(alto_engine* e, alto_matmul_precision precision, int64_t batch, int64_t m, int64_t n, int64_t k,
+                                   const float* A, int64_t stride_a, int32_t trans_a, const float* B, int64_t stride_b, int32_t trans_b,
+                                   float* C);
 
 #ifdef __cplusplus
 }

@@ -172,12 +172,14 @@ class Engine : public Napi::ObjectWrap<Engine> {
                                       static_cast<int32_t>(int_arg(info, 4))),
           "transpose");
   }
-  // matmul(precision, batch, m, n, k, A, strideA, transA, B, strideB, transB, C)
+  // matmul(precision, batch, m, n, k, A, strideA, transA, B, strideB, transB, C, add?): C = (or += when add) op(A)·op(B)
   void Matmul(const Napi::CallbackInfo& info) {
-    check(info, alto_engine_matmul(live(info), static_cast<alto_matmul_precision>(int_arg(info, 0)), int_arg(info, 1), int_arg(info, 2),
-                                   int_arg(info, 3), int_arg(info, 4), static_cast<const float*>(ptr_arg(info, 5)), int_arg(info, 6),
-                                   info[7].ToBoolean().Value(), static_cast<const float*>(ptr_arg(info, 8)), int_arg(info, 9),
-                                   info[10].ToBoolean().Value(), static_cast<float*>(ptr_arg(info, 11))),
+    const bool add = info.Length() > 12 && info[12].ToBoolean().Value();
+    check(info, (add ? alto_engine_matmul_add : alto_engine_matmul)(live(info), static_cast<alto_matmul_precision>(int_arg(info, 0)), int_arg(info, 1),
+                                                                     int_arg(info, 2), int_arg(info, 3), int_arg(info, 4),
+                                                                     static_cast<const float*>(ptr_arg(info, 5)), int_arg(info, 6),
+                                                                     info[7].ToBoolean().Value(), static_cast<const float*>(ptr_arg(info, 8)),
+                                                                     int_arg(info, 9), info[10].ToBoolean().Value(), static_cast<float*>(ptr_arg(info, 11))),
           "matmul");
   }
   // copyBox(elemBytes, src, srcOffset, srcStrides, dst, dstOffset, dstStrides, size)

@@ -42,7 +42,8 @@ export interface CudaEngine {
   select(elem: number, cond: number, a: number, b: number, out: number, n: number): void;
   reduce(op: number, elem: number, x: number, y: number, outer: number, inner: number): void;
   transpose(x: number, y: number, shape: number[], perm: number[], elemBytes: number): void;
-  matmul(precision: number, batch: number, m: number, n: number, k: number, a: number, strideA: number, transA: boolean, b: number, strideB: number, transB: boolean, c: number): void;
+  /** c = op(a)·op(b), batched; with `add`, c += op(a)·op(b) (the product's epilogue reads c). */
+  matmul(precision: number, batch: number, m: number, n: number, k: number, a: number, strideA: number, transA: boolean, b: number, strideB: number, transB: boolean, c: number, add?: boolean): void;
   copyBox(elemBytes: number, src: number, srcOffset: number, srcStrides: number[], dst: number, dstOffset: number, dstStrides: number[], size: number[]): void;
   gather(elemBytes: number, x: number, indices: number, y: number, batch: number, outer: number, axisDim: number, inner: number, numIndices: number): void;
   scan(elem: number, product: boolean, x: number, y: number, outer: number, n: number, inner: number, exclusive: boolean, reverse: boolean): void;

@@ -1,5 +1,5 @@
-import type { KernelFunc, NamedTensorInfoMap } from '@tensorflow/tfjs-core';
-import { loadNativeKernels } from '@alto/kernels';
+import type { KernelFunc, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { loadNativeKernels, MatmulPrecision } from '@alto/kernels';
 import { kernelInput, registerOnce } from './primitives.js';
 import { adapterInputName, GroupedLoraAttrs } from './plan-attrs.js';
 import { planOf } from './grouped-lora-native.js';
@@ -16,17 +16,61 @@ import { CUDA_BACKEND_NAME, type CudaBackendLike } from './host-backends.js';
  */
 export const GROUPED_LORA_CUDA = 'AltoGroupedLoraCuda';
 export const GROUPED_LORA_CUDA_GRAD = 'AltoGroupedLoraCudaGrad';
+/**
+ * x·W + grouped LoRA as one kernel each way: the LoRA writes its part (y = s·S·B, 0 on rows of
+ * no adapter; dX = dS·Aᵀ likewise) and the backend's matmul adds x·W (dy·Wᵀ) into it in its
+ * epilogue. A separate x·W and a LoRA kernel adding into it would write and read that product
+ * once more: T × d_out floats forward, T × d_in backward, per projection. Inputs: forward [x,
+ * W, A…, B…] → [y, S]; backward [x, dy, W, A…, B…, S] → [dX, dA…, dB…].
+ */
+export const GROUPED_LORA_LINEAR_CUDA = 'AltoGroupedLoraLinearCuda';
+export const GROUPED_LORA_LINEAR_CUDA_GRAD = 'AltoGroupedLoraLinearCudaGrad';
 
 const tensorCores = (b: CudaBackendLike): boolean => b.options.matmulPrecision !== 'fp32';
 
-/** The adapters' A and B device addresses among a grouped kernel's inputs. */
-function weights(inputs: NamedTensorInfoMap, a: GroupedLoraAttrs, b: CudaBackendLike): { A: number[]; B: number[] } {
+/** The adapters' A and B device addresses among a grouped kernel's inputs (`lead` inputs before them). */
+function weights(inputs: NamedTensorInfoMap, a: GroupedLoraAttrs, b: CudaBackendLike, lead = 2): { A: number[]; B: number[] } {
   const K = a.ranks.length;
   return {
-    A: a.ranks.map((_, i) => b.ptr(kernelInput(inputs, adapterInputName('A', i, K)))),
-    B: a.ranks.map((_, i) => b.ptr(kernelInput(inputs, adapterInputName('B', i, K)))),
+    A: a.ranks.map((_, i) => b.ptr(kernelInput(inputs, adapterInputName('A', i, K, lead)))),
+    B: a.ranks.map((_, i) => b.ptr(kernelInput(inputs, adapterInputName('B', i, K, lead)))),
   };
 }
+
+/** c += op(a)·op(b) for 2-D operands, at the backend's matmul precision. */
+function matmulAdd(b: CudaBackendLike, x: TensorInfo, transX: boolean, w: TensorInfo, transW: boolean, c: TensorInfo): void {
+  const m = c.shape[0], n = c.shape[1], k = transX ? x.shape[0] : x.shape[1];
+  b.cuda.matmul(MatmulPrecision[b.options.matmulPrecision], 1, m, n, k, b.ptr(x), 0, transX, b.ptr(w), 0, transW, b.ptr(c), true);
+}
+
+const linearForward: KernelFunc = ({ inputs, backend, attrs }) => {
+  const a = attrs as unknown as GroupedLoraAttrs;
+  const b = backend as unknown as CudaBackendLike;
+  const x = kernelInput(inputs, '0'), W = kernelInput(inputs, '1');
+  const { A, B } = weights(inputs, a, b);
+  const [T, dIn] = x.shape;
+  const dOut = W.shape[1];
+  const y = b.makeOutput([T, dOut], 'float32'), S = b.makeOutput([T, Math.max(...a.ranks)], 'float32');
+  b.cuda.loraForward(planOf(a), b.ptr(x), dIn, A, B, 0, b.ptr(y), dOut, tensorCores(b), b.ptr(S));
+  matmulAdd(b, x, false, W, false, y);
+  return [y, S];
+};
+
+const linearBackward: KernelFunc = ({ inputs, backend, attrs }) => {
+  const a = attrs as unknown as GroupedLoraAttrs;
+  const b = backend as unknown as CudaBackendLike;
+  const x = kernelInput(inputs, '0'), dy = kernelInput(inputs, '1'), W = kernelInput(inputs, '2');
+  const S = kernelInput(inputs, String(3 + 2 * a.ranks.length));
+  const { A, B } = weights(inputs, a, b, 3);
+  const [T, dIn] = x.shape;
+  const dOut = dy.shape[1];
+  const dX = b.makeOutput([T, dIn], 'float32');
+  const dA = a.ranks.map((r) => b.makeOutput([dIn, r], 'float32'));
+  const dB = a.ranks.map((r) => b.makeOutput([r, dOut], 'float32'));
+  b.cuda.loraBackward(planOf(a), b.ptr(x), dIn, b.ptr(dy), dOut, A, B, b.ptr(dX), dA.map((t) => b.ptr(t)), dB.map((t) => b.ptr(t)), tensorCores(b), b.ptr(S), 0);
+  matmulAdd(b, dy, false, W, true, dX);
+  return [dX, ...dA, ...dB];
+};
 
 const forward: KernelFunc = ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as GroupedLoraAttrs;
@@ -67,5 +111,7 @@ export function ensureCudaKernels(backendName: string): boolean {
   if (backendName !== CUDA_BACKEND_NAME || !cudaKernelsAvailable()) return false;
   registerOnce(GROUPED_LORA_CUDA, backendName, forward);
   registerOnce(GROUPED_LORA_CUDA_GRAD, backendName, backward);
+  registerOnce(GROUPED_LORA_LINEAR_CUDA, backendName, linearForward);
+  registerOnce(GROUPED_LORA_LINEAR_CUDA_GRAD, backendName, linearBackward);
   return true;
 }

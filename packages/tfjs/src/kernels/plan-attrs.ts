@@ -23,6 +23,7 @@ export function planToAttrs(plan: SegmentPlan): GroupedLoraAttrs & NamedAttrMap 
 
 /**
  * Inputs of the grouped kernels are positional (the engine saves them all for the
- * gradient): [x, base, A0…A(K−1), B0…B(K−1)] forward, [x, dy, A…, B…] backward.
+ * gradient): [x, base, A0…A(K−1), B0…B(K−1)] forward, [x, dy, A…, B…] backward; `lead` is the
+ * number of inputs before the weights (3 in the linear backward: [x, dy, W, A…, B…]).
  */
-export const adapterInputName = (kind: 'A' | 'B', i: number, K: number): string => String(2 + (kind === 'A' ? 0 : K) + i);
+export const adapterInputName = (kind: 'A' | 'B', i: number, K: number, lead = 2): string => String(lead + (kind === 'A' ? 0 : K) + i);

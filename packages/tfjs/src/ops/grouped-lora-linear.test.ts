@@ -29,6 +29,42 @@ tf.registerKernel({
 });
 const ADDS_BASE_PROVIDER: GroupedLoraProvider = { ...REFERENCE_PROVIDER, forward: GROUPED_LORA_REFERENCE, backward: ADDS_BASE, addsBaseGradient: true };
 
+// A provider with linear kernels, on the cpu backend: x·W (dy·Wᵀ) and the reference kernels in
+// one kernel each way, as the CUDA ones are; S is returned as zeros (the reference backward does
+// not read it). Records the calls.
+const linearCalls: string[] = [];
+const cpuKernel = (name: string, inputs: tf.NamedTensorInfoMap, backend: unknown, attrs: object = {}) =>
+  tf.getKernel(name, 'cpu')!.kernelFunc({ inputs, backend: backend as tf.KernelBackend, attrs: attrs as tf.NamedAttrMap });
+tf.registerKernel({
+  kernelName: 'TestGroupedLoraLinear',
+  backendName: 'cpu',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    linearCalls.push('forward');
+    const { ranks } = attrs as unknown as { ranks: number[] };
+    const base = cpuKernel('BatchMatMul', { a: inputs['0'], b: inputs['1'] }, backend, { transposeA: false, transposeB: false }) as tf.TensorInfo;
+    const y = cpuKernel(GROUPED_LORA_REFERENCE, { ...inputs, '1': base }, backend, attrs) as tf.TensorInfo;
+    const S = cpuKernel('Fill', {}, backend, { shape: [inputs['0']!.shape[0], Math.max(...ranks)], value: 0, dtype: 'float32' }) as tf.TensorInfo;
+    (backend as tf.KernelBackend).disposeData(base.dataId);
+    return [y, S];
+  },
+});
+tf.registerKernel({
+  kernelName: 'TestGroupedLoraLinearGrad',
+  backendName: 'cpu',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    linearCalls.push('backward');
+    const K = (attrs as unknown as { ranks: number[] }).ranks.length;
+    const rest = Object.fromEntries(Array.from({ length: 2 * K }, (_, j) => [String(2 + j), inputs[String(3 + j)]]));
+    const [dX, ...dW] = cpuKernel(GROUPED_LORA_REFERENCE_GRAD, { '0': inputs['0'], '1': inputs['1'], ...rest }, backend, attrs) as tf.TensorInfo[];
+    const dxBase = cpuKernel('BatchMatMul', { a: inputs['1'], b: inputs['2'] }, backend, { transposeA: false, transposeB: true }) as tf.TensorInfo;
+    const sum = cpuKernel('Add', { a: dX, b: dxBase }, backend) as tf.TensorInfo;
+    (backend as tf.KernelBackend).disposeData(dX.dataId);
+    (backend as tf.KernelBackend).disposeData(dxBase.dataId);
+    return [sum, ...dW];
+  },
+});
+const LINEAR_PROVIDER: GroupedLoraProvider = { ...REFERENCE_PROVIDER, linear: { forward: 'TestGroupedLoraLinear', backward: 'TestGroupedLoraLinearGrad' } };
+
 describe('groupedLoraLinear', () => {
   beforeAll(async () => {
     await tf.setBackend('cpu');
@@ -82,6 +118,34 @@ describe('groupedLoraLinear', () => {
     tf.dispose(grads);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([xt, Wt, dyt, ...At, ...Bt]);
+  });
+
+  it('on a provider with linear kernels: x·W and the LoRA in one kernel each way, W handed to both; y and the gradients match float64', () => {
+    const { A: At, B: Bt } = weights();
+    const xt = t2(x, [T, dIn]), Wt = t2(W, [dIn, dOut]), dyt = t2(dy, [T, dOut]);
+    const before = tf.memory().numTensors;
+    linearCalls.length = 0;
+    const out = groupedLoraLinear(xt, Wt, At, Bt, plan, LINEAR_PROVIDER);
+    expect(relErr(out.dataSync(), y)).toBeLessThan(1e-5);
+    out.dispose();
+    const grads = tf.grads((xx: tf.Tensor, ...w: tf.Tensor[]) => groupedLoraLinear(xx as tf.Tensor2D, Wt, w.slice(0, 3) as tf.Tensor2D[], w.slice(3) as tf.Tensor2D[], plan, LINEAR_PROVIDER))(
+      [xt, ...At, ...Bt],
+      dyt,
+    );
+    expect(linearCalls).toEqual(['forward', 'forward', 'backward']);
+    expect(relErr(grads[0].dataSync(), dX)).toBeLessThan(1e-5);
+    for (let i = 0; i < 3; i++) {
+      expect(relErr(grads[1 + i].dataSync(), lora.dA[i]), `dA${i}`).toBeLessThan(1e-5);
+      expect(relErr(grads[4 + i].dataSync(), lora.dB[i]), `dB${i}`).toBeLessThan(1e-5);
+    }
+    tf.dispose(grads);
+    expect(tf.memory().numTensors).toBe(before);
+    // A W that is not kept alive by the caller (not a variable) is saved for the backward.
+    linearCalls.length = 0;
+    const g = tf.grad((xx: tf.Tensor) => tf.tidy(() => groupedLoraLinear(xx as tf.Tensor2D, tf.add(Wt, 0) as tf.Tensor2D, At, Bt, plan, LINEAR_PROVIDER)))(xt, dyt);
+    expect(linearCalls).toEqual(['forward', 'backward']);
+    expect(relErr(g.dataSync(), dX)).toBeLessThan(1e-5);
+    tf.dispose([g, xt, Wt, dyt, ...At, ...Bt]);
   });
 
   it('a trainable variable W takes the plain path and gets its gradient', () => {

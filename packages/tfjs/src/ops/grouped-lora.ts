@@ -5,7 +5,9 @@ import { planToAttrs } from '../kernels/plan-attrs.js';
 import { ensureBatchedKernels, GROUPED_LORA_BATCHED, GROUPED_LORA_BATCHED_GRAD } from '../kernels/grouped-lora-batched.js';
 import { ensureNativeKernels, GROUPED_LORA_NATIVE, GROUPED_LORA_NATIVE_GRAD, NATIVE_BACKENDS } from '../kernels/grouped-lora-native.js';
 import { loadNativeKernels } from '@alto/kernels';
-import { cudaKernelsAvailable, ensureCudaKernels, GROUPED_LORA_CUDA, GROUPED_LORA_CUDA_GRAD } from '../kernels/grouped-lora-cuda.js';
+import {
+  cudaKernelsAvailable, ensureCudaKernels, GROUPED_LORA_CUDA, GROUPED_LORA_CUDA_GRAD, GROUPED_LORA_LINEAR_CUDA, GROUPED_LORA_LINEAR_CUDA_GRAD,
+} from '../kernels/grouped-lora-cuda.js';
 import { CUDA_BACKEND_NAME } from '../kernels/host-backends.js';
 
 /**
@@ -16,13 +18,16 @@ import { CUDA_BACKEND_NAME } from '../kernels/host-backends.js';
  * [base + LoRA, S] forward (S = x·A, T × max rank) and takes S last in the backward's inputs,
  * so the backward does not read x again for it. A provider that `addsBaseGradient` takes one
  * more backward input after S, the base layer's dX, and returns dX plus the LoRA's (one pass
- * over dX instead of a separate sum): groupedLoraLinear uses it.
+ * over dX instead of a separate sum): groupedLoraLinear uses it. A provider with `linear` kernels
+ * takes W itself ([x, W, A…, B…] → [y, S]; backward [x, dy, W, A…, B…, S] → [dX, dA…, dB…]) and
+ * makes x·W and dy·Wᵀ inside them; groupedLoraLinear prefers those.
  */
 export interface GroupedLoraProvider {
   forward: string;
   backward: string;
   keepsShrink?: boolean;
   addsBaseGradient?: boolean;
+  linear?: { forward: string; backward: string };
   ensure(backendName: string): void;
 }
 
@@ -66,6 +71,7 @@ export const CUDA_PROVIDER: GroupedLoraProvider = {
   backward: GROUPED_LORA_CUDA_GRAD,
   keepsShrink: true,
   addsBaseGradient: true,
+  linear: { forward: GROUPED_LORA_LINEAR_CUDA, backward: GROUPED_LORA_LINEAR_CUDA_GRAD },
   ensure: (backend) => {
     if (!ensureCudaKernels(backend)) throw new Error(`the CUDA grouped-LoRA kernels cannot serve backend "${backend}"`);
   },
@@ -105,7 +111,7 @@ export function groupedLoraLinear(x: tf.Tensor2D, W: tf.Tensor2D, A: readonly tf
   if (W.rank !== 2 || W.shape[0] !== x.shape[1]) throw new RangeError(`groupedLoraLinear: W must be [${x.shape[1]}, d_out] (d_in of x first), got [${W.shape}]`);
   checkShapes(x, W.shape[1], A, B, plan);
   const chosen = chooseProvider(provider);
-  if (!chosen.addsBaseGradient || (W instanceof tf.Variable && W.trainable)) return tf.tidy(() => groupedOp(x, { base: tf.matMul(x, W) }, A, B, plan, chosen));
+  if (!(chosen.addsBaseGradient || chosen.linear) || (W instanceof tf.Variable && W.trainable)) return tf.tidy(() => groupedOp(x, { base: tf.matMul(x, W) }, A, B, plan, chosen));
   return groupedOp(x, { W }, A, B, plan, chosen);
 }
 
@@ -138,12 +144,13 @@ function groupedOp(x: tf.Tensor2D, of: { base: tf.Tensor2D } | { W: tf.Tensor2D 
     const weights = inputs.slice(lead);
     const keep = weights.map((w) => !(w instanceof tf.Variable));
     const keepW = W !== null && !(W instanceof tf.Variable);
-    const base = W ? tf.matMul(inputs[0], W) : null;
-    const kernelInputs = base ? [inputs[0], base, ...weights] : inputs;
+    const linear = W && chosen.linear ? chosen.linear : null;
+    const base = W && !linear ? tf.matMul(inputs[0], W) : null;
+    const kernelInputs = linear ? [inputs[0], W!, ...weights] : base ? [inputs[0], base, ...weights] : inputs;
     let value: tf.Tensor2D;
     let S: tf.Tensor | null = null;
-    if (chosen.keepsShrink) {
-      const out = run(chosen.forward, kernelInputs) as tf.Tensor[];
+    if (chosen.keepsShrink || linear) {
+      const out = run(linear ? linear.forward : chosen.forward, kernelInputs) as tf.Tensor[];
       value = out[0] as tf.Tensor2D;
       S = out[1];
     } else {
@@ -158,6 +165,10 @@ function groupedOp(x: tf.Tensor2D, of: { base: tf.Tensor2D } | { W: tf.Tensor2D 
         let next = 1;
         const w = weights.map((t, i) => (keep[i] ? saved[next++] : t));
         const rest = saved.slice(next, S ? next + 1 : next);  // S, where kept
+        if (linear) {
+          const [dX, ...dW] = run(linear.backward, [saved[0], dy, keepW ? saved[saved.length - 1] : W!, ...w, ...rest]) as tf.Tensor[];
+          return [dX, ...dW];
+        }
         if (W) {
           const dxBase = tf.matMul(dy, keepW ? saved[saved.length - 1] : W, false, true);
           const [dX, ...dW] = run(chosen.backward, [saved[0], dy, ...w, ...rest, dxBase]) as tf.Tensor[];
