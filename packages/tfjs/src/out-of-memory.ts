@@ -34,50 +34,7 @@ export class StepOutOfMemory extends Error {
   }
 }
 
-/**
- * What the steps that ran out of memory taught. Where the backend counts device bytes, a bound
- * on the bytes in use at a step's predicted peak (held bytes included): the lower of what the
- * failed step reached and what it was predicted to reach, less 5 %, so that each failure lowers
- * the bound and a pool that fails below the device's budget (fragmented, or holding memory the
- * count leaves out) is met where it failed. Elsewhere a bound on a step's rows: three quarters of
- * the failed step's.
- */
-export class StepMemoryBound {
-  /** Most rows a step may have (Infinity: no bound). */
-  maxRows = Infinity;
-  /** Most device bytes in use a step's prediction plus the held bytes may reach (Infinity: no bound). */
-  maxInUseBytes = Infinity;
-
-  /**
-   * Lowers the bound after the step of `record` failed with `heldBytes` held outside the steps;
-   * the rows bound only where `rowsToo` (not when moving parked adapters off the device made
-   * the room) and the device's bytes are not counted. False when it learnt nothing.
-   */
-  learn(record: OutOfMemoryRecord, heldBytes: number, rowsToo: boolean): boolean {
-    const { reachedBytes, predictedBytes } = record;
-    if (reachedBytes !== null && predictedBytes !== null) {
-      this.maxInUseBytes = Math.min(this.maxInUseBytes, Math.min(reachedBytes, predictedBytes + heldBytes) * 0.95);
-      return true;
-    }
-    if (!rowsToo) return false;
-    this.maxRows = Math.min(this.maxRows, Math.floor(record.rows * 0.75));
-    return true;
-  }
-
-  /** The bytes a step's prediction may reach: the budget less the held bytes and the safety margin, within the bound. */
-  allowedStepBytes(budgetBytes: number, heldBytes: number, safetyMargin: number): number {
-    return Math.min((budgetBytes - heldBytes) * (1 - safetyMargin), this.maxInUseBytes - heldBytes);
-  }
-
-  describe(): string {
-    const parts = [];
-    if (Number.isFinite(this.maxInUseBytes)) parts.push(`steps predicted under ${gib(this.maxInUseBytes)} in use`);
-    if (Number.isFinite(this.maxRows)) parts.push(`at most ${this.maxRows} rows a step`);
-    return parts.length ? parts.join(', ') : 'no bound';
-  }
-}
-
-const gib = (b: number | null) => (b === null ? '?' : `${(b / 2 ** 30).toFixed(1)} GiB`);
+export const gib = (b: number | null) => (b === null ? '?' : `${(b / 2 ** 30).toFixed(1)} GiB`);
 
 /** One line for a record: step, rows and adapters, the bytes expected, allowed and reached. */
 export function describeOutOfMemory(r: OutOfMemoryRecord): string {

@@ -1,22 +1,24 @@
 import './register-gradients.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { leanVariableGrads } from './lean-grads.js';
-import { isOutOfMemory, StepMemoryBound, StepOutOfMemory, type OutOfMemoryRecord } from './out-of-memory.js';
+import { isOutOfMemory, StepOutOfMemory, type OutOfMemoryRecord } from './out-of-memory.js';
+import { StepMemory, type StepMemoryBound } from './step-memory.js';
 import { profileKernels, type KernelProfile } from './kernel-profile.js';
 import {
-  AdapterBank, AdapterConfig, AdapterInfo, AdapterSlot, admitWithinBudget, bestTrial, buildSegmentPlan, CapacityModel,
+  AdapterBank, AdapterConfig, AdapterInfo, AdapterSlot, admitWithinBudget, buildSegmentPlan, CapacityModel,
   ConfigError, createOptimizer, describeAdapter, greedyAdmissionOrder, IssueCollector, loraScale,
   matchesTargets, newTrialRecord, plannedSteps, RetireReason, Session, StepInfo, TrialRecord,
   validateSegmentPlan,
 } from '@alto/core';
 import { captureWeights } from './adapter-weights.js';
 import { DataCursor, gatherRows } from './data.js';
-import { deviceCapacityBytes, liveBytes, peakBytes as measuredPeakBytes, releaseCachedBytes, reservedBytes, resetPeakBytes } from './device-memory.js';
+import { liveBytes, peakBytes as measuredPeakBytes, reservedBytes, resetPeakBytes } from './device-memory.js';
 import { newAdapterSlot } from './adapter-slot.js';
 import { Evaluator } from './evaluator.js';
 import { asCandidate, slotsToPark, stepShape } from './fair-share.js';
 import { PausedAdapters, slotBytes, type PauseTo } from './paused-adapters.js';
 import { LossLedger } from './loss-ledger.js';
+import { BestWeights, dropNonBestWeights } from './best-weights.js';
 import type { BaseModel, LinearLayer } from './model.js';
 import { withLoraScope } from './lora-scope.js';
 import { tfjsKernels } from './ops/grouped-lora.js';
@@ -45,11 +47,8 @@ export class Trainer {
   private readonly evaluator: Evaluator;
   private layers: LinearLayer[] = [];
   private readonly opts: Required<TrainerOptions>;
-  /** No budget given: the device's memory, read at the first admission (null: not yet read). */
-  private deviceBudget: number | null;
-  /** Best weights on their way to the host (settled trials); the first failure, kept for the end of the run. */
-  private readonly reads: Promise<void>[] = [];
-  private readFailure: unknown = null;
+  private readonly memory: StepMemory;
+  private readonly bestWeights: BestWeights;
   /** Per-kernel times of the step named by the profileStep option, once it has run. */
   kernelProfile: KernelProfile | null = null;
   /** Steps that ran out of memory and were retried with fewer rows, with what was expected of each. */
@@ -58,9 +57,9 @@ export class Trainer {
     return this.outOfMemory.length;
   }
   /** What the steps out of memory taught: steps are admitted within it. */
-  readonly memoryBound = new StepMemoryBound();
-  /** The most rows a step has tried (the backend's cached memory is released before a step of more). */
-  private mostRows = 0;
+  get memoryBound(): StepMemoryBound {
+    return this.memory.bound;
+  }
   /**
    * Host wall seconds spent in each part of the run: admitting adapters (their initial
    * weights), queueing steps (forward, backward and updates; a step that ran out of memory
@@ -72,8 +71,10 @@ export class Trainer {
 
   constructor(private readonly model: BaseModel, private readonly loss: PerExampleLoss, tasks: readonly TaskData[], options: TrainerOptions = {}) {
     this.opts = validateOptions(options);
-    this.deviceBudget = options.memoryBudgetBytes === undefined ? null : this.opts.memoryBudgetBytes;
+    const budget = options.memoryBudgetBytes === undefined ? null : this.opts.memoryBudgetBytes;
+    this.memory = new StepMemory(budget, this.opts.safetyMargin, () => this.heldBytes(), this.capacity);
     this.evaluator = new Evaluator(this.session, this.tasks, model, loss, this.opts);
+    this.bestWeights = new BestWeights(this.ledger, this.opts.keepAllWeights);
     const issues = new IssueCollector();
     for (const t of tasks) {
       if (this.tasks.has(t.name)) issues.add(`tasks.${t.name}`, 'task names must be unique');
@@ -120,7 +121,7 @@ export class Trainer {
         // Paused trials may have been told to exit by the reports just read: settle that first,
         // and free the best-weight copies of trials that ended before anything is admitted.
         await this.retireFromPaused({ step: this.session.step, plan: buildSegmentPlan([]) });
-        this.timed('settle', () => this.settleBestWeights(false));
+        this.timed('settle', () => this.bestWeights.settle(this.trials, false));
         this.timed('admit', () => this.admit(freed));
         await this.shareCapacity();
         if (this.session.bank.size === 0) {
@@ -145,12 +146,11 @@ export class Trainer {
         }
       }
       await this.flush();
-      this.timed('settle', () => this.settleBestWeights(true));
-      await this.timed('settle', () => Promise.all(this.reads.splice(0)));
-      if (this.readFailure !== null) throw this.readFailure;
-      if (!this.opts.keepAllWeights) this.dropNonBestWeights();
+      this.timed('settle', () => this.bestWeights.settle(this.trials, true));
+      await this.timed('settle', () => this.bestWeights.drain(true));
+      if (!this.opts.keepAllWeights) dropNonBestWeights(this.trials);
     } finally {
-      await Promise.all(this.reads.splice(0));
+      await this.bestWeights.drain(false);
       for (const slot of this.session.bank.list()) this.session.retire(slot.name, 'error');
       this.paused.dispose();
       this.ledger.dispose();
@@ -201,7 +201,7 @@ export class Trainer {
     const resident = this.session.bank.list();
     const profiling = this.capacity.observed < this.opts.profileSteps;
     const maxAdapters = profiling ? Math.min(this.opts.maxConcurrent, Math.max(resident.length, 2 ** this.capacity.observed)) : this.opts.maxConcurrent;
-    const chosen = admitWithinBudget(ordered.map(asCandidate), stepShape(resident), this.limits(maxAdapters), this.capacity);
+    const chosen = admitWithinBudget(ordered.map(asCandidate), stepShape(resident), this.memory.limits(maxAdapters), this.capacity);
     if (chosen.length === 0 && resident.length === 0 && ordered.length > 0) chosen.push(asCandidate(ordered[0]));
     for (const c of chosen) {
       if (this.paused.has(c.name)) {
@@ -232,35 +232,12 @@ export class Trainer {
     const park = slotsToPark(this.session.bank.list(), next.stepsDone, lead, (staying, parked) => {
       // Parked on the device, their state is held outside the steps: the budget shrinks by it.
       const parkedBytes = this.opts.pauseTo === 'device' ? parked.reduce((n, s) => n + slotBytes(s), 0) : 0;
-      return admitWithinBudget([asCandidate(next)], stepShape(staying), this.limits(this.opts.maxConcurrent, parkedBytes), this.capacity).length > 0;
+      return admitWithinBudget([asCandidate(next)], stepShape(staying), this.memory.limits(this.opts.maxConcurrent, parkedBytes), this.capacity).length > 0;
     });
     if (!park) return;
     for (const s of park) await this.pause(s);
     this.byName.get(next.name)!.status = 'running';
     this.session.admit(this.paused.take(next.name));
-  }
-
-  /** The capacity model's limits for an admission: the budget less what is held outside the steps (and `alsoHeld`). */
-  private limits(maxAdapters: number, alsoHeld = 0) {
-    const margin = this.opts.safetyMargin;
-    const allowed = this.memoryBound.allowedStepBytes(this.budgetBytes(), this.heldBytes() + alsoHeld, margin);
-    return { maxAdapters, budgetBytes: allowed / (1 - margin), safetyMargin: margin, maxRows: this.memoryBound.maxRows };
-  }
-
-  /** The bytes admission lets a step's prediction reach now (Infinity: unbounded). */
-  private allowedStepBytes(): number {
-    const limits = this.limits(this.opts.maxConcurrent);
-    return limits.budgetBytes * (1 - limits.safetyMargin);
-  }
-
-  /**
-   * What the resident adapters' steps may use: the option, else (not given) the memory this
-   * process can hold on the device where the backend says (read once, with the base model
-   * already there), else unbounded. Adapters parked on the device are subtracted where used.
-   */
-  private budgetBytes(): number {
-    this.deviceBudget ??= deviceCapacityBytes() ?? Infinity;
-    return this.deviceBudget;
   }
 
   /**
@@ -310,10 +287,7 @@ export class Trainer {
     const training = planned.filter((_, i) => rows[i] > 0);
     const vars = training.flatMap((s) => AdapterBank.params(s) as tf.Variable[]);
     let x: tf.Tensor | undefined, y: tf.Tensor | undefined, lossVec: tf.Tensor | undefined;
-    if (plan.totalRows > this.mostRows) {
-      this.mostRows = plan.totalRows;
-      releaseCachedBytes(); // its tensors get segments of their own sizes, not smaller steps' holes
-    }
+    this.memory.beforeStep(plan.totalRows);
     resetPeakBytes();
     let peakBytes = 0;
     let value: tf.Scalar, grads: tf.NamedTensorMap;
@@ -333,7 +307,7 @@ export class Trainer {
       if (!isOutOfMemory(e)) throw e;
       rewind.forEach((back) => back());
       const shape = { rows: plan.totalRows, rankSum: planned.reduce((n, s) => n + s.config.rank, 0), adapters: planned.length };
-      const allowed = this.allowedStepBytes();
+      const allowed = this.memory.allowedStepBytes();
       const record = { step, ...shape, predictedBytes: this.capacity.predictBytes(shape), allowedBytes: Number.isFinite(allowed) ? allowed : null,
         reachedBytes: measuredPeakBytes(), reservedBytes: reservedBytes(), cause: (e as Error).message };
       throw new StepOutOfMemory(record, e as Error);
@@ -469,12 +443,8 @@ export class Trainer {
     this.outOfMemory.push(e.record);
     const held = this.heldBytes();
     const evicted = (await this.paused.evictToHost()) > 0;
-    this.memoryBound.learn(e.record, held, !evicted);
-    const fits = (slots: AdapterSlot<tf.Tensor>[]) => {
-      const shape = stepShape(slots);
-      const bytes = this.capacity.predictBytes(shape);
-      return shape.rows <= this.memoryBound.maxRows && (bytes === null || bytes <= this.allowedStepBytes());
-    };
+    this.memory.learn(e.record, held, !evicted);
+    const fits = (slots: AdapterSlot<tf.Tensor>[]) => this.memory.fits(stepShape(slots));
     const resident = this.session.bank.list().sort((a, b) => b.admittedAtStep - a.admittedAtStep);
     if (evicted && (fits(resident) || resident.length === 1)) return null;
     if (resident.length === 1) {
@@ -500,7 +470,7 @@ export class Trainer {
     } finally {
       this.hostSeconds.readLosses += (performance.now() - started) / 1000;
     }
-    this.timed('settle', () => this.settleBestWeights(false));
+    this.timed('settle', () => this.bestWeights.settle(this.trials, false));
   }
 
   /** Adds f's host time to a part; for a promise, the time until it settles. */
@@ -530,37 +500,4 @@ export class Trainer {
     }
     this.finish(trial, 'nan');
   }
-
-  /**
-   * Best-validation weights held on the device are read to the host only where they are kept:
-   * those of a finished trial (all of them at the end of the run) when all weights are kept,
-   * or when it leads its task; a finished trial that does not lead never will (its best is
-   * final, the others' can only improve), so its copy is dropped. Reads are not waited for
-   * here: their device copies are freed at once, the values reach the host while steps run.
-   */
-  private settleBestWeights(final: boolean): void {
-    for (const task of this.tasks.keys()) {
-      const mine = this.trials.filter((t) => t.task === task);
-      let leader: TrialRecord | null = null;
-      for (const t of mine) {
-        if (t.reason === 'nan' || t.reason === 'error' || t.bestValLoss === null || !Number.isFinite(t.bestValLoss)) continue;
-        if (!leader || t.bestValLoss < leader.bestValLoss!) leader = t;
-      }
-      for (const t of mine) {
-        if (!this.ledger.holdsBest(t.name)) continue;
-        const finished = t.status === 'completed' || t.status === 'exited';
-        if (!final && !finished) continue;
-        const keep = this.opts.keepAllWeights || t === leader;
-        this.reads.push(this.ledger.settle(t, keep).catch((e: unknown) => void (this.readFailure ??= e)));
-      }
-    }
-  }
-
-  private dropNonBestWeights(): void {
-    for (const task of this.tasks.keys()) {
-      const best = bestTrial(this.trials.filter((t) => t.task === task));
-      for (const t of this.trials) if (t.task === task && t !== best) delete t.weights;
-    }
-  }
 }
-
