@@ -43,61 +43,51 @@ function matmulAdd(b: CudaBackendLike, x: TensorInfo, transX: boolean, w: Tensor
   b.cuda.matmul(MatmulPrecision[b.options.matmulPrecision], 1, m, n, k, b.ptr(x), 0, transX, b.ptr(w), 0, transW, b.ptr(c), true);
 }
 
-const linearForward: KernelFunc = ({ inputs, backend, attrs }) => {
-  const a = attrs as unknown as GroupedLoraAttrs;
-  const b = backend as unknown as CudaBackendLike;
-  const x = kernelInput(inputs, '0'), W = kernelInput(inputs, '1');
-  const { A, B } = weights(inputs, a, b);
+/** y and S of the grouped LoRA forward; y = base + LoRA (base 0: no base, y = LoRA). */
+function loraForward(b: CudaBackendLike, a: GroupedLoraAttrs, x: TensorInfo, w: { A: number[]; B: number[] }, dOut: number, base: number): TensorInfo[] {
   const [T, dIn] = x.shape;
-  const dOut = W.shape[1];
   const y = b.makeOutput([T, dOut], 'float32'), S = b.makeOutput([T, Math.max(...a.ranks)], 'float32');
-  b.cuda.loraForward(planOf(a), b.ptr(x), dIn, A, B, 0, b.ptr(y), dOut, tensorCores(b), b.ptr(S));
+  b.cuda.loraForward(planOf(a), b.ptr(x), dIn, w.A, w.B, base, b.ptr(y), dOut, tensorCores(b), b.ptr(S));
+  return [y, S];
+}
+
+/** dX, dA… and dB… of the grouped LoRA backward; dX = dxBase + LoRA's (dxBase 0: none). */
+function loraBackward(b: CudaBackendLike, a: GroupedLoraAttrs, x: TensorInfo, dy: TensorInfo, w: { A: number[]; B: number[] }, S: TensorInfo, dxBase: number): TensorInfo[] {
+  const [T, dIn] = x.shape;
+  const dOut = dy.shape[1];
+  const dX = b.makeOutput([T, dIn], 'float32');
+  const dA = a.ranks.map((r) => b.makeOutput([dIn, r], 'float32'));
+  const dB = a.ranks.map((r) => b.makeOutput([r, dOut], 'float32'));
+  b.cuda.loraBackward(planOf(a), b.ptr(x), dIn, b.ptr(dy), dOut, w.A, w.B, b.ptr(dX), dA.map((t) => b.ptr(t)), dB.map((t) => b.ptr(t)), tensorCores(b), b.ptr(S), dxBase);
+  return [dX, ...dA, ...dB];
+}
+
+const forward: KernelFunc = ({ inputs, backend, attrs }) => {
+  const a = attrs as unknown as GroupedLoraAttrs, b = backend as unknown as CudaBackendLike;
+  const base = kernelInput(inputs, '1');
+  return loraForward(b, a, kernelInput(inputs, '0'), weights(inputs, a, b), base.shape[1], b.ptr(base));
+};
+
+const backward: KernelFunc = ({ inputs, backend, attrs }) => {
+  const a = attrs as unknown as GroupedLoraAttrs, b = backend as unknown as CudaBackendLike;
+  const S = kernelInput(inputs, String(2 + 2 * a.ranks.length)), dxBase = inputs[String(3 + 2 * a.ranks.length)];
+  return loraBackward(b, a, kernelInput(inputs, '0'), kernelInput(inputs, '1'), weights(inputs, a, b), S, dxBase ? b.ptr(dxBase) : 0);
+};
+
+const linearForward: KernelFunc = ({ inputs, backend, attrs }) => {
+  const a = attrs as unknown as GroupedLoraAttrs, b = backend as unknown as CudaBackendLike;
+  const x = kernelInput(inputs, '0'), W = kernelInput(inputs, '1');
+  const [y, S] = loraForward(b, a, x, weights(inputs, a, b), W.shape[1], 0);
   matmulAdd(b, x, false, W, false, y);
   return [y, S];
 };
 
 const linearBackward: KernelFunc = ({ inputs, backend, attrs }) => {
-  const a = attrs as unknown as GroupedLoraAttrs;
-  const b = backend as unknown as CudaBackendLike;
-  const x = kernelInput(inputs, '0'), dy = kernelInput(inputs, '1'), W = kernelInput(inputs, '2');
-  const S = kernelInput(inputs, String(3 + 2 * a.ranks.length));
-  const { A, B } = weights(inputs, a, b, 3);
-  const [T, dIn] = x.shape;
-  const dOut = dy.shape[1];
-  const dX = b.makeOutput([T, dIn], 'float32');
-  const dA = a.ranks.map((r) => b.makeOutput([dIn, r], 'float32'));
-  const dB = a.ranks.map((r) => b.makeOutput([r, dOut], 'float32'));
-  b.cuda.loraBackward(planOf(a), b.ptr(x), dIn, b.ptr(dy), dOut, A, B, b.ptr(dX), dA.map((t) => b.ptr(t)), dB.map((t) => b.ptr(t)), tensorCores(b), b.ptr(S), 0);
-  matmulAdd(b, dy, false, W, true, dX);
-  return [dX, ...dA, ...dB];
-};
-
-const forward: KernelFunc = ({ inputs, backend, attrs }) => {
-  const a = attrs as unknown as GroupedLoraAttrs;
-  const b = backend as unknown as CudaBackendLike;
-  const x = kernelInput(inputs, '0'), base = kernelInput(inputs, '1');
-  const { A, B } = weights(inputs, a, b);
-  const [T, dIn] = x.shape;
-  const dOut = base.shape[1];
-  const y = b.makeOutput([T, dOut], 'float32'), S = b.makeOutput([T, Math.max(...a.ranks)], 'float32');
-  b.cuda.loraForward(planOf(a), b.ptr(x), dIn, A, B, b.ptr(base), b.ptr(y), dOut, tensorCores(b), b.ptr(S));
-  return [y, S];
-};
-
-const backward: KernelFunc = ({ inputs, backend, attrs }) => {
-  const a = attrs as unknown as GroupedLoraAttrs;
-  const b = backend as unknown as CudaBackendLike;
-  const x = kernelInput(inputs, '0'), dy = kernelInput(inputs, '1'), S = kernelInput(inputs, String(2 + 2 * a.ranks.length));
-  const dxBase = inputs[String(3 + 2 * a.ranks.length)];
-  const { A, B } = weights(inputs, a, b);
-  const [T, dIn] = x.shape;
-  const dOut = dy.shape[1];
-  const dX = b.makeOutput([T, dIn], 'float32');
-  const dA = a.ranks.map((r) => b.makeOutput([dIn, r], 'float32'));
-  const dB = a.ranks.map((r) => b.makeOutput([r, dOut], 'float32'));
-  b.cuda.loraBackward(planOf(a), b.ptr(x), dIn, b.ptr(dy), dOut, A, B, b.ptr(dX), dA.map((t) => b.ptr(t)), dB.map((t) => b.ptr(t)), tensorCores(b), b.ptr(S),
-    dxBase ? b.ptr(dxBase) : 0);
-  return [dX, ...dA, ...dB];
+  const a = attrs as unknown as GroupedLoraAttrs, b = backend as unknown as CudaBackendLike;
+  const dy = kernelInput(inputs, '1'), W = kernelInput(inputs, '2');
+  const out = loraBackward(b, a, kernelInput(inputs, '0'), dy, weights(inputs, a, b, 3), kernelInput(inputs, String(3 + 2 * a.ranks.length)), 0);
+  matmulAdd(b, dy, false, W, true, out[0]);
+  return out;
 };
 
 /** Whether this build can run the grouped kernels on the CUDA backend. */

@@ -97,19 +97,19 @@ describe('groupedLoraLinear', () => {
   const lora = hostGroupedLoraBackward({ plan, dIn, dOut, x, A, B }, dy);
   const dX = lora.dX.map((v, i) => v + dxBase[i]);
 
-  it('on a provider that adds the base gradient: the base dX goes to the backward kernel, and y and the gradients of x, A and B match float64', () => {
+  /** groupedLoraLinear's y and the gradients of x, A and B on `provider`, against float64; `calls` read after the gradients. */
+  function expectFloat64Values(provider: GroupedLoraProvider, calls: () => unknown[], expectedCalls: unknown[]): void {
     const { A: At, B: Bt } = weights();
     const xt = t2(x, [T, dIn]), Wt = t2(W, [dIn, dOut]), dyt = t2(dy, [T, dOut]);
     const before = tf.memory().numTensors;
-    backwardInputCounts.length = 0;
-    const out = groupedLoraLinear(xt, Wt, At, Bt, plan, ADDS_BASE_PROVIDER);
+    const out = groupedLoraLinear(xt, Wt, At, Bt, plan, provider);
     expect(relErr(out.dataSync(), y)).toBeLessThan(1e-5);
     out.dispose();
-    const grads = tf.grads((xx: tf.Tensor, ...w: tf.Tensor[]) => groupedLoraLinear(xx as tf.Tensor2D, Wt, w.slice(0, 3) as tf.Tensor2D[], w.slice(3) as tf.Tensor2D[], plan, ADDS_BASE_PROVIDER))(
+    const grads = tf.grads((xx: tf.Tensor, ...w: tf.Tensor[]) => groupedLoraLinear(xx as tf.Tensor2D, Wt, w.slice(0, 3) as tf.Tensor2D[], w.slice(3) as tf.Tensor2D[], plan, provider))(
       [xt, ...At, ...Bt],
       dyt,
     );
-    expect(backwardInputCounts).toEqual([2 + 2 * 3 + 1]);
+    expect(calls()).toEqual(expectedCalls);
     expect(relErr(grads[0].dataSync(), dX)).toBeLessThan(1e-5);
     for (let i = 0; i < 3; i++) {
       expect(relErr(grads[1 + i].dataSync(), lora.dA[i]), `dA${i}`).toBeLessThan(1e-5);
@@ -118,28 +118,18 @@ describe('groupedLoraLinear', () => {
     tf.dispose(grads);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([xt, Wt, dyt, ...At, ...Bt]);
+  }
+
+  it('on a provider that adds the base gradient: the base dX goes to the backward kernel, and y and the gradients of x, A and B match float64', () => {
+    backwardInputCounts.length = 0;
+    expectFloat64Values(ADDS_BASE_PROVIDER, () => backwardInputCounts, [2 + 2 * 3 + 1]);
   });
 
   it('on a provider with linear kernels: x·W and the LoRA in one kernel each way, W handed to both; y and the gradients match float64', () => {
+    linearCalls.length = 0;
+    expectFloat64Values(LINEAR_PROVIDER, () => linearCalls, ['forward', 'forward', 'backward']);
     const { A: At, B: Bt } = weights();
     const xt = t2(x, [T, dIn]), Wt = t2(W, [dIn, dOut]), dyt = t2(dy, [T, dOut]);
-    const before = tf.memory().numTensors;
-    linearCalls.length = 0;
-    const out = groupedLoraLinear(xt, Wt, At, Bt, plan, LINEAR_PROVIDER);
-    expect(relErr(out.dataSync(), y)).toBeLessThan(1e-5);
-    out.dispose();
-    const grads = tf.grads((xx: tf.Tensor, ...w: tf.Tensor[]) => groupedLoraLinear(xx as tf.Tensor2D, Wt, w.slice(0, 3) as tf.Tensor2D[], w.slice(3) as tf.Tensor2D[], plan, LINEAR_PROVIDER))(
-      [xt, ...At, ...Bt],
-      dyt,
-    );
-    expect(linearCalls).toEqual(['forward', 'forward', 'backward']);
-    expect(relErr(grads[0].dataSync(), dX)).toBeLessThan(1e-5);
-    for (let i = 0; i < 3; i++) {
-      expect(relErr(grads[1 + i].dataSync(), lora.dA[i]), `dA${i}`).toBeLessThan(1e-5);
-      expect(relErr(grads[4 + i].dataSync(), lora.dB[i]), `dB${i}`).toBeLessThan(1e-5);
-    }
-    tf.dispose(grads);
-    expect(tf.memory().numTensors).toBe(before);
     // A W that is not kept alive by the caller (not a variable) is saved for the backward.
     linearCalls.length = 0;
     const g = tf.grad((xx: tf.Tensor) => tf.tidy(() => groupedLoraLinear(xx as tf.Tensor2D, tf.add(Wt, 0) as tf.Tensor2D, At, Bt, plan, LINEAR_PROVIDER)))(xt, dyt);
