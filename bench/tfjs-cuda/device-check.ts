@@ -146,6 +146,23 @@ outcomes.push({ name: 'device memory tracked and freed', ok: held >= 4 << 20 && 
   outcomes.push({ name: 'asynchronous reads give the values at the read, the tensors disposed and their memory reused meanwhile', ok: differ === 0 && got.every((v) => v.length === n), detail: `${differ} of ${6 * n} values differ` });
 }
 
+// The profiler's kernel times are stream time between marks: a 4096³ product (137 GFLOP) takes
+// at least its time at 2 PFLOP/s and shows in the sum; a reshape (no device work) almost nothing.
+{
+  const a = tf.ones([4096, 4096]), b = tf.ones([4096, 4096]);
+  tf.matMul(a, b).dispose(); // cuBLAS loaded, outside the profile
+  const info = await tf.profile(() => {
+    const c = tf.matMul(a, b);
+    const r = tf.reshape(c, [4096 * 4096]);
+    return [c, r];
+  });
+  tf.dispose([a, b, ...(info.result as tf.Tensor[])]);
+  const ms = (name: string) => info.kernels.filter((k) => k.name === name).reduce((t, k) => t + (k.kernelTimeMs as number), 0);
+  const matmul = ms('BatchMatMul'), reshape = ms('Reshape');
+  outcomes.push({ name: 'kernel times from marks on the stream: a large product timed, a reshape near zero', ok: matmul > 0.068 && matmul < 1000 && reshape >= 0 && reshape < 0.05,
+    detail: `BatchMatMul ${matmul} ms, Reshape ${reshape} ms` });
+}
+
 for (const o of outcomes) console.log(`${o.ok ? 'ok  ' : 'FAIL'} ${o.name}${o.ok ? '' : `: ${o.detail}`}`);
 const passed = outcomes.filter((o) => o.ok).length;
 if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify({ backend: CUDA_BACKEND, date: new Date().toISOString(), outcomes }, null, 1));

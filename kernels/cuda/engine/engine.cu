@@ -227,6 +227,34 @@ extern "C" alto_status alto_engine_sync(alto_engine* e) {
   return engine_status(e, cudaStreamSynchronize(e->stream), "sync");
 }
 
+extern "C" alto_status alto_engine_mark(alto_engine* e, void** mark) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  if (!mark) return engine_invalid(e, "mark: no output pointer");
+  cudaEvent_t ev = nullptr;
+  cudaError_t err = cudaEventCreate(&ev);
+  if (err == cudaSuccess) err = cudaEventRecord(ev, e->stream);
+  if (err != cudaSuccess && ev) cudaEventDestroy(ev);
+  *mark = err == cudaSuccess ? ev : nullptr;
+  return engine_status(e, err, "mark");
+}
+
+extern "C" alto_status alto_engine_mark_elapsed(alto_engine* e, void* start, void* end, float* ms) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  if (!start || !end || !ms) return engine_invalid(e, "mark_elapsed: a mark or the output is missing");
+  auto* a = static_cast<cudaEvent_t>(start);
+  auto* b = static_cast<cudaEvent_t>(end);
+  cudaError_t err = cudaEventSynchronize(b);
+  if (err == cudaSuccess) err = cudaEventElapsedTime(ms, a, b);
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  return engine_status(e, err, "mark_elapsed");
+}
+
+extern "C" alto_status alto_engine_mark_release(alto_engine* e, void* mark) {
+  if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
+  return mark ? engine_status(e, cudaEventDestroy(static_cast<cudaEvent_t>(mark)), "mark_release") : ALTO_OK;
+}
+
 extern "C" alto_status alto_engine_fill(alto_engine* e, alto_elem type, void* out, double value, int64_t n) {
   if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
   if (n <= 0) return ALTO_OK;

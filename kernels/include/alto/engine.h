@@ -60,6 +60,13 @@ alto_status alto_engine_upload(alto_engine* e, void* dst, const void* host_src, 
 alto_status alto_engine_download(alto_engine* e, void* host_dst, const void* src, size_t bytes);
 alto_status alto_engine_copy(alto_engine* e, void* dst, const void* src, size_t bytes);
 alto_status alto_engine_sync(alto_engine* e);
+/* Timing marks on the engine's stream (CUDA events), for timing operations without waiting on
+ * each: alto_engine_mark records one where the queued work has got to; alto_engine_mark_elapsed
+ * waits for `end`, gives the milliseconds of stream time between the two and releases both;
+ * alto_engine_mark_release releases a mark not timed. */
+alto_status alto_engine_mark(alto_engine* e, void** mark);
+alto_status alto_engine_mark_elapsed(alto_engine* e, void* start, void* end, float* ms);
+alto_status alto_engine_mark_release(alto_engine* e, void* mark);
 /*
  * A read that does not hold the calling thread while the stream catches up. _begin (on the
  * engine's thread) queues a device copy of src on the stream: later work may change or free

@@ -32,6 +32,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("upload", &Engine::Upload), InstanceMethod("download", &Engine::Download),
                         InstanceMethod("downloadAsync", &Engine::DownloadAsync),
                         InstanceMethod("copy", &Engine::Copy), InstanceMethod("sync", &Engine::Sync),
+                        InstanceMethod("mark", &Engine::Mark), InstanceMethod("markElapsed", &Engine::MarkElapsed),
+                        InstanceMethod("markRelease", &Engine::MarkRelease),
                         InstanceMethod("fill", &Engine::Fill), InstanceMethod("fillUniform", &Engine::FillUniform),
                         InstanceMethod("unary", &Engine::Unary),
                         InstanceMethod("binary", &Engine::Binary), InstanceMethod("cast", &Engine::Cast),
@@ -117,6 +119,18 @@ class Engine : public Napi::ObjectWrap<Engine> {
     check(info, alto_engine_copy(live(info), ptr_arg(info, 0), ptr_arg(info, 1), static_cast<size_t>(int_arg(info, 2))), "copy");
   }
   void Sync(const Napi::CallbackInfo& info) { check(info, alto_engine_sync(live(info)), "sync"); }
+  // mark() → a timing mark (a host address); markElapsed(start, end) → ms between them (both released); markRelease(mark)
+  Napi::Value Mark(const Napi::CallbackInfo& info) {
+    void* m = nullptr;
+    check(info, alto_engine_mark(live(info), &m), "mark");
+    return Napi::Number::New(info.Env(), static_cast<double>(reinterpret_cast<uintptr_t>(m)));
+  }
+  Napi::Value MarkElapsed(const Napi::CallbackInfo& info) {
+    float ms = 0.0f;
+    check(info, alto_engine_mark_elapsed(live(info), ptr_arg(info, 0), ptr_arg(info, 1), &ms), "markElapsed");
+    return Napi::Number::New(info.Env(), ms);
+  }
+  void MarkRelease(const Napi::CallbackInfo& info) { check(info, alto_engine_mark_release(live(info), ptr_arg(info, 0)), "markRelease"); }
   // fill(type, ptr, value, n)
   void Fill(const Napi::CallbackInfo& info) {
     check(info, alto_engine_fill(live(info), static_cast<alto_elem>(int_arg(info, 0)), ptr_arg(info, 1), info[2].As<Napi::Number>().DoubleValue(),

@@ -23,6 +23,10 @@ export interface CudaEngine {
   memory(): { inUse: number; reserved: number; allocations: number; peakInUse: number; deviceFree: number; deviceTotal: number };
   resetPeak(): void;
   trim(): void;
+  /** A timing mark on the stream (an opaque handle); markElapsed waits for `end` and gives the ms of stream time between two marks, releasing both; markRelease frees one not timed. */
+  mark(): number;
+  markElapsed(start: number, end: number): number;
+  markRelease(mark: number): void;
   upload(ptr: number, host: ArrayBufferView): void;
   download(ptr: number, host: ArrayBufferView): void;
   /**

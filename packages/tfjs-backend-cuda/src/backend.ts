@@ -195,13 +195,32 @@ export class CudaBackend extends KernelBackend {
   override timerAvailable(): boolean {
     return true;
   }
-  // Not async: a kernel's error (out of memory above all) is thrown where the kernel runs, as
-  // it is unprofiled, not left in a promise the profiler does not await until later.
+  /**
+   * A kernel's stream time, between timing marks recorded before and after it: nothing waits
+   * while the profiled work is queued (a wait after every kernel would time the host's launch
+   * and the wait too, and starve the device); the marks are read once the event loop turns,
+   * after the work queued with them. Not async: a kernel's error (out of memory above all) is
+   * thrown where the kernel runs, as it is unprofiled, not left in a promise the profiler does
+   * not await until later.
+   */
   override time(f: () => void): Promise<BackendTimingInfo> {
-    const start = performance.now();
-    f();
-    this.cuda.sync();
-    return Promise.resolve({ kernelMs: performance.now() - start });
+    const start = this.cuda.mark();
+    try {
+      f();
+    } catch (e) {
+      this.cuda.markRelease(start);
+      throw e;
+    }
+    const end = this.cuda.mark();
+    return new Promise((resolve, reject) =>
+      setImmediate(() => {
+        try {
+          resolve({ kernelMs: this.cuda.markElapsed(start, end) });
+        } catch (e) {
+          reject(e);
+        }
+      }),
+    );
   }
 
   override floatPrecision(): 16 | 32 {

@@ -5,7 +5,7 @@ export interface KernelProfile {
   /** The executor step that was profiled. */
   step: number;
   backend: string;
-  /** Wall time of the profiled step (slower than an unprofiled one: the timer waits for every kernel). */
+  /** Wall time of the profiled step (with the backend's timer around every kernel). */
   wallMs: number;
   /** Sum over the backend's own kernels (custom-gradient scopes would count their kernels twice). */
   kernelMs: number;
