@@ -358,6 +358,69 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
     model.dispose();
   });
 
+  it('out of memory with adapters parked on the device, where the device counts its bytes: after they move to the host, the resident ones are still fitted to the lowered bound', async () => {
+    const model = mlp(3);
+    const base = wrapModel(model);
+    const parked = new Set<string>();
+    let failed = 0, rows = 0;
+    const MB = 2 ** 20;
+    // Each step peaks at 10 MB + 5 MB a row; the first forward while an adapter is parked fails
+    // there (the pool, fragmented, gave out at what the step had reached).
+    const tight = Object.assign(Object.create(base), {
+      forward: (x: tf.Tensor) => {
+        rows = Math.max(rows, x.shape[0]);
+        if (parked.size > 0 && failed === 0) {
+          failed = 1;
+          throw new Error('alloc: CUDA error (cudaMalloc: out of memory)');
+        }
+        return base.forward(x);
+      },
+    });
+    const backend = tf.backend() as unknown as { memory(): tf.MemoryInfo; resetPeakMemory?: () => void };
+    const memory = vi.spyOn(backend, 'memory').mockImplementation(() => ({
+      unreliable: false, numBytesInGPU: 10 * MB, numBytesInGPUPeak: (10 + 5 * rows) * MB, numBytesInGPUAllocated: 200 * MB, numBytesDeviceCapacity: 1000 * MB,
+    }) as unknown as tf.MemoryInfo);
+    backend.resetPeakMemory = () => void (rows = 0);
+    const data = source(5, 96);
+    const specs = FOUR.map((c, i) => ({ id: `t${i}`, config: c }));
+    const trainer = new Trainer(tight, perExampleCrossEntropy, [{ name: 'main', train: data, valid: data }], { keepAllWeights: true, evalEvery: 5, validRows: 4, maxConcurrent: 2 });
+    const pausedAt = new Map<string, number>();
+    trainer.session.hooks.shouldPause.tap('pause-a-while', (a, { step }) => {
+      const at = pausedAt.get(a.name);
+      if (at === undefined) {
+        if (a.stepsDone !== 7) return undefined;
+        pausedAt.set(a.name, step);
+        return true;
+      }
+      return step < at + 4 ? true : undefined;
+    });
+    trainer.session.hooks.adapterRetired.tap('track', (a, reason) => void (reason === 'paused' && parked.add(a.name)));
+    trainer.session.hooks.adapterAdmitted.tap('track', (a) => void parked.delete(a.name));
+    const tried: number[] = [];
+    trainer.session.hooks.beforeStep.tap('rows', ({ plan }) => void tried.push(plan.totalRows));
+    try {
+      for (const c of specs) trainer.enqueue('main', c.id, c.config);
+      const trials = await trainer.run();
+      expect(failed).toBe(1);
+      expect(trainer.outOfMemorySteps).toBe(1);
+      const [record] = trainer.outOfMemory;
+      expect(record.reachedBytes).toBe((10 + 5 * record.rows) * MB);
+      // The failed rows do not fit the bound it taught: the next attempt has fewer.
+      expect(tried[record.step]).toBe(record.rows); // the attempts before it were the steps before it
+      expect(tried[record.step + 1]).toBeLessThan(record.rows);
+      for (const [i, spec] of specs.entries()) {
+        const alone = await train([spec]);
+        expect(trials[i].status).toBe('completed');
+        expect(maxWeightError(trials[i].weights!, alone.trials[0].weights!), spec.id).toBeLessThanOrEqual(1e-4);
+      }
+    } finally {
+      memory.mockRestore();
+      delete backend.resetPeakMemory;
+      base.detach();
+      model.dispose();
+    }
+  });
+
   it('a NaN loss retires only that adapter, with reason nan', async () => {
     const good = source(5, 96);
     const poisoned: DataSource = {
