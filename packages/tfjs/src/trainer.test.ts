@@ -47,6 +47,22 @@ function outOfMemoryWhen<M extends { forward(x: tf.Tensor): tf.Tensor }>(base: M
   });
 }
 
+/** Each adapter steps aside after its 7th step for four executor steps (parked meanwhile); `parked` tracks who is. */
+function stepAsideAfterSeven(trainer: Trainer, parked: Set<string>): void {
+  const pausedAt = new Map<string, number>();
+  trainer.session.hooks.shouldPause.tap('pause-a-while', (a, { step }) => {
+    const at = pausedAt.get(a.name);
+    if (at === undefined) {
+      if (a.stepsDone !== 7) return undefined;
+      pausedAt.set(a.name, step);
+      return true;
+    }
+    return step < at + 4 ? true : undefined;
+  });
+  trainer.session.hooks.adapterRetired.tap('track', (a, reason) => void (reason === 'paused' && parked.add(a.name)));
+  trainer.session.hooks.adapterAdmitted.tap('track', (a) => void parked.delete(a.name));
+}
+
 function maxWeightError(a: AdapterWeights, b: AdapterWeights): number {
   let worst = 0;
   expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
@@ -330,19 +346,7 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
     const specs = FOUR.map((c, i) => ({ id: `t${i}`, config: c }));
     const before = tf.memory().numTensors;
     const trainer = new Trainer(tight, perExampleCrossEntropy, [{ name: 'main', train: data, valid: data }], { keepAllWeights: true, evalEvery: 5, validRows: 32, maxConcurrent: 2 });
-    // Each adapter steps aside after its 7th step for four executor steps (parked meanwhile).
-    const pausedAt = new Map<string, number>();
-    trainer.session.hooks.shouldPause.tap('pause-a-while', (a, { step }) => {
-      const at = pausedAt.get(a.name);
-      if (at === undefined) {
-        if (a.stepsDone !== 7) return undefined;
-        pausedAt.set(a.name, step);
-        return true;
-      }
-      return step < at + 4 ? true : undefined;
-    });
-    trainer.session.hooks.adapterRetired.tap('track', (a, reason) => void (reason === 'paused' && parked.add(a.name)));
-    trainer.session.hooks.adapterAdmitted.tap('track', (a) => void parked.delete(a.name));
+    stepAsideAfterSeven(trainer, parked);
     for (const c of specs) trainer.enqueue('main', c.id, c.config);
     const trials = await trainer.run();
     expect(failed).toBe(1);
@@ -384,18 +388,7 @@ describe.each(['wasm', 'cpu'])('batched training on %s', (backend) => {
     const data = source(5, 96);
     const specs = FOUR.map((c, i) => ({ id: `t${i}`, config: c }));
     const trainer = new Trainer(tight, perExampleCrossEntropy, [{ name: 'main', train: data, valid: data }], { keepAllWeights: true, evalEvery: 5, validRows: 4, maxConcurrent: 2 });
-    const pausedAt = new Map<string, number>();
-    trainer.session.hooks.shouldPause.tap('pause-a-while', (a, { step }) => {
-      const at = pausedAt.get(a.name);
-      if (at === undefined) {
-        if (a.stepsDone !== 7) return undefined;
-        pausedAt.set(a.name, step);
-        return true;
-      }
-      return step < at + 4 ? true : undefined;
-    });
-    trainer.session.hooks.adapterRetired.tap('track', (a, reason) => void (reason === 'paused' && parked.add(a.name)));
-    trainer.session.hooks.adapterAdmitted.tap('track', (a) => void parked.delete(a.name));
+    stepAsideAfterSeven(trainer, parked);
     const tried: number[] = [];
     trainer.session.hooks.beforeStep.tap('rows', ({ plan }) => void tried.push(plan.totalRows));
     try {
