@@ -34,17 +34,17 @@ void shrink_tile(const float* X, int32_t d_in, int32_t rows, const float* At, in
   }
 }
 
-// Y rows = base rows + scale·S rows·B.
+// Y rows = base rows (none: zero) + scale·S rows·B.
 ALTO_VECTOR_CLONES
 void expand_tile(const float* S, int32_t ld_s, int32_t rows, const float* B, int32_t r, float scale, int32_t d_out, const float* base,
                  float* Y) {
   for (int32_t q0 = 0; q0 < rows; q0 += 4) {
     const int32_t n = std::min(4, rows - q0);
     const float* s[4];
-    const float* init[4];
+    const float* init[4] = {nullptr, nullptr, nullptr, nullptr};
     float* y[4];
     group_rows(S + static_cast<size_t>(q0) * ld_s, ld_s, n, s);
-    group_rows(base + static_cast<size_t>(q0) * d_out, d_out, n, init);
+    if (base) group_rows(base + static_cast<size_t>(q0) * d_out, d_out, n, init);
     group_rows(Y + static_cast<size_t>(q0) * d_out, d_out, n, y);
     axpy_rows4(s, r, B, d_out, d_out, scale, init, y, n);
   }
@@ -78,7 +78,7 @@ extern "C" alto_status alto_cpu_shrink(const alto_segments* seg, const float* X,
 extern "C" alto_status alto_cpu_expand(const alto_segments* seg, const float* S, const float* const* B,
                                        int32_t d_out, const float* base, float* Y) {
   if (alto_status st = alto_cpu_validate(seg); st != ALTO_OK) return st;
-  if (d_out < 1 || (seg->total_rows > 0 && (!S || !base || !Y)) || (seg->num_adapters > 0 && !B)) return ALTO_ERR_INVALID_ARGUMENT;
+  if (d_out < 1 || (seg->total_rows > 0 && (!S || !Y)) || (seg->num_adapters > 0 && !B)) return ALTO_ERR_INVALID_ARGUMENT;
   const std::vector<RowTile> tiles = row_tiles(*seg, kTileRows);
   const int32_t ld = seg->max_rank;
 #pragma omp parallel for schedule(dynamic, 1)
@@ -86,11 +86,12 @@ extern "C" alto_status alto_cpu_expand(const alto_segments* seg, const float* S,
     const RowTile& tile = tiles[t];
     const size_t row = static_cast<size_t>(tile.row0);
     if (tile.adapter < 0) {
-      if (base != Y) std::memcpy(Y + row * d_out, base + row * d_out, sizeof(float) * tile.rows * static_cast<size_t>(d_out));
+      if (!base) std::fill(Y + row * d_out, Y + (row + tile.rows) * d_out, 0.0f);
+      else if (base != Y) std::memcpy(Y + row * d_out, base + row * d_out, sizeof(float) * tile.rows * static_cast<size_t>(d_out));
       continue;
     }
     expand_tile(S + row * ld, ld, tile.rows, B[tile.adapter], seg->ranks[tile.adapter], seg->scales[tile.adapter], d_out,
-                base + row * d_out, Y + row * d_out);
+                base ? base + row * d_out : nullptr, Y + row * d_out);
   }
   return ALTO_OK;
 }

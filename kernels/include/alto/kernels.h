@@ -15,9 +15,9 @@
  *
  * Rows of segments whose adapter is -1 get no LoRA: Y = base, dX = dXbase, S = dS = 0.
  * Columns j >= r_a of S and dS are written as 0. `base` may equal `Y` and `dx_base` may
- * equal `dX` (in place); `dx_base` may be NULL (taken as zero), and so may `base` on CUDA
- * (Y = s·S·B, 0 on rows of no adapter). Weight gradients are accumulated into (+=), in fp32:
- * zero them first for a plain gradient.
+ * equal `dX` (in place); either may be NULL (taken as zero: Y = s·S·B and dX = dS·Aᵀ, 0 on
+ * rows of no adapter). Weight gradients are accumulated into (+=), in fp32: zero them first
+ * for a plain gradient.
  *
  * Worked example (3 segments, 2 adapters, T = 5):
  *   seg_offsets = {0, 2, 2, 5}     rows 0..1 -> segment 0, segment 1 empty, 2..4 -> segment 2

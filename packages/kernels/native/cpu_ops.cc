@@ -16,7 +16,7 @@ int32_t positive(const Napi::Value& v, const char* what) {
 
 }  // namespace
 
-// forward(plan, x, dIn, A[], B[], base, y, dOut): y = base + s·(x·A)·B per segment (y may be base).
+// forward(plan, x, dIn, A[], B[], base, y, dOut): y = base + s·(x·A)·B per segment (y may be base; base null: zero).
 Napi::Value CpuForward(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   if (info.Length() != 8) throw Napi::TypeError::New(env, "cpuForward(plan, x, dIn, A, B, base, y, dOut)");
@@ -26,7 +26,7 @@ Napi::Value CpuForward(const Napi::CallbackInfo& info) {
   const float* x = float_array(info[1], T * d_in, "x");
   const auto A = float_arrays(info[3], seg.num_adapters, [&](size_t a) { return size_t(d_in) * seg.ranks[a]; }, "A");
   const auto B = float_arrays(info[4], seg.num_adapters, [&](size_t a) { return size_t(seg.ranks[a]) * d_out; }, "B");
-  const float* base = float_array(info[5], T * d_out, "base");
+  const float* base = info[5].IsNull() ? nullptr : float_array(info[5], T * d_out, "base");
   float* y = float_array(info[6], T * d_out, "y");
   std::vector<float> S(T * seg.max_rank);
   check(env, alto_cpu_shrink(&seg, x, d_in, A.data(), S.data()), "shrink");

@@ -96,8 +96,14 @@ describe.skipIf(off)('native CPU grouped-LoRA kernels', () => {
       hostGroupedLoraForward(args, yRef);
       const ref = hostGroupedLoraBackward(args, f64(dy));
       const added = (after: Float32Array[], before: Float32Array[]) => Float64Array.from(after.flatMap((g, a) => Array.from(g, (v, i) => v - before[a][i])));
+      // No base (null): y is the LoRA alone, and rows of no adapter are written 0.
+      const yAlone = poisoned(T * dOut);
+      k.cpuForward(np, x, dIn, A, B, null, yAlone, dOut);
+      const aloneRef = new Float64Array(T * dOut);
+      hostGroupedLoraForward(args, aloneRef);
       const errors = {
         y: relError(y, yRef),
+        yWithoutBase: relError(yAlone, aloneRef),
         dX: relError(dx, ref.dX),
         dA: relError(added(dA, dA0), Float64Array.from(ref.dA.flatMap((g) => Array.from(g)))),
         dB: relError(added(dB, dB0), Float64Array.from(ref.dB.flatMap((g) => Array.from(g)))),

@@ -103,8 +103,8 @@ export interface CudaEngine {
 
 /** The addon's functions. Shapes are row-major; see kernels/include/alto/kernels.h. */
 export interface NativeKernels {
-  /** y = base + s·(x·A)·B per segment; y may be base. x: T×dIn, base and y: T×dOut. */
-  cpuForward(plan: NativePlan, x: Float32Array, dIn: number, A: Float32Array[], B: Float32Array[], base: Float32Array, y: Float32Array, dOut: number): void;
+  /** y = base + s·(x·A)·B per segment; y may be base, base null is zero. x: T×dIn, base and y: T×dOut. */
+  cpuForward(plan: NativePlan, x: Float32Array, dIn: number, A: Float32Array[], B: Float32Array[], base: Float32Array | null, y: Float32Array, dOut: number): void;
   /** dx = dS·Aᵀ (written), dA += xᵀ·dS, dB += s·Sᵀ·dy (added to), with S = x·A, dS = s·dy·Bᵀ. */
   cpuBackward(plan: NativePlan, x: Float32Array, dIn: number, dy: Float32Array, dOut: number, A: Float32Array[], B: Float32Array[], dx: Float32Array, dA: Float32Array[], dB: Float32Array[]): void;
   /** Sets the CPU kernels' thread count (0: one per core); returns the count in effect. */
