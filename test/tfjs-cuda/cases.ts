@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradient functions by itself (the union package and tfjs-layers do).
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { buildSegmentPlan, createOptimizer } from '@alto/core';
-import { causalAttention, groupedLora, layerNorm, linear, rmsNorm, rope, swiglu, tfParamOps, tokenCrossEntropy, withLoraScope } from '@alto/tfjs';
+import { causalAttention, copyTensors, groupedLora, layerNorm, linear, rmsNorm, rope, swiglu, tfParamOps, tokenCrossEntropy, withLoraScope } from '@alto/tfjs';
 import { createLlama, initLlamaWeights, llamaSpec } from '@alto/models';
 
 export interface Case {
@@ -131,6 +131,13 @@ export const cases: Case[] = [
     const y = withLoraScope({ layer: () => ({ plan, A, B }) }, () => linear('p', x, W));
     return [y, ...tf.grads(f)([x, ...A, ...B])];
   }, tolerance: 1e-4 },
+  { name: 'copies of many tensors (one launch on the CUDA backend): odd and 16-byte sizes, an empty one, −0 kept, data of their own', run: () => {
+    const xs = [t([3, 5], 240), t([1], 241), t([0, 4], 242), t([64, 33], 243), tf.tensor1d([-0, 1, -2, 3])];
+    const copies = copyTensors(xs);
+    if (copies.some((c, i) => c.dataId === xs[i].dataId)) throw new Error('a copy shares its source\'s data');
+    if (!Object.is(copies[4].dataSync()[0], -0)) throw new Error('−0 not kept');
+    return copies;
+  }, tolerance: 0 },
   { name: 'RMSNorm (fused on the CUDA backend): forward and the gradients of x and g, rank 2 and 3', run: () => {
     const out: tf.Tensor[] = [];
     for (const [shape, seed] of [[[6, 40], 90], [[3, 100, 64], 93]] as const) {

@@ -59,6 +59,8 @@ alto_status alto_engine_upload(alto_engine* e, void* dst, const void* host_src, 
 /* Waits for the stream, then copies. */
 alto_status alto_engine_download(alto_engine* e, void* host_dst, const void* src, size_t bytes);
 alto_status alto_engine_copy(alto_engine* e, void* dst, const void* src, size_t bytes);
+/* count copies of bytes[i] (whole 4-byte words) from src[i] to dst[i], in one launch. */
+alto_status alto_engine_copy_many(alto_engine* e, void* const* dst, const void* const* src, const int64_t* bytes, int64_t count);
 alto_status alto_engine_sync(alto_engine* e);
 /* Timing marks on the engine's stream (CUDA events), for timing operations without waiting on
  * each: alto_engine_mark records one where the queued work has got to; alto_engine_mark_elapsed

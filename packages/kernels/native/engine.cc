@@ -48,7 +48,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("layerNorm", &Engine::LayerNorm), InstanceMethod("layerNormGrad", &Engine::LayerNormGrad),
                         InstanceMethod("attention", &Engine::Attention), InstanceMethod("attentionGrad", &Engine::AttentionGrad), InstanceMethod("loraForward", &Engine::LoraForwardMethod),
                         InstanceMethod("loraBackward", &Engine::LoraBackwardMethod),
-                        InstanceMethod("adamw", &Engine::AdamW), InstanceMethod("destroy", &Engine::Destroy)});
+                        InstanceMethod("adamw", &Engine::AdamW), InstanceMethod("copyMany", &Engine::CopyMany),
+                        InstanceMethod("destroy", &Engine::Destroy)});
   }
 
   explicit Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) {
@@ -299,6 +300,23 @@ class Engine : public Napi::ObjectWrap<Engine> {
     std::vector<const float*> grads(g.begin(), g.end());
     check(info, alto_engine_adamw(live(info), p.data(), grads.data(), m.data(), v.data(), sizes.data(), static_cast<int64_t>(p.size()), scalars),
           "adamw");
+  }
+  // copyMany(dst[], src[], bytes[]): one launch
+  void CopyMany(const Napi::CallbackInfo& info) {
+    const auto ptrs = [&](size_t i) {
+      const auto arr = info[i].As<Napi::Array>();
+      std::vector<void*> out(arr.Length());
+      for (uint32_t k = 0; k < arr.Length(); ++k) out[k] = reinterpret_cast<void*>(static_cast<uintptr_t>(arr.Get(k).As<Napi::Number>().DoubleValue()));
+      return out;
+    };
+    const auto dst = ptrs(0), src = ptrs(1);
+    const auto bytes = ints_arg(info, 2);
+    if (src.size() != dst.size() || bytes.size() != dst.size()) {
+      Napi::TypeError::New(info.Env(), "copyMany: dst, src and bytes must have one entry per buffer").ThrowAsJavaScriptException();
+      return;
+    }
+    std::vector<const void*> from(src.begin(), src.end());
+    check(info, alto_engine_copy_many(live(info), dst.data(), from.data(), bytes.data(), static_cast<int64_t>(dst.size())), "copyMany");
   }
   // rmsNormGrad(x, g, invRms, dy, dx, dg, rows, cols)
   void RmsNormGrad(const Napi::CallbackInfo& info) {

@@ -98,6 +98,8 @@ export interface CudaEngine {
    * v ← v·β2 + g²·(1 − β2), p ← p·decay + (m / (√v·c + ε))·step, scalars [β1, 1 − β1, β2, 1 − β2, c, ε, decay, step].
    */
   adamw(params: number[], grads: number[], m: number[], v: number[], sizes: number[], scalars: number[]): void;
+  /** Copies bytes[i] (whole 4-byte words) from src[i] to dst[i] for every i, in one launch. */
+  copyMany(dst: number[], src: number[], bytes: number[]): void;
   destroy(): void;
 }
 
