@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { cpuFallbackKernels, CUDA_BACKEND, registerCudaBackend } from '@alto/tfjs-backend-cuda';
-import { CUDA_PROVIDER, seededUniform, tfjsKernels } from '@alto/tfjs';
+import { CUDA_PROVIDER, linear, rmsNorm, seededUniform, swiglu, tfjsKernels, withLoraScope } from '@alto/tfjs';
 import { Rng } from '@alto/core';
 import { runCases, type Outcome } from '../../test/tfjs-cuda/cases.js';
 
@@ -67,6 +67,7 @@ if (precision !== 'fp32') {
     const what = precision === 'bf16' ? `from the product of bf16-rounded inputs ${fromRounded.toExponential(2)} (≤ 1e-5)` : `from the exact product ${fromExact.toExponential(2)} (≤ ${bound.toExponential(2)})`;
     return { name: `matmul with ${precision} inputs, [${a}]${ta ? 'ᵀ' : ''}·[${b}]${tb ? 'ᵀ' : ''}: largest error / Σ|a·b| ${what}; from the exact product ${fromExact.toExponential(2)} (> 1e-6)`, ok, detail: `exact ${fromExact}, bf16-rounded ${fromRounded}` };
   });
+  if (precision === 'bf16') results.push(...bf16CopyChecks(values));
   for (const o of results) console.log(`${o.ok ? 'ok  ' : 'FAIL'} ${o.name}`);
   if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify({ backend: CUDA_BACKEND, precision, date: new Date().toISOString(), outcomes: results }, null, 1));
   process.exit(results.every((o) => o.ok) ? 0 : 1);
@@ -168,3 +169,43 @@ const passed = outcomes.filter((o) => o.ok).length;
 if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify({ backend: CUDA_BACKEND, date: new Date().toISOString(), outcomes }, null, 1));
 console.log(`${passed} passed, ${outcomes.length - passed} failed`);
 process.exit(passed === outcomes.length ? 0 : 1);
+
+/**
+ * Products reading an RMSNorm or SwiGLU output take the bf16 copy that kernel wrote along with
+ * it: the copy is held (one at a time), and each product equals the same product of a fresh
+ * copy of its input, which the matmul rounds itself — bit for bit for tf.matMul, within 1e-5 of
+ * the RMS for linear() under a LoRA scope (its LoRA part reduces in no fixed order).
+ */
+function bf16CopyChecks(values: (n: number, seed: number) => Float32Array): { name: string; ok: boolean; detail: string }[] {
+  const copyOf = (t: tf.Tensor) => (tf.backend() as unknown as { bf16CopyOf(t: tf.Tensor): number }).bf16CopyOf(t);
+  const m = (shape: number[], seed: number, scale = 1) => tf.mul(tf.tensor(values(shape.reduce((a, b) => a * b, 1), seed), shape), scale);
+  const x = m([96, 256], 31), g = m([256], 32, 0.5), W = m([256, 192], 33), gate = m([96, 512], 34), up = m([96, 512], 35), Wd = m([512, 80], 36);
+  const a = { name: 'a', rank: 8, scale: 2 }, b = { name: 'b', rank: 3, scale: 0.5 };
+  const plan = { totalRows: 96, segmentOffsets: Int32Array.from([0, 40, 50, 96]), segmentAdapter: Int32Array.from([0, -1, 1]), adapters: [a, b], maxRank: 8 };
+  const A = [m([256, 8], 37, 0.1), m([256, 3], 38, 0.1)] as tf.Tensor2D[], B = [m([8, 192], 39, 0.1), m([3, 192], 40, 0.1)] as tf.Tensor2D[];
+  const lora = (input: tf.Tensor) => withLoraScope({ layer: () => ({ plan, A, B }) }, () => linear('p', input, W));
+  const y = rmsNorm(x, g, 1e-5);
+  const heldNorm = copyOf(y) !== 0;
+  const normViaCopy = [tf.matMul(y, W), lora(y)];
+  const freshY = tf.mul(y, 1);
+  const normPlain = [tf.matMul(freshY, W), lora(freshY)];
+  const s = swiglu(gate, up);
+  const heldSwiglu = copyOf(s) !== 0 && copyOf(y) === 0;
+  const swigluViaCopy = tf.matMul(s, Wd), swigluPlain = tf.matMul(tf.mul(s, 1), Wd);
+  const bits = (t: tf.Tensor) => new Uint32Array((t.dataSync() as Float32Array).slice().buffer);
+  const sameBits = (p: tf.Tensor, q: tf.Tensor) => bits(p).every((v, i) => v === bits(q)[i]);
+  const rel = (p: tf.Tensor, q: tf.Tensor) => {
+    const pv = Array.from(p.dataSync()), qv = Array.from(q.dataSync());
+    const rms = Math.sqrt(qv.reduce((acc, v) => acc + v * v, 0) / qv.length);
+    return pv.reduce((worst, v, i) => Math.max(worst, Math.abs(v - qv[i])), 0) / rms;
+  };
+  const linearDiff = rel(normViaCopy[1], normPlain[1]);
+  const out = [
+    { name: 'bf16 copies: RMSNorm and SwiGLU write one along with their output, held one at a time', ok: heldNorm && heldSwiglu, detail: `norm ${heldNorm}, swiglu ${heldSwiglu}` },
+    { name: 'bf16 copies: a product of an RMSNorm output equals, bit for bit, the product of a fresh copy of it', ok: sameBits(normViaCopy[0], normPlain[0]), detail: '' },
+    { name: 'bf16 copies: a product of a SwiGLU output equals, bit for bit, the product of a fresh copy of it', ok: sameBits(swigluViaCopy, swigluPlain), detail: '' },
+    { name: `bf16 copies: linear() under a LoRA scope on an RMSNorm output, against a fresh copy: ${linearDiff.toExponential(2)} of the RMS (≤ 1e-5)`, ok: linearDiff <= 1e-5, detail: String(linearDiff) },
+  ];
+  tf.dispose([x, g, W, gate, up, Wd, ...A, ...B, y, freshY, s, swigluViaCopy, swigluPlain, ...normViaCopy, ...normPlain]);
+  return out;
+}

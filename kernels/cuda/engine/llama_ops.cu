@@ -1,6 +1,8 @@
 // The Llama block's elementwise parts as single passes, f32: SwiGLU (silu(gate)·up) and
 // rotary positions, forward and backward. As separate ops they are a dozen passes over
 // FFN-wide tensors (SwiGLU) and seven over the query and key heads (rotation) per layer.
+#include <cuda_bf16.h>
+
 #include "engine_impl.h"
 
 using namespace alto::cuda;
@@ -9,12 +11,13 @@ namespace {
 
 __device__ __forceinline__ float sigmoid(float g) { return 1.0f / (1.0f + __expf(-g)); }
 
-// y = g·σ(g)·u.
-__global__ void swiglu_kernel(const float* gate, const float* up, float* y, int64_t n) {
+// y = g·σ(g)·u; y16 (when given) the same values rounded to bf16, for the product that reads y next.
+__global__ void swiglu_kernel(const float* gate, const float* up, float* y, __nv_bfloat16* y16, int64_t n) {
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += stride) {
-    const float g = gate[i];
-    y[i] = g * sigmoid(g) * up[i];
+    const float g = gate[i], v = g * sigmoid(g) * up[i];
+    y[i] = v;
+    if (y16) y16[i] = __float2bfloat16_rn(v);
   }
 }
 
@@ -52,10 +55,10 @@ __global__ void rope_kernel(const float* x, const float* cos_t, const float* sin
 
 }  // namespace
 
-extern "C" alto_status alto_engine_swiglu(alto_engine* e, const float* gate, const float* up, float* y, int64_t n) {
+extern "C" alto_status alto_engine_swiglu(alto_engine* e, const float* gate, const float* up, float* y, int64_t n, void* y_bf16) {
   if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
   if (n <= 0) return ALTO_OK;
-  swiglu_kernel<<<grid_for(n), 256, 0, e->stream>>>(gate, up, y, n);
+  swiglu_kernel<<<grid_for(n), 256, 0, e->stream>>>(gate, up, y, static_cast<__nv_bfloat16*>(y_bf16), n);
   return engine_status(e, cudaGetLastError(), "swiglu");
 }
 

@@ -45,8 +45,9 @@ cudaError_t bf16_copy(alto_engine* e, const float* x, int64_t count, void** out)
   return cudaGetLastError();
 }
 
+// A_bf16 (bf16 precision only; may be NULL): A's bf16 copy, made by whoever wrote A, used instead of a new one.
 alto_status matmul(alto_engine* e, alto_matmul_precision precision, int64_t batch, int64_t m, int64_t n, int64_t k, const float* A,
-                   int64_t stride_a, int32_t trans_a, const float* B, int64_t stride_b, int32_t trans_b, float* C, bool add) {
+                   const void* A_bf16, int64_t stride_a, int32_t trans_a, const float* B, int64_t stride_b, int32_t trans_b, float* C, bool add) {
   if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
   if (batch < 0 || m < 0 || n < 0 || k < 0 || batch > INT_MAX || m > INT_MAX || n > INT_MAX || k > INT_MAX) {
     return engine_invalid(e, "matmul: dimensions out of range");
@@ -71,13 +72,13 @@ alto_status matmul(alto_engine* e, alto_matmul_precision precision, int64_t batc
     // Elements each operand spans: one matrix when broadcast (stride 0), else the batch.
     const int64_t count_a = stride_a == 0 ? m * k : stride_a * (batch - 1) + m * k;
     const int64_t count_b = stride_b == 0 ? k * n : stride_b * (batch - 1) + k * n;
-    cudaError_t err = bf16_copy(e, A, count_a, &a16);
+    cudaError_t err = A_bf16 ? cudaSuccess : bf16_copy(e, A, count_a, &a16);
     if (err == cudaSuccess) err = bf16_copy(e, B, count_b, &b16);
     if (err != cudaSuccess) {
       if (a16) e->pool->free(a16);
       return engine_status(e, err, "matmul (bf16 copies)");
     }
-    a = a16, b = b16, type = CUDA_R_16BF;
+    a = A_bf16 ? A_bf16 : a16, b = b16, type = CUDA_R_16BF;
   }
   const int compute = precision == ALTO_MATMUL_TF32 ? Cublas::kComputeF32FastTf32 : Cublas::kComputeF32;
   const float beta = add ? 1.0f : 0.0f;
@@ -98,11 +99,18 @@ alto_status matmul(alto_engine* e, alto_matmul_precision precision, int64_t batc
 extern "C" alto_status alto_engine_matmul(alto_engine* e, alto_matmul_precision precision, int64_t batch, int64_t m, int64_t n, int64_t k,
                                           const float* A, int64_t stride_a, int32_t trans_a, const float* B, int64_t stride_b,
                                           int32_t trans_b, float* C) {
-  return matmul(e, precision, batch, m, n, k, A, stride_a, trans_a, B, stride_b, trans_b, C, false);
+  return matmul(e, precision, batch, m, n, k, A, nullptr, stride_a, trans_a, B, stride_b, trans_b, C, false);
 }
 
 extern "C" alto_status alto_engine_matmul_add(alto_engine* e, alto_matmul_precision precision, int64_t batch, int64_t m, int64_t n,
                                               int64_t k, const float* A, int64_t stride_a, int32_t trans_a, const float* B,
                                               int64_t stride_b, int32_t trans_b, float* C) {
-  return matmul(e, precision, batch, m, n, k, A, stride_a, trans_a, B, stride_b, trans_b, C, true);
+  return matmul(e, precision, batch, m, n, k, A, nullptr, stride_a, trans_a, B, stride_b, trans_b, C, true);
+}
+
+extern "C" alto_status alto_engine_matmul_bf16_a(alto_engine* e, int64_t batch, int64_t m, int64_t n, int64_t k, const void* A_bf16,
+                                                 int64_t stride_a, int32_t trans_a, const float* B, int64_t stride_b, int32_t trans_b, float* C,
+                                                 int32_t add) {
+  if (!A_bf16 && batch > 0 && m > 0 && n > 0 && k > 0) return engine_invalid(e, "matmul_bf16_a: no bf16 copy of A");
+  return matmul(e, ALTO_MATMUL_BF16, batch, m, n, k, nullptr, A_bf16, stride_a, trans_a, B, stride_b, trans_b, C, add != 0);
 }

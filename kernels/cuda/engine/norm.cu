@@ -1,6 +1,8 @@
 // RMSNorm and LayerNorm over the last axis, forward and backward, f32. Rows are normalised by
 // one block each (block-wide sums); the weight (and bias) gradients sum down the columns, each
 // block adding its rows' share with atomics.
+#include <cuda_bf16.h>
+
 #include "engine_impl.h"
 
 using namespace alto::cuda;
@@ -19,16 +21,21 @@ __device__ float block_sum(float v, float* scratch) {
   return v;
 }
 
-// y = x · inv · g with inv = 1 / sqrt(mean(x²) + eps), kept per row for the backward.
-__global__ void __launch_bounds__(kThreads) rms_norm_rows(const float* x, const float* g, float* y, float* inv_rms, int64_t rows, int64_t cols,
-                                                          float eps) {
+// y = x · inv · g with inv = 1 / sqrt(mean(x²) + eps), kept per row for the backward; y16 (when
+// given) the same values rounded to bf16, for the bf16 products that read y next.
+__global__ void __launch_bounds__(kThreads) rms_norm_rows(const float* x, const float* g, float* y, __nv_bfloat16* y16, float* inv_rms, int64_t rows,
+                                                          int64_t cols, float eps) {
   __shared__ float scratch[kThreads / 32];
   for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
     const float* src = x + row * cols;
     float s = 0.0f;
     for (int64_t i = threadIdx.x; i < cols; i += kThreads) s += src[i] * src[i];
     const float inv = rsqrtf(block_sum(s, scratch) / static_cast<float>(cols) + eps);
-    for (int64_t i = threadIdx.x; i < cols; i += kThreads) y[row * cols + i] = src[i] * inv * g[i];
+    for (int64_t i = threadIdx.x; i < cols; i += kThreads) {
+      const float v = src[i] * inv * g[i];
+      y[row * cols + i] = v;
+      if (y16) y16[row * cols + i] = __float2bfloat16_rn(v);
+    }
     if (threadIdx.x == 0) inv_rms[row] = inv;
   }
 }
@@ -118,10 +125,10 @@ unsigned row_grid(int64_t rows) { return static_cast<unsigned>(rows < 65535LL * 
 }  // namespace
 
 extern "C" alto_status alto_engine_rms_norm(alto_engine* e, const float* x, const float* g, float* y, float* inv_rms, int64_t rows,
-                                            int64_t cols, float eps) {
+                                            int64_t cols, float eps, void* y_bf16) {
   if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
   if (rows <= 0 || cols <= 0) return ALTO_OK;
-  rms_norm_rows<<<row_grid(rows), kThreads, 0, e->stream>>>(x, g, y, inv_rms, rows, cols, eps);
+  rms_norm_rows<<<row_grid(rows), kThreads, 0, e->stream>>>(x, g, y, static_cast<__nv_bfloat16*>(y_bf16), inv_rms, rows, cols, eps);
   return engine_status(e, cudaGetLastError(), "rms_norm");
 }
 

@@ -177,9 +177,11 @@ alto_status alto_engine_adamw(alto_engine* e, float* const* params, const float*
                               const int64_t* sizes, int64_t count, const float* scalars);
 
 /* RMSNorm over the last axis of an [rows, cols] f32 view: y = x · inv · g with
- * inv[r] = 1 / sqrt(mean(x[r]²) + eps), written to inv_rms (rows floats) for the backward. */
+ * inv[r] = 1 / sqrt(mean(x[r]²) + eps), written to inv_rms (rows floats) for the backward.
+ * y_bf16 (may be NULL): rows × cols bf16 receiving y rounded to nearest even, as the bf16
+ * products round their inputs (see alto_engine_matmul_bf16_a). */
 alto_status alto_engine_rms_norm(alto_engine* e, const float* x, const float* g, float* y, float* inv_rms, int64_t rows, int64_t cols,
-                                 float eps);
+                                 float eps, void* y_bf16);
 /* Its gradient: dx (rows × cols) and dg (cols, overwritten) from dy, x, g and the forward's inv_rms. */
 alto_status alto_engine_rms_norm_grad(alto_engine* e, const float* x, const float* g, const float* inv_rms, const float* dy, float* dx,
                                       float* dg, int64_t rows, int64_t cols);
@@ -192,8 +194,9 @@ alto_status alto_engine_layer_norm(alto_engine* e, const float* x, const float* 
 alto_status alto_engine_layer_norm_grad(alto_engine* e, const float* x, const float* g, const float* mean, const float* inv_std,
                                         const float* dy, float* dx, float* dg, float* db, int64_t rows, int64_t cols);
 
-/* SwiGLU over n f32 elements: y = gate·σ(gate)·up. */
-alto_status alto_engine_swiglu(alto_engine* e, const float* gate, const float* up, float* y, int64_t n);
+/* SwiGLU over n f32 elements: y = gate·σ(gate)·up; y_bf16 (may be NULL): n bf16 receiving y
+ * rounded to nearest even, as alto_engine_rms_norm's. */
+alto_status alto_engine_swiglu(alto_engine* e, const float* gate, const float* up, float* y, int64_t n, void* y_bf16);
 /* Its gradient: dgate = dy·up·σ(g)·(1 + g·(1 − σ(g))), dup = dy·g·σ(g) (written). */
 alto_status alto_engine_swiglu_grad(alto_engine* e, const float* gate, const float* up, const float* dy, float* dgate, float* dup, int64_t n);
 /* Rotary positions, rotate-half form, over x [outer, seq, head_dim] (head_dim even) with cos
@@ -230,6 +233,11 @@ alto_status alto_engine_matmul(alto_engine* e, alto_matmul_precision precision, 
 alto_status alto_engine_matmul_add(alto_engine* e, alto_matmul_precision precision, int64_t batch, int64_t m, int64_t n, int64_t k,
                                    const float* A, int64_t stride_a, int32_t trans_a, const float* B, int64_t stride_b, int32_t trans_b,
                                    float* C);
+/* As alto_engine_matmul (add = 0) or alto_engine_matmul_add (add ≠ 0) with ALTO_MATMUL_BF16, A
+ * given as its bf16 copy (the f32 elements rounded to nearest even, A's layout and strides), so
+ * that a matrix several products read is rounded once, by the kernel that wrote it. */
+alto_status alto_engine_matmul_bf16_a(alto_engine* e, int64_t batch, int64_t m, int64_t n, int64_t k, const void* A_bf16, int64_t stride_a,
+                                      int32_t trans_a, const float* B, int64_t stride_b, int32_t trans_b, float* C, int32_t add);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,8 @@ void* ptr_arg(const Napi::CallbackInfo& info, size_t i) {
   const double v = info[i].As<Napi::Number>().DoubleValue();
   return reinterpret_cast<void*>(static_cast<uintptr_t>(v));
 }
+// An optional address: absent, undefined or 0 give NULL.
+void* opt_ptr_arg(const Napi::CallbackInfo& info, size_t i) { return info.Length() > i && info[i].IsNumber() ? ptr_arg(info, i) : nullptr; }
 int64_t int_arg(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int64Value(); }
 std::vector<int64_t> ints_arg(const Napi::CallbackInfo& info, size_t i) {
   const auto arr = info[i].As<Napi::Array>();
@@ -187,10 +189,20 @@ class Engine : public Napi::ObjectWrap<Engine> {
                                       static_cast<int32_t>(int_arg(info, 4))),
           "transpose");
   }
-  // matmul(precision, batch, m, n, k, A, strideA, transA, B, strideB, transB, C, add?): C = (or += when add) op(A)·op(B)
+  // matmul(precision, batch, m, n, k, A, strideA, transA, B, strideB, transB, C, add?, aBf16?): C = (or += when add)
+  // op(A)·op(B); aBf16 (bf16 precision only, 0: none) is A's bf16 copy, used instead of rounding A again.
   void Matmul(const Napi::CallbackInfo& info) {
     const bool add = info.Length() > 12 && info[12].ToBoolean().Value();
-    check(info, (add ? alto_engine_matmul_add : alto_engine_matmul)(live(info), static_cast<alto_matmul_precision>(int_arg(info, 0)), int_arg(info, 1),
+    const auto precision = static_cast<alto_matmul_precision>(int_arg(info, 0));
+    const void* a16 = opt_ptr_arg(info, 13);
+    if (a16 && precision == ALTO_MATMUL_BF16) {
+      check(info, alto_engine_matmul_bf16_a(live(info), int_arg(info, 1), int_arg(info, 2), int_arg(info, 3), int_arg(info, 4), a16, int_arg(info, 6),
+                                            info[7].ToBoolean().Value(), static_cast<const float*>(ptr_arg(info, 8)), int_arg(info, 9),
+                                            info[10].ToBoolean().Value(), static_cast<float*>(ptr_arg(info, 11)), add),
+            "matmul");
+      return;
+    }
+    check(info, (add ? alto_engine_matmul_add : alto_engine_matmul)(live(info), precision, int_arg(info, 1),
                                                                      int_arg(info, 2), int_arg(info, 3), int_arg(info, 4),
                                                                      static_cast<const float*>(ptr_arg(info, 5)), int_arg(info, 6),
                                                                      info[7].ToBoolean().Value(), static_cast<const float*>(ptr_arg(info, 8)),
@@ -249,17 +261,17 @@ class Engine : public Napi::ObjectWrap<Engine> {
                                                      static_cast<float*>(ptr_arg(info, 4)), int_arg(info, 5), int_arg(info, 6)),
           "tokenCrossEntropyGrad");
   }
-  // rmsNorm(x, g, y, invRms, rows, cols, eps)
+  // rmsNorm(x, g, y, invRms, rows, cols, eps, yBf16?): yBf16 (0: none) receives y rounded to bf16
   void RmsNorm(const Napi::CallbackInfo& info) {
     check(info, alto_engine_rms_norm(live(info), static_cast<const float*>(ptr_arg(info, 0)), static_cast<const float*>(ptr_arg(info, 1)),
                                      static_cast<float*>(ptr_arg(info, 2)), static_cast<float*>(ptr_arg(info, 3)), int_arg(info, 4), int_arg(info, 5),
-                                     static_cast<float>(info[6].As<Napi::Number>().DoubleValue())),
+                                     static_cast<float>(info[6].As<Napi::Number>().DoubleValue()), opt_ptr_arg(info, 7)),
           "rmsNorm");
   }
-  // swiglu(gate, up, y, n)
+  // swiglu(gate, up, y, n, yBf16?): yBf16 (0: none) receives y rounded to bf16
   void Swiglu(const Napi::CallbackInfo& info) {
     check(info, alto_engine_swiglu(live(info), static_cast<const float*>(ptr_arg(info, 0)), static_cast<const float*>(ptr_arg(info, 1)),
-                                   static_cast<float*>(ptr_arg(info, 2)), int_arg(info, 3)),
+                                   static_cast<float*>(ptr_arg(info, 2)), int_arg(info, 3), opt_ptr_arg(info, 4)),
           "swiglu");
   }
   // swigluGrad(gate, up, dy, dgate, dup, n)

@@ -46,8 +46,11 @@ export interface CudaEngine {
   select(elem: number, cond: number, a: number, b: number, out: number, n: number): void;
   reduce(op: number, elem: number, x: number, y: number, outer: number, inner: number): void;
   transpose(x: number, y: number, shape: number[], perm: number[], elemBytes: number): void;
-  /** c = op(a)·op(b), batched; with `add`, c += op(a)·op(b) (the product's epilogue reads c). */
-  matmul(precision: number, batch: number, m: number, n: number, k: number, a: number, strideA: number, transA: boolean, b: number, strideB: number, transB: boolean, c: number, add?: boolean): void;
+  /**
+   * c = op(a)·op(b), batched; with `add`, c += op(a)·op(b) (the product's epilogue reads c).
+   * aBf16 (bf16 precision only; 0 or absent: none): a's bf16 copy, used instead of rounding a again.
+   */
+  matmul(precision: number, batch: number, m: number, n: number, k: number, a: number, strideA: number, transA: boolean, b: number, strideB: number, transB: boolean, c: number, add?: boolean, aBf16?: number): void;
   copyBox(elemBytes: number, src: number, srcOffset: number, srcStrides: number[], dst: number, dstOffset: number, dstStrides: number[], size: number[]): void;
   gather(elemBytes: number, x: number, indices: number, y: number, batch: number, outer: number, axisDim: number, inner: number, numIndices: number): void;
   scan(elem: number, product: boolean, x: number, y: number, outer: number, n: number, inner: number, exclusive: boolean, reverse: boolean): void;
@@ -58,8 +61,11 @@ export interface CudaEngine {
   tokenCrossEntropy(logits: number, targets: number, loss: number, lse: number, rows: number, vocab: number): void;
   /** Its gradient: dlogits = (softmax(z) − onehot(t))·dloss (written). */
   tokenCrossEntropyGrad(logits: number, targets: number, lse: number, dloss: number, dlogits: number, rows: number, vocab: number): void;
-  /** RMSNorm over the last axis of [rows, cols]: y = x·inv·g, inv = 1/sqrt(mean(x²) + eps) kept in invRms (rows floats). */
-  rmsNorm(x: number, g: number, y: number, invRms: number, rows: number, cols: number, eps: number): void;
+  /**
+   * RMSNorm over the last axis of [rows, cols]: y = x·inv·g, inv = 1/sqrt(mean(x²) + eps) kept in invRms (rows floats).
+   * yBf16 (0 or absent: none): rows × cols bf16 receiving y rounded to nearest even, for matmul's aBf16.
+   */
+  rmsNorm(x: number, g: number, y: number, invRms: number, rows: number, cols: number, eps: number, yBf16?: number): void;
   /** LayerNorm over the last axis of [rows, cols]: y = (x − mean)·invStd·g + b; mean and invStd (rows floats each) kept. */
   layerNorm(x: number, g: number, b: number, y: number, mean: number, invStd: number, rows: number, cols: number, eps: number): void;
   /** Its gradient: dx, dg and db (overwritten) from dy, x, g and the forward's mean and invStd. */
@@ -71,8 +77,8 @@ export interface CudaEngine {
   attention(q: number, k: number, v: number, o: number, lse: number, batch: number, heads: number, kvHeads: number, seq: number, headDim: number, scale: number, tf32?: boolean): void;
   /** Its gradient: dq, dk, dv (written) from dO and the forward's o and lse. */
   attentionGrad(q: number, k: number, v: number, o: number, lse: number, dO: number, dq: number, dk: number, dv: number, batch: number, heads: number, kvHeads: number, seq: number, headDim: number, scale: number, tf32?: boolean): void;
-  /** y = gate·σ(gate)·up over n floats. */
-  swiglu(gate: number, up: number, y: number, n: number): void;
+  /** y = gate·σ(gate)·up over n floats; yBf16 (0 or absent: none) receives y rounded to bf16, as rmsNorm's. */
+  swiglu(gate: number, up: number, y: number, n: number, yBf16?: number): void;
   /** Its gradient: dgate and dup (written) from gate, up and dy. */
   swigluGrad(gate: number, up: number, dy: number, dgate: number, dup: number, n: number): void;
   /**

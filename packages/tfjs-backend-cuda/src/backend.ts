@@ -37,6 +37,15 @@ export function bytesOf(dtype: DataType): number {
   return dtype === 'bool' ? 1 : 4;
 }
 
+/** A bf16 copy of one float32 tensor's device data (see CudaBackend.bf16CopyTarget). */
+interface Bf16Copy {
+  of: DataId;
+  /** The data's write-in-place count when the copy was made: a later write makes it stale. */
+  version: number | undefined;
+  ptr: number;
+  size: number;
+}
+
 /**
  * A tfjs backend over ALTO's CUDA engine: tensors live in the engine's device memory pool,
  * kernels are queued on its stream, values come back to the host only when read.
@@ -44,6 +53,7 @@ export function bytesOf(dtype: DataType): number {
 export class CudaBackend extends KernelBackend {
   readonly data: DataStorage<DeviceData>;
   private nextId = 0;
+  private bf16Copy: Bf16Copy | null = null;
 
   constructor(readonly cuda: CudaEngine, readonly options: ResolvedCudaOptions) {
     super();
@@ -93,6 +103,36 @@ export class CudaBackend extends KernelBackend {
     d.host = undefined;
     d.reading = undefined;
     d.version = (d.version ?? 0) + 1;
+  }
+
+  /**
+   * Under matmulPrecision 'bf16', device memory for a bf16 copy of float32 `t` that the calling
+   * kernel writes along with t (0: none wanted). The products that read t next take it instead
+   * of each rounding t again: a Llama layer's q, k and v projections read one RMSNorm's output,
+   * gate and up another, down the SwiGLU's. One copy is held at a time (a new one replaces it,
+   * and it goes with t's data), so it costs at most one tensor's worth of half-size memory.
+   */
+  bf16CopyTarget(t: TensorInfo): number {
+    if (this.options.matmulPrecision !== 'bf16') return 0;
+    this.dropBf16Copy();
+    const d = this.data.get(t.dataId);
+    if (d.dtype !== 'float32' || d.size === 0) return 0;
+    const ptr = this.cuda.alloc(d.size * 2);
+    this.bf16Copy = { of: t.dataId, version: d.version, ptr, size: d.size };
+    return ptr;
+  }
+
+  /** The held bf16 copy of `t`'s data, if it is t's and t has not been written since (0: none). */
+  bf16CopyOf(t: TensorInfo): number {
+    const c = this.bf16Copy;
+    if (!c || c.of !== t.dataId || !this.data.has(t.dataId)) return 0;
+    const d = this.data.get(t.dataId);
+    return d.version === c.version && d.size === c.size ? c.ptr : 0;
+  }
+
+  private dropBf16Copy(): void {
+    if (this.bf16Copy) this.cuda.free(this.bf16Copy.ptr);
+    this.bf16Copy = null;
   }
 
   /** A tensor's values if they are on the host already, without a device read. */
@@ -155,6 +195,7 @@ export class CudaBackend extends KernelBackend {
     const d = this.data.get(dataId);
     d.refCount--;
     if (!force && d.refCount > 0) return false;
+    if (this.bf16Copy?.of === dataId) this.dropBf16Copy();
     this.cuda.free(d.ptr);
     this.data.delete(dataId);
     return true;
@@ -231,6 +272,7 @@ export class CudaBackend extends KernelBackend {
   }
 
   override dispose(): void {
+    this.dropBf16Copy();
     this.cuda.sync();
     this.cuda.destroy();
   }

@@ -23,6 +23,8 @@ function fullBatch(backend: CudaBackend, x: TensorInfo, batchShape: number[]): T
 export function batchMatMulAny(backend: CudaBackend, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): TensorInfo {
   const temps: TensorInfo[] = [];
   const dtype = a.dtype;
+  // a's bf16 copy, where the kernel that made a wrote one (a as given: a cast or broadcast copy has none).
+  const aBf16 = backend.bf16CopyOf(a);
   if (a.dtype !== 'float32') temps.push((a = cast(backend, a, 'float32')));
   if (b.dtype !== 'float32') temps.push((b = cast(backend, b, 'float32')));
   const ra = a.shape.length, rb = b.shape.length;
@@ -36,7 +38,7 @@ export function batchMatMulAny(backend: CudaBackend, a: TensorInfo, b: TensorInf
   const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2)), batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
   const out = backend.makeOutput([...batchShape, m, n], 'float32');
   backend.cuda.matmul(MatmulPrecision[backend.options.matmulPrecision], batch, m, n, k, backend.ptr(a), batchA === 1 ? 0 : m * k, transposeA,
-    backend.ptr(b), batchB === 1 ? 0 : k * n, transposeB, backend.ptr(out));
+    backend.ptr(b), batchB === 1 ? 0 : k * n, transposeB, backend.ptr(out), false, temps.some((t) => t === a) ? 0 : aBf16);
   for (const t of temps) backend.disposeIntermediate(t);
   if (dtype === 'float32') return out;
   const typed = cast(backend, out, dtype);

@@ -37,10 +37,10 @@ function weights(inputs: NamedTensorInfoMap, a: GroupedLoraAttrs, b: CudaBackend
   };
 }
 
-/** c += op(a)·op(b) for 2-D operands, at the backend's matmul precision. */
+/** c += op(a)·op(b) for 2-D operands, at the backend's matmul precision (x's bf16 copy, where its maker wrote one). */
 function matmulAdd(b: CudaBackendLike, x: TensorInfo, transX: boolean, w: TensorInfo, transW: boolean, c: TensorInfo): void {
   const m = c.shape[0], n = c.shape[1], k = transX ? x.shape[0] : x.shape[1];
-  b.cuda.matmul(MatmulPrecision[b.options.matmulPrecision], 1, m, n, k, b.ptr(x), 0, transX, b.ptr(w), 0, transW, b.ptr(c), true);
+  b.cuda.matmul(MatmulPrecision[b.options.matmulPrecision], 1, m, n, k, b.ptr(x), 0, transX, b.ptr(w), 0, transW, b.ptr(c), true, b.bf16CopyOf?.(x) ?? 0);
 }
 
 /** y and S of the grouped LoRA forward; y = base + LoRA (base 0: no base, y = LoRA). */

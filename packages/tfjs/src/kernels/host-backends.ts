@@ -21,6 +21,10 @@ export interface CudaBackendLike {
   /** Tensors sharing the data (1: only the one holding it). */
   refCount(dataId: object): number;
   incRef(dataId: object): void;
+  /** Memory for a bf16 copy of `t` that the calling kernel writes with it, under bf16 matmuls (0: none). */
+  bf16CopyTarget?(t: TensorInfo): number;
+  /** The held bf16 copy of `t`'s data, still current (0: none). */
+  bf16CopyOf?(t: TensorInfo): number;
 }
 
 /** The name @alto/tfjs-backend-cuda registers its backend under. */

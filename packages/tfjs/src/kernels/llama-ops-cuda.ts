@@ -5,7 +5,8 @@ import { CUDA_BACKEND_NAME, type CudaBackendLike } from './host-backends.js';
 
 /**
  * SwiGLU and rotary positions on the tfjs CUDA backend: one engine pass each way (forward;
- * both gradients at once for SwiGLU, the transposed rotation for rope).
+ * both gradients at once for SwiGLU, the transposed rotation for rope). Under bf16 matmuls
+ * SwiGLU also writes its output rounded to bf16, for the down projection that reads it.
  */
 export const SWIGLU_CUDA = 'AltoSwiglu';
 export const SWIGLU_CUDA_GRAD = 'AltoSwigluGrad';
@@ -18,7 +19,7 @@ const swiglu: KernelFunc = ({ inputs, backend }) => {
   const b = backend as unknown as CudaBackendLike;
   const gate = kernelInput(inputs, 'gate'), up = kernelInput(inputs, 'up');
   const y = b.makeOutput(gate.shape, 'float32');
-  b.cuda.swiglu(b.ptr(gate), b.ptr(up), b.ptr(y), size(gate.shape));
+  b.cuda.swiglu(b.ptr(gate), b.ptr(up), b.ptr(y), size(gate.shape), b.bf16CopyTarget?.(y) ?? 0);
   return y;
 };
 

@@ -6,7 +6,8 @@ import { CUDA_BACKEND_NAME, type CudaBackendLike } from './host-backends.js';
 /**
  * RMSNorm on the tfjs CUDA backend as one engine launch forward ([y, invRms]: the per-row
  * inverse RMS is kept for the gradient) and one backward launch pair (dx, then dg summed
- * down the columns).
+ * down the columns). Under bf16 matmuls the forward also writes y rounded to bf16, which the
+ * products reading y next (a layer's projections) take instead of rounding y each.
  */
 export const RMS_NORM_CUDA = 'AltoRmsNorm';
 export const RMS_NORM_CUDA_GRAD = 'AltoRmsNormGrad';
@@ -16,7 +17,7 @@ const forward: KernelFunc = ({ inputs, backend, attrs }) => {
   const x = kernelInput(inputs, 'x'), g = kernelInput(inputs, 'g');
   const [rows, cols] = lastAxisRows(x);
   const y = b.makeOutput(x.shape, 'float32'), invRms = b.makeOutput(x.shape.slice(0, -1), 'float32');
-  b.cuda.rmsNorm(b.ptr(x), b.ptr(g), b.ptr(y), b.ptr(invRms), rows, cols, attrs!.eps as number);
+  b.cuda.rmsNorm(b.ptr(x), b.ptr(g), b.ptr(y), b.ptr(invRms), rows, cols, attrs!.eps as number, b.bf16CopyTarget?.(y) ?? 0);
   return [y, invRms];
 };
 
