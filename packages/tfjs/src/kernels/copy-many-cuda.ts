@@ -8,11 +8,11 @@ import { CUDA_BACKEND_NAME, type CudaBackendLike } from './host-backends.js';
 export const COPY_MANY_CUDA = 'AltoCopyMany';
 
 const copyMany: KernelFunc = ({ inputs, backend }) => {
-  const b = backend as unknown as CudaBackendLike & { cuda: { copyMany?(dst: number[], src: number[], bytes: number[]): void } };
+  const b = backend as unknown as CudaBackendLike;
   const xs = Object.keys(inputs).sort((p, q) => Number(p) - Number(q)).map((k) => inputs[k] as TensorInfo);
   const outs = xs.map((x) => b.makeOutput(x.shape, 'float32'));
   const sized = xs.map((x, i) => ({ x, out: outs[i], bytes: 4 * tf.util.sizeFromShape(x.shape) })).filter((c) => c.bytes > 0);
-  b.cuda.copyMany!(sized.map((c) => b.ptr(c.out)), sized.map((c) => b.ptr(c.x)), sized.map((c) => c.bytes));
+  b.cuda.copyMany(sized.map((c) => b.ptr(c.out)), sized.map((c) => b.ptr(c.x)), sized.map((c) => c.bytes));
   return outs;
 };
 
