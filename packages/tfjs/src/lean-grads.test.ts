@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
@@ -96,6 +96,35 @@ describe('leanVariableGrads', () => {
     const ok = leanVariableGrads(() => network(vars, x, labels), [vars.w1, vars.w2, vars.w3]);
     tf.dispose([ok.value, ...Object.values(ok.grads).filter((g) => g !== null)]);
     expect(tf.memory().numTensors).toBe(before);
+    dispose();
+  });
+
+  it('gives an output off the loss path zeros made by a kernel, not uploaded from the host', () => {
+    const { vars, x, dispose } = setup();
+    // split's first output is not used: its gradient is zeros of [64, 3]
+    const f = () => {
+      const [, used] = tf.split(tf.matMul(x, vars.w1), [3, 29], 1);
+      return tf.sum(tf.square(used)) as tf.Scalar;
+    };
+    const expected = tf.variableGrads(f, [vars.w1]);
+    const engine = tf.engine() as unknown as { makeTensor: (values: unknown, shape: number[], dtype: string) => tf.Tensor };
+    const made: number[][] = [];
+    const original = engine.makeTensor;
+    const spy = vi.spyOn(engine, 'makeTensor').mockImplementation(function (this: unknown, values, shape, dtype) {
+      made.push([...shape]);
+      return original.call(this, values, shape, dtype);
+    });
+    const before = tf.memory().numTensors;
+    let got: ReturnType<typeof leanVariableGrads>;
+    try {
+      got = leanVariableGrads(f, [vars.w1]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(made.filter((s) => s.length === 2 && s[0] === 64 && s[1] === 3)).toEqual([]);
+    expect(Array.from(got.grads[vars.w1.name].dataSync())).toEqual(Array.from(expected.grads[vars.w1.name].dataSync()));
+    expect(tf.memory().numTensors - before).toBe(2); // the value and the gradient
+    tf.dispose([got.value, got.grads[vars.w1.name], expected.value, expected.grads[vars.w1.name]]);
     dispose();
   });
 

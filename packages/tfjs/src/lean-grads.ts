@@ -63,7 +63,12 @@ function backward(nodes: TapeNode[], y: tf.Scalar, keep: Set<number>, trainable:
     for (let i = nodes.length - 1; i >= 0; i--) {
       const node = nodes[i];
       if (!node.gradient) throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
-      const dys = node.outputs.map((o) => acc.get(o.id) ?? null);
+      // An output off the loss's path gets zeros made by a kernel where they live: given null,
+      // tfjs fills an array on the host and uploads it (on a GPU backend a copy that waits for
+      // the queue: every attention's backward would drain the device).
+      const filled: tf.Tensor[] = [];
+      const zeros = (o: tf.Tensor) => (o.dtype === 'float32' || o.dtype === 'int32' ? filled[filled.push(tf.fill(o.shape, 0, o.dtype)) - 1] : null);
+      const dys = node.outputs.map((o) => acc.get(o.id) ?? zeros(o));
       const inputGradients = node.gradient(dys);
       for (const [name, x] of Object.entries(node.inputs)) {
         if (!(name in inputGradients)) throw new Error(`Cannot backprop through input ${name}. Available gradients found: ${Object.keys(inputGradients)}.`);
@@ -90,6 +95,7 @@ function backward(nodes: TapeNode[], y: tf.Scalar, keep: Set<number>, trainable:
           acc.delete(o.id);
         }
       }
+      disposeAll(filled);
       disposeAll(node.saved);
       node.saved = [];
     }
