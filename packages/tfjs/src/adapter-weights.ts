@@ -9,10 +9,10 @@ export async function captureWeights(slot: AdapterSlot<tf.Tensor>): Promise<Adap
   return layersToHost(slot.layers);
 }
 
-/** LoRA pairs by layer, on the host in one device read. */
-export async function layersToHost(layers: ReadonlyMap<string, { A: tf.Tensor; B: tf.Tensor }>): Promise<AdapterWeights> {
+/** LoRA pairs by layer, on the host in one device read (`inTurn`: as readAll's). */
+export async function layersToHost(layers: ReadonlyMap<string, { A: tf.Tensor; B: tf.Tensor }>, options: { inTurn?: boolean } = {}): Promise<AdapterWeights> {
   const entries = [...layers];
-  const host = await readAll(entries.flatMap(([, { A, B }]) => [A, B]));
+  const host = await readAll(entries.flatMap(([, { A, B }]) => [A, B]), options);
   return Object.fromEntries(entries.map(([layer], i) => [layer, { A: host[2 * i], B: host[2 * i + 1] }]));
 }
 

@@ -10,6 +10,8 @@ export interface HostAdapterState {
   optimizerStep: number;
 }
 
+let readsInTurn: Promise<void> = Promise.resolve();
+
 const toHost = async (t: tf.Tensor): Promise<HostTensor> => ({ shape: [...t.shape], data: Float32Array.from((await t.data()) as Float32Array) });
 
 /**
@@ -17,8 +19,14 @@ const toHost = async (t: tf.Tensor): Promise<HostTensor> => ({ shape: [...t.shap
  * read per tensor waits on the device each time, and an adapter on seven projections of 16
  * layers has 224 weight tensors and twice as many optimizer slots). Short of device memory
  * for the flat copy, tensor by tensor.
+ *
+ * `inTurn`: for reads nobody waits on until later (a finished trial's weights). They start one
+ * after another, each once the one before has ended: a device read is a worker task, queued
+ * behind every read begun before it, and the losses a step waits for must not queue behind
+ * the weights of every adapter a cut retired. The values are those of the call (the flat copy
+ * is taken at once, in stream order); the copy is held until the read's turn.
  */
-export async function readAll(tensors: readonly tf.Tensor[]): Promise<HostTensor[]> {
+export async function readAll(tensors: readonly tf.Tensor[], options: { inTurn?: boolean } = {}): Promise<HostTensor[]> {
   if (tensors.length === 0) return [];
   let flat: tf.Tensor;
   try {
@@ -28,13 +36,24 @@ export async function readAll(tensors: readonly tf.Tensor[]): Promise<HostTensor
     return Promise.all(tensors.map(toHost));
   }
   // The read has its values once begun (an asynchronous read copies them on the device first),
-  // so the flat copy is freed before they arrive.
+  // so the flat copy is freed before they arrive. (A concat of one tensor may share its data,
+  // which may change before a later turn: that one is read at once.)
+  const begin = () => {
+    try {
+      return flat.data() as Promise<Float32Array>;
+    } finally {
+      flat.dispose();
+    }
+  };
   let reading: Promise<Float32Array>;
-  try {
-    reading = flat.data() as Promise<Float32Array>;
-  } finally {
-    flat.dispose();
-  }
+  if (options.inTurn && tensors.length > 1) {
+    tf.keep(flat); // not freed with the caller's scope before its turn
+    reading = readsInTurn.then(begin);
+    readsInTurn = reading.then(
+      () => undefined,
+      () => undefined,
+    );
+  } else reading = begin();
   const data = await reading;
   // Views of the one read, not copies (they keep its buffer alive together, as they are used);
   // a concat of one tensor may share that tensor's data, so a single one is copied.

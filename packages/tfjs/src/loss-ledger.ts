@@ -28,6 +28,7 @@ export interface PendingLoss {
 export class LossLedger {
   private readonly pending: PendingLoss[] = [];
   private readonly best = new Map<string, WeightSnapshot>();
+  private readingBytes = 0;
 
   push(...items: PendingLoss[]): void {
     this.pending.push(...items);
@@ -77,15 +78,22 @@ export class LossLedger {
 
   /**
    * Ends the device copy of a trial's best weights: dropped, or (`keep`) read into
-   * `trial.weights`. The copy is freed at once (the read has taken its values, in stream order);
-   * the returned promise ends when the weights are on the host, so the caller need not wait.
+   * `trial.weights`. A kept copy is read in turn with the other trials' (readAll's `inTurn`):
+   * its bytes stay on the device, and counted here, until its read ends; the returned promise
+   * ends then, so the caller need not wait.
    */
   settle(trial: TrialRecord, keep: boolean): Promise<void> {
     const s = this.best.get(trial.name);
     if (!s) return Promise.resolve();
     let reading: Promise<void> = Promise.resolve();
     try {
-      if (keep) reading = layersToHost(s).then((w) => void (trial.weights = w));
+      if (keep) {
+        const bytes = snapshotBytes(s);
+        this.readingBytes += bytes;
+        reading = layersToHost(s, { inTurn: true })
+          .then((w) => void (trial.weights = w))
+          .finally(() => void (this.readingBytes -= bytes));
+      }
     } finally {
       this.best.delete(trial.name);
       disposeSnapshot(s);
@@ -93,9 +101,9 @@ export class LossLedger {
     return reading;
   }
 
-  /** Device bytes of the weight copies held: best checkpoints, and those of losses not yet read. */
+  /** Device bytes of the weight copies held: best checkpoints, those being read, and those of losses not yet read. */
   deviceBytes(): number {
-    let bytes = 0;
+    let bytes = this.readingBytes;
     for (const s of this.best.values()) bytes += snapshotBytes(s);
     for (const p of this.pending) for (const e of p.entries) if (e.snapshot) bytes += snapshotBytes(e.snapshot);
     return bytes;
