@@ -1,6 +1,10 @@
 // Asynchronous reads (alto_engine_download_begin / alto_download_finish / alto_download_end).
+#include <cstdint>
 #include <cstring>
 #include <string>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #include "engine_impl.h"
 
@@ -30,9 +34,26 @@ bool lane_ready(alto_engine* e) {
   return l.ready = pinned_make(l.buffer, 2, alto_download_lane::kBytes, l.filled, 2);
 }
 
+// The host array of a read is mostly fresh memory, whose first touch faults a 4 KiB page at a
+// time: that, not the bus, bounds a read of an adapter's weights (hundreds of MB) at a few
+// GB/s. Advised huge pages fault 512 times less often (advice only: ignored where the kernel
+// has them off).
+void advise_huge_pages(char* p, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHuge - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
 // Device copy → host through the two pinned buffers in turn: the next piece is copied while
 // the host takes the last one.
 cudaError_t copy_to_host(alto_download_lane& l, const char* src, char* dst, size_t bytes) {
+  advise_huge_pages(dst, bytes);
   size_t previous_offset = 0, previous_bytes = 0;
   int previous = -1;
   for (size_t offset = 0, piece = 0; offset < bytes || previous >= 0; ++piece) {

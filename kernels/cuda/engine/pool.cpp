@@ -12,7 +12,7 @@ size_t Pool::size_class(size_t bytes) {
 }
 
 cudaError_t Pool::alloc(size_t bytes, void** ptr) {
-  if (bytes < kLargeFrom) return alloc_small(bytes, ptr);
+  if (bytes < kMediumFrom) return alloc_small(bytes, ptr);
   auto& arena = bytes < kMediumBelow ? medium_ : large_;
   size_t granted = 0;
   *ptr = arena.alloc(bytes, &granted);

@@ -1,11 +1,14 @@
 // A caching pool of device memory over plain cudaMalloc, for work on one stream: a freed block
 // is handed out again to later work on the stream, which runs after every earlier use of it.
-// Blocks under 1 MiB round up to one of four classes per power of two and are reused within
-// their class; larger ones are carved best-fit from segments of at least 64 MiB (arena.h), so
-// that freed memory serves any later size. Blocks under 16 MiB (an adapter's weights, optimizer
-// state and checkpoint copies, which outlive steps) have segments of their own: carved from the
-// step's large segments, one such block left behind would split a freed multi-GiB segment and
-// keep it from the next step's activations. When cudaMalloc fails, cached blocks and wholly free
+// Blocks under 64 KiB (scalars, indices, per-row vectors) round up to one of four classes per
+// power of two and are reused within their class; larger ones are carved best-fit from
+// segments of at least 64 MiB (arena.h), so that freed memory serves any later size. Blocks
+// under 16 MiB (an adapter's weights, optimizer state and checkpoint copies, which outlive
+// steps: about a thousand blocks of 64 KiB to 4 MiB per adapter of a 16-layer Llama) have
+// segments of their own, carved at a 4 KiB grain: one cudaMalloc each (tens of microseconds)
+// would cost the host seconds while a sweep admits its adapters, and carved from the step's
+// large segments, one such block left behind would split a freed multi-GiB segment and keep it
+// from the next step's activations. When cudaMalloc fails, cached blocks and wholly free
 // segments are returned to the device and the allocation retried once.
 #pragma once
 #include <cuda_runtime.h>
@@ -31,13 +34,14 @@ struct CudaDevice {
 
 class Pool {
  public:
-  static constexpr size_t kLargeFrom = size_t{1} << 20;
+  static constexpr size_t kMediumFrom = size_t{64} << 10;
+  static constexpr size_t kMediumRound = size_t{4} << 10;
+  static constexpr size_t kMediumBelow = size_t{16} << 20;
   static constexpr size_t kLargeRound = size_t{512} << 10;
   static constexpr size_t kMinSegment = size_t{64} << 20;
-  static constexpr size_t kMediumBelow = size_t{16} << 20;
 
   explicit Pool(cudaStream_t stream)
-      : stream_(stream), medium_(CudaDevice{}, kLargeRound, kMinSegment), large_(CudaDevice{}, kLargeRound, kMinSegment) {}
+      : stream_(stream), medium_(CudaDevice{}, kMediumRound, kMinSegment), large_(CudaDevice{}, kLargeRound, kMinSegment) {}
   ~Pool();
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
