@@ -57,7 +57,7 @@ void advise_huge_pages(char* p, size_t bytes) {
 // faults included) moved about 3 GB/s on the H200 machine, so a sweep's last adapters' weights
 // (a few GB) kept its end waiting.
 void copy_on_threads(char* dst, const char* src, size_t bytes) {
-  constexpr size_t kThreads = 4, kLeast = size_t{4} << 20;
+  constexpr size_t kThreads = 8, kLeast = size_t{2} << 20;
   const size_t parts = std::min(kThreads, bytes / kLeast);
   if (parts < 2) {
     std::memcpy(dst, src, bytes);
