@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradient functions by itself (the union package and tfjs-layers do).
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { buildSegmentPlan, createOptimizer } from '@alto/core';
-import { causalAttention, copyTensors, groupedLora, layerNorm, linear, rmsNorm, rope, swiglu, tfParamOps, tokenCrossEntropy, withLoraScope } from '@alto/tfjs';
+import { causalAttention, copyTensors, flattenTensors, groupedLora, layerNorm, linear, rmsNorm, rope, swiglu, tfParamOps, tokenCrossEntropy, withLoraScope } from '@alto/tfjs';
 import { createLlama, initLlamaWeights, llamaSpec } from '@alto/models';
 
 export interface Case {
@@ -137,6 +137,14 @@ export const cases: Case[] = [
     if (copies.some((c, i) => c.dataId === xs[i].dataId)) throw new Error('a copy shares its source\'s data');
     if (!Object.is(copies[4].dataSync()[0], -0)) throw new Error('−0 not kept');
     return copies;
+  }, tolerance: 0 },
+  { name: 'many tensors flattened end to end (one launch on the CUDA backend): odd and 16-byte sizes, an empty one, −0 kept', run: () => {
+    const xs = [t([3, 5], 250), t([1], 251), t([0, 4], 252), t([64, 33], 253), tf.tensor1d([-0, 1, -2, 3]), t([2, 2, 2], 254)];
+    const flat = flattenTensors(xs);
+    if (tf.getBackend() === 'alto-cuda' && !tf.getKernel('AltoFlattenMany', 'alto-cuda')) throw new Error('the one-launch flatten is not registered');
+    if (flat.shape.length !== 1 || flat.shape[0] !== 15 + 1 + 0 + 64 * 33 + 4 + 8) throw new Error(`flattened to [${flat.shape}]`);
+    if (!Object.is(flat.dataSync()[15 + 1 + 64 * 33], -0)) throw new Error('−0 not kept');
+    return flat;
   }, tolerance: 0 },
   { name: 'RMSNorm (fused on the CUDA backend): forward and the gradients of x and g, rank 2 and 3', run: () => {
     const out: tf.Tensor[] = [];

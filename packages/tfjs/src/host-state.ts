@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { AdapterSlot, AdapterWeights, HostTensor } from '@alto/core';
 import { isOutOfMemory } from './out-of-memory.js';
+import { flattenTensors } from './kernels/copy-many-cuda.js';
 
 /** A paused adapter: everything it owns, copied to the host, to be restored exactly. */
 export interface HostAdapterState {
@@ -30,7 +31,7 @@ export async function readAll(tensors: readonly tf.Tensor[], options: { inTurn?:
   if (tensors.length === 0) return [];
   let flat: tf.Tensor;
   try {
-    flat = tf.tidy(() => tf.concat(tensors.map((t) => tf.reshape(t, [-1]))));
+    flat = flattenTensors(tensors);
   } catch (e) {
     if (!isOutOfMemory(e)) throw e;
     return Promise.all(tensors.map(toHost));

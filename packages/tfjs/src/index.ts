@@ -8,7 +8,7 @@ export { layerNorm } from './ops/layer-norm.js';
 export { causalAttention } from './ops/attention.js';
 export { rope, swiglu } from './ops/llama-ops.js';
 export { seededUniform } from './ops/seeded-uniform.js';
-export { copyTensors } from './kernels/copy-many-cuda.js';
+export { copyTensors, flattenTensors } from './kernels/copy-many-cuda.js';
 export { linear, withLoraScope, applyLora } from './lora-scope.js';
 export type { LoraScope, LayerBinding } from './lora-scope.js';
 export { wrapModel } from './model.js';

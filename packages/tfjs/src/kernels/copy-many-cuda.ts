@@ -16,6 +16,49 @@ const copyMany: KernelFunc = ({ inputs, backend }) => {
   return outs;
 };
 
+/** float32 tensors end to end in one new 1-D tensor, one engine launch for all of them. */
+export const FLATTEN_MANY_CUDA = 'AltoFlattenMany';
+
+const flattenMany: KernelFunc = ({ inputs, backend }) => {
+  const b = backend as unknown as CudaBackendLike;
+  const xs = Object.keys(inputs).sort((p, q) => Number(p) - Number(q)).map((k) => inputs[k] as TensorInfo);
+  const sizes = xs.map((x) => tf.util.sizeFromShape(x.shape));
+  const out = b.makeOutput([sizes.reduce((n, k) => n + k, 0)], 'float32');
+  const dst: number[] = [], src: number[] = [], bytes: number[] = [];
+  let at = 0;
+  xs.forEach((x, i) => {
+    if (sizes[i] > 0) {
+      dst.push(b.ptr(out) + 4 * at);
+      src.push(b.ptr(x));
+      bytes.push(4 * sizes[i]);
+    }
+    at += sizes[i];
+  });
+  b.cuda.copyMany(dst, src, bytes);
+  return out;
+};
+
+// The engine's copy takes at most this many buffers a launch.
+const MOST_BUFFERS = 65535;
+
+const useCopyMany = (tensors: readonly tf.Tensor[]) => {
+  const engine = (tf.backend() as unknown as { cuda?: { copyMany?: unknown } }).cuda;
+  return tf.getBackend() === CUDA_BACKEND_NAME && typeof engine?.copyMany === 'function' && cudaKernelsAvailable() && tensors.length <= MOST_BUFFERS && tensors.every((t) => t.dtype === 'float32');
+};
+
+/**
+ * `tensors` (float32) flattened and joined end to end, as tf.concat of their reshapes: on the
+ * CUDA backend one launch for all (an adapter's weights are 224 tensors on a 16-layer Llama,
+ * and a concat costs the host a call for each), elsewhere that concat.
+ */
+export function flattenTensors(tensors: readonly tf.Tensor[]): tf.Tensor1D {
+  if (tensors.length > 0 && useCopyMany(tensors)) {
+    registerOnce(FLATTEN_MANY_CUDA, tf.getBackend(), flattenMany);
+    return tf.engine().runKernel(FLATTEN_MANY_CUDA, Object.fromEntries(tensors.map((t, i) => [String(i), t]))) as tf.Tensor1D;
+  }
+  return tf.tidy(() => (tensors.length === 0 ? tf.tensor1d([]) : tf.concat(tensors.map((t) => tf.reshape(t, [-1]))))) as tf.Tensor1D;
+}
+
 /**
  * Copies of `tensors` (float32), each with its own data: on the CUDA backend one launch for all
  * (a snapshot of an adapter is hundreds of small tensors), elsewhere × 1 per tensor (exact,
@@ -23,10 +66,8 @@ const copyMany: KernelFunc = ({ inputs, backend }) => {
  */
 export function copyTensors(tensors: readonly tf.Tensor[]): tf.Tensor[] {
   if (tensors.length === 0) return [];
-  const backend = tf.getBackend();
-  const engine = (tf.backend() as unknown as { cuda?: { copyMany?: unknown } }).cuda;
-  if (backend === CUDA_BACKEND_NAME && typeof engine?.copyMany === 'function' && cudaKernelsAvailable() && tensors.every((t) => t.dtype === 'float32')) {
-    registerOnce(COPY_MANY_CUDA, backend, copyMany);
+  if (useCopyMany(tensors)) {
+    registerOnce(COPY_MANY_CUDA, tf.getBackend(), copyMany);
     return tf.engine().runKernel(COPY_MANY_CUDA, Object.fromEntries(tensors.map((t, i) => [String(i), t]))) as unknown as tf.Tensor[];
   }
   return tf.tidy(() => {
