@@ -371,7 +371,9 @@ export class Trainer {
       freed = slot.config.batchSize;
     }
     await this.retireFromPaused(info);
-    if (this.ledger.size >= this.opts.reportEvery) await this.flush();
+    // The losses of the steps before this one: the device runs this step's work meanwhile, where
+    // reading this step's own would leave it idle until the host queues the next.
+    if (this.ledger.size >= this.opts.reportEvery) await this.flush(info.step);
     return freed;
   }
 
@@ -463,10 +465,11 @@ export class Trainer {
   }
 
   /** Reads the queued losses from the device, records them and tells the plugins. */
-  async flush(): Promise<void> {
+  /** Reads the queued losses (`before`: only those of the steps before it). */
+  async flush(before = Infinity): Promise<void> {
     const started = performance.now();
     try {
-      await this.ledger.flush(this.session, this.byName, (t) => this.onNonFinite(t));
+      await this.ledger.flush(this.session, this.byName, (t) => this.onNonFinite(t), before);
     } finally {
       this.hostSeconds.readLosses += (performance.now() - started) / 1000;
     }
