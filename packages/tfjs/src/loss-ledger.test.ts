@@ -32,23 +32,6 @@ describe('best-validation snapshots', () => {
     tf.dispose([s.A, s.B, A, B]);
   });
 
-  it('flush(before) reads only the losses of earlier steps, in order, and leaves the rest queued', async () => {
-    const session = new Session((t: tf.Tensor) => t.dispose()) as unknown as TfjsSession;
-    const trial = newTrialRecord('task', 't0', { rank: 1 } as Parameters<typeof newTrialRecord>[2], 10);
-    const trials = new Map([[trial.name, trial]]);
-    const ledger = new LossLedger();
-    const train = (step: number, loss: number) => ({ kind: 'train' as const, step, tensor: tf.tensor1d([loss]), entries: [{ name: trial.name, step: step + 1, rows: 2 }] });
-    ledger.push(train(0, 3), train(1, 2), train(2, 1));
-    await ledger.flush(session, trials, async () => {}, 2);
-    expect(trial.trainLoss).toEqual([{ step: 1, loss: 3 }, { step: 2, loss: 2 }]);
-    expect(ledger.size).toBe(1);
-    await ledger.flush(session, trials, async () => {}, 2); // nothing earlier left: no read
-    expect(ledger.size).toBe(1);
-    await ledger.flush(session, trials, async () => {});
-    expect(trial.trainLoss.map((p) => p.loss)).toEqual([3, 2, 1]);
-    expect(ledger.size).toBe(0);
-  });
-
   it('the best one stays on the device, replaced when the loss improves, until settle reads or drops it', async () => {
     const session = new Session((t: tf.Tensor) => t.dispose()) as unknown as TfjsSession;
     const trial = newTrialRecord('task', 't0', { rank: 1 } as Parameters<typeof newTrialRecord>[2], 10);

@@ -38,11 +38,8 @@ export class LossLedger {
     return this.pending.length;
   }
 
-  /** Reads what is queued, or (`before`) only the losses of steps before that one. */
-  async flush(session: TfjsSession, trials: ReadonlyMap<string, TrialRecord>, onNonFinite: (trial: TrialRecord) => Promise<void>, before = Infinity): Promise<void> {
-    const later = this.pending.findIndex((p) => p.step >= before);
-    const batch = this.pending.splice(0, later < 0 ? this.pending.length : later);
-    if (batch.length === 0) return;
+  async flush(session: TfjsSession, trials: ReadonlyMap<string, TrialRecord>, onNonFinite: (trial: TrialRecord) => Promise<void>): Promise<void> {
+    const batch = this.pending.splice(0);
     const values = await Promise.all(batch.map((p) => p.tensor.data()));
     batch.forEach((p) => p.tensor.dispose());
     for (let b = 0; b < batch.length; b++) {

@@ -371,9 +371,7 @@ export class Trainer {
       freed = slot.config.batchSize;
     }
     await this.retireFromPaused(info);
-    // The losses of the steps before this one: the device runs this step's work meanwhile, where
-    // reading this step's own would leave it idle until the host queues the next.
-    if (this.ledger.size >= this.opts.reportEvery) await this.flush(info.step);
+    if (this.ledger.size >= this.opts.reportEvery) await this.flush();
     return freed;
   }
 
@@ -465,11 +463,10 @@ export class Trainer {
   }
 
   /** Reads the queued losses from the device, records them and tells the plugins. */
-  /** Reads the queued losses (`before`: only those of the steps before it). */
-  async flush(before = Infinity): Promise<void> {
+  async flush(): Promise<void> {
     const started = performance.now();
     try {
-      await this.ledger.flush(this.session, this.byName, (t) => this.onNonFinite(t), before);
+      await this.ledger.flush(this.session, this.byName, (t) => this.onNonFinite(t));
     } finally {
       this.hostSeconds.readLosses += (performance.now() - started) / 1000;
     }
