@@ -1,15 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelFunc, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { registerOnce } from './primitives.js';
 import { cudaKernelsAvailable } from './grouped-lora-cuda.js';
 import { CUDA_BACKEND_NAME, type CudaBackendLike } from './host-backends.js';
+
+// The kernels' inputs are named by position ("0", "1", …): back to a list in that order.
+const inOrder = (inputs: NamedTensorInfoMap): TensorInfo[] => Object.keys(inputs).sort((p, q) => Number(p) - Number(q)).map((k) => inputs[k] as TensorInfo);
 
 /** Copies of float32 tensors with their own device data, one engine launch for all of them. */
 export const COPY_MANY_CUDA = 'AltoCopyMany';
 
 const copyMany: KernelFunc = ({ inputs, backend }) => {
   const b = backend as unknown as CudaBackendLike;
-  const xs = Object.keys(inputs).sort((p, q) => Number(p) - Number(q)).map((k) => inputs[k] as TensorInfo);
+  const xs = inOrder(inputs);
   const outs = xs.map((x) => b.makeOutput(x.shape, 'float32'));
   const sized = xs.map((x, i) => ({ x, out: outs[i], bytes: 4 * tf.util.sizeFromShape(x.shape) })).filter((c) => c.bytes > 0);
   b.cuda.copyMany(sized.map((c) => b.ptr(c.out)), sized.map((c) => b.ptr(c.x)), sized.map((c) => c.bytes));
@@ -21,7 +24,7 @@ export const FLATTEN_MANY_CUDA = 'AltoFlattenMany';
 
 const flattenMany: KernelFunc = ({ inputs, backend }) => {
   const b = backend as unknown as CudaBackendLike;
-  const xs = Object.keys(inputs).sort((p, q) => Number(p) - Number(q)).map((k) => inputs[k] as TensorInfo);
+  const xs = inOrder(inputs);
   const sizes = xs.map((x) => tf.util.sizeFromShape(x.shape));
   const out = b.makeOutput([sizes.reduce((n, k) => n + k, 0)], 'float32');
   const dst: number[] = [], src: number[] = [], bytes: number[] = [];
