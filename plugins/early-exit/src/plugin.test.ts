@@ -32,8 +32,14 @@ describe('early exit: stepping aside for screening (warm-up of 2 steps here)', (
     expect(ask('a')).toBe(true);
   });
 
-  it('keeps training when every other trial is screened or running, and never pauses before its own warm-up', () => {
-    expect(sweep([{ id: 'a', status: 'running', steps: 2 }, { id: 'b', status: 'paused', steps: 2 }, { id: 'c', status: 'running', steps: 0 }]).ask('a')).toBeUndefined();
+  it('steps aside after warm-up while another trial of the task still runs its warm-up (admitted later)', () => {
+    const { ask } = sweep([{ id: 'a', status: 'running', steps: 2 }, { id: 'b', status: 'paused', steps: 2 }, { id: 'c', status: 'running', steps: 1 }]);
+    expect(ask('a')).toBe(true);
+    expect(ask('c')).toBeUndefined();
+  });
+
+  it('keeps training when every other trial of the task is screened, and never pauses before its own warm-up', () => {
+    expect(sweep([{ id: 'a', status: 'running', steps: 2 }, { id: 'b', status: 'paused', steps: 2 }, { id: 'c', status: 'running', steps: 3 }]).ask('a')).toBeUndefined();
     expect(sweep([{ id: 'a', status: 'running', steps: 1 }, { id: 'b', status: 'queued', steps: 0 }]).ask('a')).toBeUndefined();
   });
 });

@@ -18,9 +18,9 @@ interface State {
 /**
  * Loss-trajectory early exit (ALTO): divergence and overfitting at any time, and the
  * underperformance cut at the end of a screening phase, with rotation — an adapter that has
- * finished screening steps aside while its task still has configurations waiting, so a sweep
- * larger than what fits still screens every configuration before the cut. Options are
- * validated when the plugin is built.
+ * finished screening steps aside until the cut while its task still has configurations being
+ * screened, so a sweep larger than what fits still screens every configuration before the cut
+ * and no screened trial trains on before it. Options are validated when the plugin is built.
  */
 export function earlyExit(input: Partial<EarlyExitOptions> = {}): EarlyExitPlugin {
   const options = resolveEarlyExitOptions(input);
@@ -30,9 +30,10 @@ export function earlyExit(input: Partial<EarlyExitOptions> = {}): EarlyExitPlugi
 
   const curveOf = (name: string, plannedSteps: number) => (state.curves[name] ??= newCurve(plannedSteps, options));
   const planned = (name: string) => trials.find((t) => t.name === name)?.plannedSteps ?? 1;
-  // A trial that the cut must still wait for, and that cannot run unless others make room.
+  // A trial that the cut must still wait for: queued, or paused or running inside its warm-up.
   const awaitsScreening = (t: TrialRecord) =>
-    t.status === 'queued' || (t.status === 'paused' && !state.flagged[t.name] && t.steps < curveOf(t.name, t.plannedSteps).warmupSteps);
+    t.status === 'queued' ||
+    ((t.status === 'paused' || t.status === 'running') && !state.flagged[t.name] && t.steps < curveOf(t.name, t.plannedSteps).warmupSteps);
 
   function tryCut(task: string): void {
     if (state.cutTasks[task]) return;
@@ -67,9 +68,10 @@ export function earlyExit(input: Partial<EarlyExitOptions> = {}): EarlyExitPlugi
           const c = curveOf(a.name, planned(a.name));
           if (a.stepsDone < c.warmupSteps) return undefined;
           const self = trials.find((t) => t.name === a.name);
-          // Step aside while others of the task still wait to be screened (queued, or paused
-          // before the end of their warm-up, e.g. to make room after running out of memory);
-          // once paused, wait for the cut.
+          // Step aside while others of the task are still being screened (queued, paused
+          // before the end of their warm-up, or running it): steps taken before the cut are
+          // thrown away for the trials it cuts (most of them), and they slow the steps of the
+          // trials the cut waits for. Once paused, wait for the cut.
           return self?.status === 'paused' || trials.some((t) => t.task === a.task && t.name !== a.name && awaitsScreening(t)) ? true : undefined;
         }),
         attach(session.hooks.shouldRetire, 'early-exit', (a) => state.flagged[a.name]),
