@@ -23,10 +23,10 @@ if (!registration.ok) console.warn(`[tfjs-backend-cuda] device checks SKIPPED: $
 
 describe('tfjs CUDA backend: set-up', () => {
   it('rejects bad options before touching the GPU, naming every field', () => {
-    expect(() => resolveCudaOptions({ device: -1, matmulPrecision: 'fp16' as 'fp32', priority: Number.NaN, cpuFallback: 'yes' as unknown as boolean })).toThrow(
-      /device: must be a non-negative integer[\s\S]*matmulPrecision: must be 'fp32', 'tf32' or 'bf16'[\s\S]*cpuFallback: must be true or false[\s\S]*priority: must be a finite number/,
+    expect(() => resolveCudaOptions({ device: -1, matmulPrecision: 'fp16' as 'fp32', priority: Number.NaN, cpuFallback: 'yes' as unknown as boolean, pagedMemory: 1 as unknown as boolean })).toThrow(
+      /device: must be a non-negative integer[\s\S]*matmulPrecision: must be 'fp32', 'tf32' or 'bf16'[\s\S]*cpuFallback: must be true or false[\s\S]*pagedMemory: must be true or false[\s\S]*priority: must be a finite number/,
     );
-    expect(resolveCudaOptions({ matmulPrecision: 'bf16' })).toEqual({ device: 0, matmulPrecision: 'bf16', priority: 3, cpuFallback: false });
+    expect(resolveCudaOptions({ matmulPrecision: 'bf16' })).toEqual({ device: 0, matmulPrecision: 'bf16', priority: 3, cpuFallback: false, pagedMemory: true });
   });
 
   it('ships the CUDA engine in the addon exactly when the CUDA kernels are built', () => {

@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
   }
   const char* out_path = argc > 1 ? argv[1] : "attention_bench.json";
   alto_engine* e = nullptr;
-  CHECK_ALTO(alto_engine_create(0, &e));
+  CHECK_ALTO(alto_engine_create(0, nullptr, &e));
   std::mt19937 rng(99);
   cudaDeviceProp prop;
   CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));

@@ -86,6 +86,15 @@ export const cases: Case[] = [
     // Slices at the start, across the first buffer's end (4,194,304 floats) and at the end.
     return [tf.add(t([600_000], 70), 1), tf.slice(big, [0], [1000]), tf.slice(big, [4_194_000], [600]), tf.slice(big, [9_999_000], [1000])];
   }, tolerance: 0 },
+  { name: 'large tensors live beside freed ones keep their values when the cache is given back (the chunks of free holes unmapped), and a larger one then fits', run: () => {
+    // 68 MB each: a freed one holds at least one whole 32 MiB chunk wherever it starts.
+    const n = 17_000_000, parts = [0, 1, 2, 3, 4, 5].map((i) => t([n], 80 + i));
+    for (let i = 0; i < parts.length; i += 2) parts[i].dispose();
+    (tf.backend() as unknown as { releaseCachedMemory?: () => void }).releaseCachedMemory?.();
+    const big = t([2 * n], 86);
+    const kept = [parts[1], parts[3], parts[5]];
+    return [...kept.map((x) => tf.slice(x, [0], [5000])), ...kept.map((x) => tf.slice(x, [n - 5000], [5000])), tf.slice(tf.add(tf.slice(big, [n], [n]), parts[3]), [n - 5000], [5000])];
+  }, tolerance: 0 },
   { name: 'gather, oneHot, softmax', run: () => {
     const table = t([10, 4], 60), ids = tf.tensor2d([[1, 3, 3], [9, 0, 2]], undefined, 'int32');
     return [tf.gather(table, ids), tf.gather(t([3, 5, 2], 61), tf.tensor1d([4, 0], 'int32'), 1), tf.oneHot(tf.tensor1d([0, 3, 2], 'int32'), 4),

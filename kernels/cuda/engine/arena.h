@@ -110,6 +110,12 @@ class Arena {
     return released;
   }
 
+  // Calls f(ptr, size) for every free block.
+  template <class F>
+  void for_each_free(F&& f) const {
+    for (const Block* b : free_) f(b->ptr, b->size);
+  }
+
   size_t reserved() const { return reserved_; }
   size_t segments() const { return segments_.size(); }
   size_t live_blocks() const { return live_.size(); }

@@ -111,7 +111,7 @@ void staging_release(alto_engine* e) { pinned_release(e->staging.buffer, 2, e->s
 
 }  // namespace
 
-extern "C" alto_status alto_engine_create(int32_t device, alto_engine** out) {
+extern "C" alto_status alto_engine_create(int32_t device, const alto_engine_options* options, alto_engine** out) {
   if (!out) return ALTO_ERR_INVALID_ARGUMENT;
   *out = nullptr;
   int count = 0;
@@ -126,7 +126,7 @@ extern "C" alto_status alto_engine_create(int32_t device, alto_engine** out) {
     delete e;
     return ALTO_ERR_CUDA;
   }
-  e->pool = std::make_unique<Pool>(e->stream);
+  e->pool = std::make_unique<Pool>(e->stream, !options || options->paged_memory != 0);
   *out = e;
   return ALTO_OK;
 }

@@ -11,14 +11,30 @@ size_t Pool::size_class(size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
+Pool::Pool(cudaStream_t stream, bool paged)
+    : stream_(stream), medium_(CudaDevice{}, kMediumRound, kMinSegment), large_(CudaDevice{}, kLargeRound, kMinSegment) {
+  int device = 0;
+  size_t free = 0, total = 0;
+  if (!paged || cudaGetDevice(&device) != cudaSuccess || cudaMemGetInfo(&free, &total) != cudaSuccess) {
+    cudaGetLastError();
+    return;
+  }
+  const size_t chunk = CudaPages::chunk_size(device, kLargeChunk);
+  // Addresses for four times the device: holes between blocks never stop an allocation.
+  if (chunk > 0) paged_ = std::make_unique<PagedArena<CudaPages>>(CudaPages{device}, kLargeRound, chunk, (4 * total + chunk - 1) / chunk * chunk);
+}
+
 cudaError_t Pool::alloc(size_t bytes, void** ptr) {
   if (bytes < kMediumFrom) return alloc_small(bytes, ptr);
-  auto& arena = bytes < kMediumBelow ? medium_ : large_;
+  const bool medium = bytes < kMediumBelow;
+  const auto carve = [&](size_t* granted) {
+    return medium ? medium_.alloc(bytes, granted) : paged_ ? paged_->alloc(bytes, granted) : large_.alloc(bytes, granted);
+  };
   size_t granted = 0;
-  *ptr = arena.alloc(bytes, &granted);
+  *ptr = carve(&granted);
   if (!*ptr) {
     if (cudaError_t e = trim(); e != cudaSuccess) return e;
-    *ptr = arena.alloc(bytes, &granted);
+    *ptr = carve(&granted);
     if (!*ptr) return cudaErrorMemoryAllocation;
   }
   in_use_ += granted;
@@ -51,7 +67,7 @@ cudaError_t Pool::alloc_small(size_t bytes, void** ptr) {
 bool Pool::free(void* ptr) {
   const auto it = live_.find(ptr);
   if (it == live_.end()) {
-    size_t size = large_.free(ptr);
+    size_t size = paged_ ? paged_->free(ptr) : large_.free(ptr);
     if (size == 0) size = medium_.free(ptr);
     in_use_ -= size;
     return size > 0;
@@ -74,6 +90,7 @@ cudaError_t Pool::trim() {
   }
   medium_.release_free_segments();
   large_.release_free_segments();
+  if (paged_) paged_->release_free_segments();
   return e;
 }
 

@@ -8,17 +8,23 @@
 // segments of their own, carved at a 4 KiB grain: one cudaMalloc each (tens of microseconds)
 // would cost the host seconds while a sweep admits its adapters, and carved from the step's
 // large segments, one such block left behind would split a freed multi-GiB segment and keep it
-// from the next step's activations. When cudaMalloc fails, cached blocks and wholly free
-// segments are returned to the device and the allocation retried once.
+// from the next step's activations. Blocks from 16 MiB (a step's activations) are carved from
+// one range of addresses mapped in 32 MiB chunks where the device allows it (paged_arena.h), so
+// that the free holes between live blocks give their memory to any later block; otherwise from
+// segments like the medium ones. When the device runs short, cached blocks, wholly free
+// segments and the chunks of free holes are returned to it and the allocation retried once.
 #pragma once
 #include <cuda_runtime.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
 #include "arena.h"
+#include "paged_arena.h"
+#include "vmm.h"
 
 namespace alto::cuda {
 
@@ -40,8 +46,10 @@ class Pool {
   static constexpr size_t kLargeRound = size_t{512} << 10;
   static constexpr size_t kMinSegment = size_t{64} << 20;
 
-  explicit Pool(cudaStream_t stream)
-      : stream_(stream), medium_(CudaDevice{}, kMediumRound, kMinSegment), large_(CudaDevice{}, kLargeRound, kMinSegment) {}
+  static constexpr size_t kLargeChunk = size_t{32} << 20;
+
+  // On the current device; `paged`: large blocks from mapped chunks where the device allows it.
+  Pool(cudaStream_t stream, bool paged);
   ~Pool();
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
@@ -55,8 +63,9 @@ class Pool {
   uint64_t in_use() const { return in_use_; }
   uint64_t peak_in_use() const { return peak_; }
   void reset_peak() { peak_ = in_use_; }
-  uint64_t reserved() const { return reserved_small_ + medium_.reserved() + large_.reserved(); }
-  uint64_t live_blocks() const { return live_.size() + medium_.live_blocks() + large_.live_blocks(); }
+  uint64_t reserved() const { return reserved_small_ + medium_.reserved() + (paged_ ? paged_->reserved() : large_.reserved()); }
+  uint64_t live_blocks() const { return live_.size() + medium_.live_blocks() + (paged_ ? paged_->live_blocks() : large_.live_blocks()); }
+  bool paged() const { return paged_ != nullptr; }
 
   static size_t size_class(size_t bytes);
 
@@ -67,6 +76,7 @@ class Pool {
   std::unordered_map<void*, size_t> live_;                // small block → its class size
   std::unordered_map<size_t, std::vector<void*>> cached_;  // class size → free small blocks
   Arena<CudaDevice> medium_, large_;
+  std::unique_ptr<PagedArena<CudaPages>> paged_;  // large blocks when set, else large_
   uint64_t in_use_ = 0, reserved_small_ = 0, peak_ = 0;
   void grew() { peak_ = in_use_ > peak_ ? in_use_ : peak_; }
 };

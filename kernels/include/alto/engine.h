@@ -37,8 +37,15 @@ typedef struct {
   uint64_t device_total; /* the device's memory */
 } alto_engine_memory;
 
-/* Creates an engine on `device` (its own non-blocking stream). */
-alto_status alto_engine_create(int32_t device, alto_engine** engine);
+typedef struct {
+  /* Large blocks (16 MiB and up) from one range of addresses backed by device memory mapped in
+   * chunks, so that free holes between live blocks give their memory to any later block (1,
+   * the default where the device supports it), or from separately allocated segments (0). */
+  int32_t paged_memory;
+} alto_engine_options;
+
+/* Creates an engine on `device` (its own non-blocking stream); `options` may be NULL (defaults). */
+alto_status alto_engine_create(int32_t device, const alto_engine_options* options, alto_engine** engine);
 void alto_engine_destroy(alto_engine* engine);
 /* The engine's stream (a cudaStream_t), for the grouped-LoRA kernels of alto/kernels.h. */
 void* alto_engine_stream(alto_engine* engine);

@@ -28,7 +28,7 @@ export interface TuneConfig {
    */
   model: string | LlamaModelConfig;
   backend: string;
-  /** Options of the alto-cuda backend: { device, matmulPrecision: "fp32" | "tf32" | "bf16", cpuFallback }. */
+  /** Options of the alto-cuda backend: { device, matmulPrecision: "fp32" | "tf32" | "bf16", cpuFallback, pagedMemory }. */
   cuda: CudaBackendOptions;
   tasks: TaskConfig[];
   /** Early-exit options, or false for none. */
@@ -135,7 +135,7 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): TuneConfi
     issues.add('backend', `must be one of ${KNOWN_BACKENDS.join(', ')}, got ${JSON.stringify(backend)}`);
   }
   const cuda = c.cuda ?? DEFAULT_CONFIG.cuda;
-  if (cuda === null || typeof cuda !== 'object' || Array.isArray(cuda)) issues.add('cuda', 'must be an object ({ device, matmulPrecision, cpuFallback })');
+  if (cuda === null || typeof cuda !== 'object' || Array.isArray(cuda)) issues.add('cuda', 'must be an object ({ device, matmulPrecision, cpuFallback, pagedMemory })');
   else for (const p of cudaOptionProblems(cuda as CudaBackendOptions)) issues.add(`cuda.${p.field}`, p.reason);
   const numbers: [keyof TuneConfig, boolean][] = [['evalEvery', false], ['validRows', false], ['metricRows', false], ['maxAdapters', false], ['memoryBudgetMiB', true], ['fairShareLead', true], ['seed', true]];
   const out: Record<string, unknown> = {};

@@ -60,7 +60,12 @@ class Engine : public Napi::ObjectWrap<Engine> {
     if (device < 0 || device >= count) {
       throw Napi::Error::New(info.Env(), "no CUDA device " + std::to_string(device) + " (" + std::to_string(count) + " found)");
     }
-    const alto_status st = alto_engine_create(device, &engine_);
+    alto_engine_options options{1};
+    if (info.Length() > 1 && info[1].IsObject()) {
+      const Napi::Value paged = info[1].As<Napi::Object>().Get("pagedMemory");
+      if (paged.IsBoolean()) options.paged_memory = paged.As<Napi::Boolean>().Value() ? 1 : 0;
+    }
+    const alto_status st = alto_engine_create(device, &options, &engine_);
     if (st != ALTO_OK) throw Napi::Error::New(info.Env(), std::string("CUDA engine on device ") + std::to_string(device) + ": " + alto_status_string(st));
   }
   ~Engine() override { alto_engine_destroy(engine_); }

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 /**
  * Parts of the CUDA engine with no device calls, tested natively on the host under the address
  * and undefined-behaviour sanitizers (kernels/tests/<name>.cpp, printing "<name>: N passed, M
- * failed"): the pool's block logic (arena.h, over malloc) and the transpose plan with the index
+ * failed"): the pool's block logic (arena.h, over malloc; paged_arena.h, over the host's
+ * own virtual memory) and the transpose plan with the index
  * arithmetic its kernel runs (transpose_plan.h, against a plain transpose).
  */
 const kernels = fileURLToPath(new URL('../../../kernels', import.meta.url));
@@ -28,6 +29,10 @@ function runHostTest(name: string): string {
 describe.skipIf(!cxx)('CUDA engine, host tests', () => {
   it('device memory arena: hands out disjoint blocks as large as asked, merges freed ones, returns whole segments', () => {
     expect(runHostTest('arena_test')).toMatch(/arena_test: 15 passed, 0 failed/);
+  }, 120_000);
+
+  it('paged arena: maps chunks under live blocks, gives back those of free holes, keeps shared ones, and lets holes serve larger blocks', () => {
+    expect(runHostTest('paged_arena_test')).toMatch(/paged_arena_test: 19 passed, 0 failed/);
   }, 120_000);
 
   it('transpose plan: the units its kernel moves give the plain transpose for random shapes, permutations and alignments', () => {

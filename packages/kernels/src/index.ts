@@ -6,5 +6,5 @@
  */
 export { loadNativeKernels, nativePlan, NATIVE_ADDON_ENV, NATIVE_OFF_ENV } from './native.js';
 export type { NativeKernels, NativeLoad, NativePlan } from './native.js';
-export type { CudaEngine } from './native.js';
+export type { CudaEngine, CudaEngineOptions } from './native.js';
 export { Elem, UnaryOp, BinaryOp, ReduceOp, MatmulPrecision } from './engine-enums.js';

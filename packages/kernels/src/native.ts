@@ -16,6 +16,15 @@ export interface NativePlan {
  * stream except `download` and `sync`, which wait (`downloadAsync` waits on a worker thread). Enum arguments are the C enums' values
  * (see `engine-enums.ts`). Present only in CUDA builds.
  */
+export interface CudaEngineOptions {
+  /**
+   * Blocks of 16 MiB and up from one range of addresses backed by device memory mapped in
+   * chunks, so that free holes between live blocks give their memory to any later block (default
+   * true; used where the device supports it), or from separately allocated segments (false).
+   */
+  pagedMemory?: boolean;
+}
+
 export interface CudaEngine {
   alloc(bytes: number): number;
   free(ptr: number): void;
@@ -129,8 +138,8 @@ export interface NativeKernels {
   /** Whether this build includes the CUDA kernels. */
   readonly cudaCompiled: boolean;
   cudaDeviceCount(): number;
-  /** The CUDA engine class (CUDA builds only): `new CudaEngine(device)`. */
-  readonly CudaEngine?: new (device: number) => CudaEngine;
+  /** The CUDA engine class (CUDA builds only): `new CudaEngine(device, options?)`. */
+  readonly CudaEngine?: new (device: number, options?: CudaEngineOptions) => CudaEngine;
 }
 
 export type NativeLoad = { ok: true; kernels: NativeKernels; path: string } | { ok: false; reason: string };

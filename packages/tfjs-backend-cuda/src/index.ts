@@ -1,7 +1,7 @@
 /**
  * @alto/tfjs-backend-cuda: a tfjs backend on ALTO's native CUDA engine (packages/kernels),
  * for NVIDIA GPUs that tfjs-node-gpu cannot use. Tensors stay in the engine's device memory
- * pool (plain cudaMalloc), kernels are queued on one stream, values are copied to the host
+ * pool (cudaMalloc, and device memory mapped in chunks for large tensors), kernels are queued on one stream, values are copied to the host
  * only when read; matrix products go through cuBLAS in fp32, TF32 or bf16.
  *
  *   import { registerCudaBackend } from '@alto/tfjs-backend-cuda';
@@ -59,7 +59,7 @@ export function registerCudaBackend(options?: CudaBackendOptions): CudaRegistrat
   tf.registerBackend(CUDA_BACKEND, () => {
     // The cpu kernels present when the backend starts get their fallbacks.
     if (opts.cpuFallback) registerCpuFallbacks(CUDA_BACKEND);
-    return new CudaBackend(new Engine(opts.device), opts);
+    return new CudaBackend(new Engine(opts.device, { pagedMemory: opts.pagedMemory }), opts);
   }, opts.priority);
   registeredWith = key;
   return { ok: true, name: CUDA_BACKEND };

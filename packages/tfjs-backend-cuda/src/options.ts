@@ -14,6 +14,13 @@ export interface CudaBackendOptions {
    * naming it). Each one is reported once; its tensors travel to the host and back.
    */
   cpuFallback?: boolean;
+  /**
+   * Tensors of 16 MiB and up in device memory mapped in chunks into one range of addresses
+   * (default true, where the device supports it): memory freed between live tensors serves
+   * tensors of any later size. false: separately allocated segments, whose free holes serve
+   * only what fits in them.
+   */
+  pagedMemory?: boolean;
 }
 
 export interface ResolvedCudaOptions {
@@ -21,19 +28,21 @@ export interface ResolvedCudaOptions {
   matmulPrecision: 'fp32' | 'tf32' | 'bf16';
   priority: number;
   cpuFallback: boolean;
+  pagedMemory: boolean;
 }
 
 /** Each bad field with its reason (empty when the options are good). */
 export function cudaOptionProblems(options: CudaBackendOptions = {}): { field: string; reason: string }[] {
   const problems: { field: string; reason: string }[] = [];
-  const known = new Set(['device', 'matmulPrecision', 'priority', 'cpuFallback']);
+  const known = new Set(['device', 'matmulPrecision', 'priority', 'cpuFallback', 'pagedMemory']);
   for (const key of Object.keys(options)) if (!known.has(key)) problems.push({ field: key, reason: `unknown option (known: ${[...known].join(', ')})` });
-  const { device, matmulPrecision, priority, cpuFallback } = options;
+  const { device, matmulPrecision, priority, cpuFallback, pagedMemory } = options;
   if (device !== undefined && (!Number.isInteger(device) || device < 0)) problems.push({ field: 'device', reason: `must be a non-negative integer (got ${String(device)})` });
   if (matmulPrecision !== undefined && !['fp32', 'tf32', 'bf16'].includes(matmulPrecision)) {
     problems.push({ field: 'matmulPrecision', reason: `must be 'fp32', 'tf32' or 'bf16' (got ${JSON.stringify(matmulPrecision)})` });
   }
   if (cpuFallback !== undefined && typeof cpuFallback !== 'boolean') problems.push({ field: 'cpuFallback', reason: `must be true or false (got ${JSON.stringify(cpuFallback)})` });
+  if (pagedMemory !== undefined && typeof pagedMemory !== 'boolean') problems.push({ field: 'pagedMemory', reason: `must be true or false (got ${JSON.stringify(pagedMemory)})` });
   if (priority !== undefined && !Number.isFinite(priority)) problems.push({ field: 'priority', reason: `must be a finite number (got ${String(priority)})` });
   return problems;
 }
@@ -42,5 +51,5 @@ export function cudaOptionProblems(options: CudaBackendOptions = {}): { field: s
 export function resolveCudaOptions(options: CudaBackendOptions = {}): ResolvedCudaOptions {
   const problems = cudaOptionProblems(options);
   if (problems.length > 0) throw new RangeError(`invalid CUDA backend options:\n  ${problems.map((p) => `${p.field}: ${p.reason}`).join('\n  ')}`);
-  return { device: options.device ?? 0, matmulPrecision: options.matmulPrecision ?? 'fp32', priority: options.priority ?? 3, cpuFallback: options.cpuFallback ?? false };
+  return { device: options.device ?? 0, matmulPrecision: options.matmulPrecision ?? 'fp32', priority: options.priority ?? 3, cpuFallback: options.cpuFallback ?? false, pagedMemory: options.pagedMemory ?? true };
 }
