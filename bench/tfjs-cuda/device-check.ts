@@ -114,6 +114,26 @@ outcomes.push({ name: 'device memory tracked and freed', ok: held >= 4 << 20 && 
   outcomes.push({ name: 'peak device memory since a reset, and the capacity this process can hold', ok: peak >= 8 << 20 && peak < 16 << 20 && capacity > 1 << 30 && capacity < 2 ** 40, detail: `peak ${peak} B over the start, capacity ${capacity} B` });
 }
 
+// Large tensors in memory mapped in chunks (the default where the device allows it): a freed
+// one's chunks stay held until the cache is given back, then go back to the device.
+{
+  const engine = (tf.backend() as unknown as { cuda: { memory(): { reserved: number; paged: boolean } } }).cuda;
+  const release = () => (tf.backend() as unknown as { releaseCachedMemory(): void }).releaseCachedMemory();
+  release();
+  const base = engine.memory().reserved;
+  const z = tf.zeros([64 << 20]); // 256 MiB
+  const held = engine.memory().reserved - base;
+  z.dispose();
+  const cached = engine.memory().reserved - base;
+  release();
+  const left = engine.memory().reserved - base;
+  outcomes.push({
+    name: 'large tensors in paged memory: a freed one stays cached, then its chunks go back to the device',
+    ok: engine.memory().paged && held >= 256 << 20 && cached === held && left <= 0,
+    detail: `paged ${engine.memory().paged}, held ${held} B, cached after dispose ${cached} B, ${left} B left after release`,
+  });
+}
+
 // Adapter init drawn on the device: bit for bit the host generator's values, state advanced alike.
 {
   const shape = [1009, 991], n = 1009 * 991, seed = 0x9e3779b9;

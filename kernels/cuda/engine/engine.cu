@@ -164,6 +164,7 @@ extern "C" alto_status alto_engine_memory_stats(const alto_engine* e, alto_engin
   out->reserved = e->pool->reserved();
   out->allocations = e->pool->live_blocks();
   out->peak_in_use = e->pool->peak_in_use();
+  out->paged = e->pool->paged() ? 1 : 0;
   size_t free = 0, total = 0;
   if (cudaSetDevice(e->device) != cudaSuccess || cudaMemGetInfo(&free, &total) != cudaSuccess) {
     cudaGetLastError();

@@ -35,6 +35,7 @@ typedef struct {
   uint64_t peak_in_use;  /* the most in_use has been since the engine's start or the last reset_peak */
   uint64_t device_free;  /* the device's free memory (cudaMemGetInfo), this pool's cache not counted */
   uint64_t device_total; /* the device's memory */
+  uint32_t paged;        /* 1 when large blocks come from memory mapped in chunks (alto_engine_options.paged_memory) */
 } alto_engine_memory;
 
 typedef struct {

@@ -108,6 +108,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     out.Set("peakInUse", static_cast<double>(m.peak_in_use));
     out.Set("deviceFree", static_cast<double>(m.device_free));
     out.Set("deviceTotal", static_cast<double>(m.device_total));
+    out.Set("paged", m.paged != 0);
     return out;
   }
   void ResetPeak(const Napi::CallbackInfo& info) { check(info, alto_engine_reset_peak(live(info)), "resetPeak"); }

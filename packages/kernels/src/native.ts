@@ -28,8 +28,12 @@ export interface CudaEngineOptions {
 export interface CudaEngine {
   alloc(bytes: number): number;
   free(ptr: number): void;
-  /** Bytes in use, held (in use + cached), blocks; the most in use since the last resetPeak; the device's free (cache not counted) and total memory. */
-  memory(): { inUse: number; reserved: number; allocations: number; peakInUse: number; deviceFree: number; deviceTotal: number };
+  /**
+   * Bytes in use, held (in use + cached), blocks; the most in use since the last resetPeak; the
+   * device's free (cache not counted) and total memory; whether large blocks come from memory
+   * mapped in chunks (CudaEngineOptions.pagedMemory, where the device supports it).
+   */
+  memory(): { inUse: number; reserved: number; allocations: number; peakInUse: number; deviceFree: number; deviceTotal: number; paged: boolean };
   resetPeak(): void;
   trim(): void;
   /** A timing mark on the stream (an opaque handle); markElapsed waits for `end` and gives the ms of stream time between two marks, releasing both; markRelease frees one not timed. */
