@@ -213,13 +213,15 @@ export class CudaBackend extends KernelBackend {
   /**
    * tfjs's counts (numBytesInGPU: bytes in use; Allocated: held by the pool; Free: its cache),
    * and for capacity planning the most bytes in use since resetPeakMemory() and the memory this
-   * process can hold on the device (the device's free memory plus what the pool holds).
+   * process can hold on the device (the device's free memory plus what the pool holds);
+   * `pagedMemory`: large tensors in memory mapped in chunks, whose freed memory serves any size.
    */
   override memory() {
     const m = this.cuda.memory();
     return {
       unreliable: false, numBytesInGPU: m.inUse, numBytesInGPUAllocated: m.reserved, numBytesInGPUFree: m.reserved - m.inUse,
       numBytesInGPUPeak: m.peakInUse, numBytesDeviceCapacity: m.deviceTotal > 0 ? m.deviceFree + m.reserved : undefined,
+      pagedMemory: m.paged,
     };
   }
 

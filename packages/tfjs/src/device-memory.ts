@@ -6,6 +6,7 @@ interface DeviceMemoryInfo extends tf.MemoryInfo {
   numBytesInGPUPeak?: number;
   numBytesInGPUAllocated?: number;
   numBytesDeviceCapacity?: number;
+  pagedMemory?: boolean;
 }
 
 /**
@@ -41,6 +42,15 @@ export function releaseCachedBytes(): boolean {
   if (typeof backend.releaseCachedMemory !== 'function') return false;
   backend.releaseCachedMemory();
   return true;
+}
+
+/**
+ * Whether memory the backend's allocator frees serves later tensors of any size (the CUDA
+ * backend's paged memory: free holes give their chunks back when the device runs short), so
+ * that there is no fragmentation for a release to undo.
+ */
+export function cacheServesAnySize(): boolean {
+  return (tf.memory() as DeviceMemoryInfo).pagedMemory === true;
 }
 
 export function resetPeakBytes(): void {

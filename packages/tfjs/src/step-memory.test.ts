@@ -16,8 +16,8 @@ describe('StepMemory.beforeStep', () => {
   });
 
   // A backend whose allocator holds `reserved` of a 100 MB device; counts its releases.
-  const device = (reserved: () => number) => {
-    vi.spyOn(backend(), 'memory').mockImplementation(() => ({ unreliable: false, numBytesInGPU: 0, numBytesInGPUAllocated: reserved(), numBytesDeviceCapacity: 100 * MB }) as unknown as tf.MemoryInfo);
+  const device = (reserved: () => number, pagedMemory = false) => {
+    vi.spyOn(backend(), 'memory').mockImplementation(() => ({ unreliable: false, numBytesInGPU: 0, numBytesInGPUAllocated: reserved(), numBytesDeviceCapacity: 100 * MB, pagedMemory }) as unknown as tf.MemoryInfo);
     const counter = { releases: 0 };
     backend().releaseCachedMemory = () => void counter.releases++;
     return counter;
@@ -37,6 +37,14 @@ describe('StepMemory.beforeStep', () => {
     expect(counter.releases).toBe(1);
     memory.beforeStep(24);
     expect(counter.releases).toBe(1);
+  });
+
+  it('never releases where freed memory serves any size (paged memory)', () => {
+    const counter = device(() => 90 * MB, true);
+    const memory = new StepMemory(null, 0.1, () => 0, new CapacityModel());
+    memory.beforeStep(8);
+    memory.beforeStep(64);
+    expect(counter.releases).toBe(0);
   });
 
   it('measures half against the budget when one is given', () => {

@@ -1,5 +1,5 @@
 import type { CapacityModel, StepShape } from '@alto/core';
-import { deviceCapacityBytes, releaseCachedBytes, reservedBytes } from './device-memory.js';
+import { cacheServesAnySize, deviceCapacityBytes, releaseCachedBytes, reservedBytes } from './device-memory.js';
 import { gib, type OutOfMemoryRecord } from './out-of-memory.js';
 
 /**
@@ -87,10 +87,13 @@ export class StepMemory {
    * holes smaller steps' tensors left — once the backend's allocator holds over half of the
    * device (or of the budget). Below that the holes cost nothing and a release does: it waits
    * for the device and frees each segment (0.2 s after the first steps of a sweep on the H200).
+   * Never where freed memory serves any size (the CUDA backend's paged memory): there the
+   * allocator gives free chunks back by itself when the device runs short.
    */
   beforeStep(rows: number): void {
     if (rows <= this.mostRows) return;
     this.mostRows = rows;
+    if (cacheServesAnySize()) return;
     const reserved = reservedBytes();
     if (reserved !== null && reserved <= this.budgetBytes() / 2) return;
     releaseCachedBytes();
