@@ -20,8 +20,19 @@ Pool::Pool(cudaStream_t stream, bool paged)
     return;
   }
   const size_t chunk = CudaPages::chunk_size(device, kLargeChunk);
+  if (chunk == 0) return;
   // Addresses for four times the device: holes between blocks never stop an allocation.
-  if (chunk > 0) paged_ = std::make_unique<PagedArena<CudaPages>>(CudaPages{device}, kLargeRound, chunk, (4 * total + chunk - 1) / chunk * chunk);
+  paged_ = std::make_unique<PagedArena<CudaPages>>(CudaPages{device}, kLargeRound, chunk, (4 * total + chunk - 1) / chunk * chunk);
+  // One block mapped and given back before any work: where reserving or mapping fails, the
+  // segments serve instead.
+  size_t granted = 0;
+  void* probe = paged_->alloc(kMediumBelow, &granted);
+  if (!probe) {
+    paged_.reset();
+    return;
+  }
+  paged_->free(probe);
+  paged_->release_free_segments();
 }
 
 cudaError_t Pool::alloc(size_t bytes, void** ptr) {
