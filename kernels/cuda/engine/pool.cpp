@@ -22,7 +22,7 @@ Pool::Pool(cudaStream_t stream, bool paged)
   const size_t chunk = CudaPages::chunk_size(device, kLargeChunk);
   if (chunk == 0) return;
   // Addresses for four times the device: holes between blocks never stop an allocation.
-  paged_ = std::make_unique<PagedArena<CudaPages>>(CudaPages{device}, kLargeRound, chunk, (4 * total + chunk - 1) / chunk * chunk);
+  paged_ = std::make_unique<PagedArena<CudaPages>>(CudaPages{device, chunk}, kLargeRound, chunk, (4 * total + chunk - 1) / chunk * chunk);
   // One block mapped and given back before any work: where reserving or mapping fails, the
   // segments serve instead.
   size_t granted = 0;

@@ -71,7 +71,7 @@ size_t CudaPages::chunk_size(int device, size_t wanted) {
 
 char* CudaPages::reserve(size_t bytes) {
   CUdeviceptr p = 0;
-  if (driver().addressReserve(&p, bytes, 0, 0, 0) != CUDA_SUCCESS) return nullptr;
+  if (driver().addressReserve(&p, bytes, align, 0, 0) != CUDA_SUCCESS) return nullptr;
   return reinterpret_cast<char*>(p);
 }
 

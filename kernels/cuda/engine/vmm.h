@@ -9,6 +9,7 @@ namespace alto::cuda {
 
 struct CudaPages {
   int device = 0;
+  size_t align = 0;  // of the reserved addresses: the chunk size, so that every chunk starts on the granularity
 
   // The chunk to map at a time: `wanted` rounded up to the device's granularity; 0 when the
   // device or its driver cannot map memory this way.
