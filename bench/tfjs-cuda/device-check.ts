@@ -184,6 +184,38 @@ outcomes.push({ name: 'device memory tracked and freed', ok: held >= 4 << 20 && 
     detail: `BatchMatMul ${matmul} ms, Reshape ${reshape} ms` });
 }
 
+// Out of memory (last: it fills the device): 4 GiB tensors until one does not fit give a clear
+// error naming it, the tensors made before keep their values, and once they are freed the same
+// size fits again.
+{
+  const big: tf.Tensor[] = [];
+  let error = '';
+  for (let i = 0; i < 64 && !error; i++) {
+    try {
+      big.push(tf.fill([1 << 30], i + 1));
+    } catch (e) {
+      error = (e as Error).message.split('\n')[0];
+    }
+  }
+  const at = (t: tf.Tensor, i: number) => tf.tidy(() => tf.slice(t, [i], [1]).dataSync()[0]);
+  const first = big.length > 0 && at(big[0], 0) === 1 && at(big[big.length - 1], (1 << 30) - 1) === big.length;
+  const filled = big.length;
+  tf.dispose(big);
+  let again = false;
+  try {
+    const t = tf.fill([1 << 30], 7);
+    again = at(t, 0) === 7;
+    t.dispose();
+  } catch {
+    again = false;
+  }
+  outcomes.push({
+    name: 'out of memory: a clear error once the device is full, the tensors before it intact, the same size fitting again once they are freed',
+    ok: /out of memory/.test(error) && filled >= 8 && first && again,
+    detail: `${filled} tensors of 4 GiB, then: ${error || 'no error'}; values ${first ? 'intact' : 'wrong'}; again ${again}`,
+  });
+}
+
 for (const o of outcomes) console.log(`${o.ok ? 'ok  ' : 'FAIL'} ${o.name}${o.ok ? '' : `: ${o.detail}`}`);
 const passed = outcomes.filter((o) => o.ok).length;
 if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify({ backend: CUDA_BACKEND, date: new Date().toISOString(), outcomes }, null, 1));
