@@ -150,7 +150,7 @@ extern "C" const char* alto_engine_last_error(const alto_engine* e) { return e ?
 extern "C" alto_status alto_engine_alloc(alto_engine* e, size_t bytes, void** ptr) {
   if (alto_status st = engine_enter(e); st != ALTO_OK) return st;
   if (!ptr) return engine_invalid(e, "alloc: no output pointer");
-  return engine_status(e, e->pool->alloc(bytes, ptr), "cudaMalloc");
+  return engine_status(e, e->pool->alloc(bytes, ptr), "device memory");
 }
 
 extern "C" alto_status alto_engine_free(alto_engine* e, void* ptr) {

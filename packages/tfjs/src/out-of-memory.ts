@@ -1,4 +1,4 @@
-/** Whether an error is a backend running out of memory (the CUDA backend's cudaMalloc, and others' "out of memory"). */
+/** Whether an error is a backend running out of memory (the CUDA backend's pool, and others' "out of memory"). */
 export function isOutOfMemory(e: unknown): boolean {
   return e instanceof Error && /out of memory/i.test(e.message);
 }
