@@ -30,7 +30,6 @@ class PagedArena {
   // device holds, so that holes in the addresses never stop an allocation.
   PagedArena(Pages pages, size_t round, size_t chunk, size_t capacity)
       : pages_(pages), chunk_(chunk), capacity_(capacity), blocks_(Space{this}, round, capacity) {}
-  ~PagedArena() { release_all(); }
   PagedArena(const PagedArena&) = delete;
   PagedArena& operator=(const PagedArena&) = delete;
 
@@ -104,7 +103,7 @@ class PagedArena {
   char* base_ = nullptr;
   std::vector<uint64_t> handles_;  // per chunk of the addresses: its mapping, 0 when unmapped
   size_t mapped_ = 0;
-  Arena<Space> blocks_;  // last: its destructor returns the addresses through Space
+  Arena<Space> blocks_;  // last: destroyed first, it unmaps every chunk and returns the addresses through Space
 };
 
 }  // namespace alto::cuda
