@@ -198,21 +198,21 @@ class Engine : public Napi::ObjectWrap<Engine> {
   // matmul(precision, batch, m, n, k, A, strideA, transA, B, strideB, transB, C, add?, aBf16?): C = (or += when add)
   // op(A)·op(B); aBf16 (bf16 precision only, 0: none) is A's bf16 copy, used instead of rounding A again.
   void Matmul(const Napi::CallbackInfo& info) {
-    const bool add = info.Length() > 12 && info[12].ToBoolean().Value();
+    alto_engine* e = live(info);
     const auto precision = static_cast<alto_matmul_precision>(int_arg(info, 0));
+    const int64_t batch = int_arg(info, 1), m = int_arg(info, 2), n = int_arg(info, 3), k = int_arg(info, 4);
+    const int64_t stride_a = int_arg(info, 6), stride_b = int_arg(info, 9);
+    const int32_t trans_a = info[7].ToBoolean().Value(), trans_b = info[10].ToBoolean().Value();
+    const auto* b = static_cast<const float*>(ptr_arg(info, 8));
+    auto* c = static_cast<float*>(ptr_arg(info, 11));
+    const bool add = info.Length() > 12 && info[12].ToBoolean().Value();
     const void* a16 = opt_ptr_arg(info, 13);
     if (a16 && precision == ALTO_MATMUL_BF16) {
-      check(info, alto_engine_matmul_bf16_a(live(info), int_arg(info, 1), int_arg(info, 2), int_arg(info, 3), int_arg(info, 4), a16, int_arg(info, 6),
-                                            info[7].ToBoolean().Value(), static_cast<const float*>(ptr_arg(info, 8)), int_arg(info, 9),
-                                            info[10].ToBoolean().Value(), static_cast<float*>(ptr_arg(info, 11)), add),
-            "matmul");
+      check(info, alto_engine_matmul_bf16_a(e, batch, m, n, k, a16, stride_a, trans_a, b, stride_b, trans_b, c, add), "matmul");
       return;
     }
-    check(info, (add ? alto_engine_matmul_add : alto_engine_matmul)(live(info), precision, int_arg(info, 1),
-                                                                     int_arg(info, 2), int_arg(info, 3), int_arg(info, 4),
-                                                                     static_cast<const float*>(ptr_arg(info, 5)), int_arg(info, 6),
-                                                                     info[7].ToBoolean().Value(), static_cast<const float*>(ptr_arg(info, 8)),
-                                                                     int_arg(info, 9), info[10].ToBoolean().Value(), static_cast<float*>(ptr_arg(info, 11))),
+    const auto* a = static_cast<const float*>(ptr_arg(info, 5));
+    check(info, (add ? alto_engine_matmul_add : alto_engine_matmul)(e, precision, batch, m, n, k, a, stride_a, trans_a, b, stride_b, trans_b, c),
           "matmul");
   }
   // copyBox(elemBytes, src, srcOffset, srcStrides, dst, dstOffset, dstStrides, size)
